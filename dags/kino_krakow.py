@@ -1,0 +1,33 @@
+"""Kino Krakow: program page -> day pages (one session each) -> films (TMDB) -> showtime batches."""
+
+from airflow.sdk import Param
+from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
+from scraper_monitor.silent import BelowMedian, Consistent, NonZero
+from scrapers.kino_krakow import steps
+
+dag = build_chain_dag(
+    ChainSpec(
+        dag_id="kino_krakow",
+        description="Kino Krakow showtimes (Rails HTML site, a session per day)",
+        site_conn_id="kino_krakow_site",
+        unit_group="day",
+        unit_task="day_pages",
+        sync=lambda c: steps.sync(c.site, days_ahead=c.params["days_ahead"], scrape_date=c.scrape_date),
+        unit=lambda c, unit: steps.day_page(c.site, unit, c.scrape_date),
+        movie_details=lambda c, film: steps.movie_details(c.site, c.tmdb, film),
+        showtimes=lambda c, unit_result, matches: steps.showtimes(unit_result, matches, c.sink),
+        unit_label=lambda u: f"day {u.get('day')} ({u.get('date')})",
+        film_label=lambda f: str(f.get("title") or f.get("film_key")),
+        params={
+            "days_ahead": Param(
+                7, type="integer", minimum=1, maximum=7, description="Day offsets 0..6 the site offers"
+            ),
+        },
+        expect={
+            "sync": [NonZero("films")],
+            "day_pages": [NonZero("showtimes"), BelowMedian("showtimes", fraction=0.3)],
+            "showtimes": [Consistent("showtimes", ("created", "updated", "skipped", "failed"))],
+        },
+        tags=("kino_krakow",),
+    )
+)

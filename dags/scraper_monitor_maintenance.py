@@ -1,0 +1,42 @@
+"""Keeps the monitor store healthy: replays spooled summaries, refreshes the daily rollups that the
+trend panels read, and prunes raw rows past retention (rollups are kept)."""
+
+import os
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, Param, task
+from scraper_monitor import airflow_glue
+
+with DAG(
+    dag_id="scraper_monitor_maintenance",
+    description="Spool replay, daily rollups, retention of the scraper monitor store",
+    schedule=os.environ.get("SCRAPER_MONITOR_MAINTENANCE_SCHEDULE", "@hourly"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=5)},
+    params={
+        "retention_days": Param(
+            90, type="integer", minimum=1, description="Raw rows older than this are pruned"
+        ),
+        "rollup_days": Param(
+            2, type="integer", minimum=1, description="Recent days whose rollups are refreshed"
+        ),
+    },
+    tags=["scraper_monitor"],
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def replay_spool(params=None):
+        return airflow_glue.replay_spool()
+
+    @task
+    def refresh_rollups(params=None):
+        return airflow_glue.refresh_rollups(params["rollup_days"])
+
+    @task
+    def prune(params=None):
+        return airflow_glue.prune_raw_rows(params["retention_days"])
+
+    replay_spool() >> refresh_rollups() >> prune()

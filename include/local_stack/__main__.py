@@ -1,0 +1,60 @@
+"""python -m local_stack setup | demo | e2e | stop | env"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from local_stack import airflow_setup, database, processes, settings
+from local_stack.paths import Paths, project_root
+
+
+def setup(paths: Paths) -> dict[str, str]:
+    paths.make_dirs()
+    server = database.server_dsn(paths)
+    database.ensure_databases(server)
+    env = settings.stack_env(paths, server)
+    settings.write_env_file(paths.env_file, env)
+    settings.apply(env)
+    airflow_setup.install_policy(paths)
+    airflow_setup.write_login(paths)
+    print("migrating the Airflow metadata DB ...", flush=True)
+    airflow_setup.migrate_airflow(paths)
+    from scraper_monitor.store.migrate import upgrade
+
+    upgrade(env["SCRAPER_MONITOR_DSN"])
+    airflow_setup.upsert_connections(
+        airflow_setup.demo_connections(
+            env["SCRAPER_MONITOR_DSN"], database.with_database(server, "scraped_events")
+        )
+    )
+    print(f"setup done: state in {paths.local}", flush=True)
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_stack")
+    parser.add_argument("command", choices=["setup", "demo", "e2e", "stop"])
+    parser.add_argument("--scenario", default="demo", help="bundled scenario name or path to a YAML file")
+    args = parser.parse_args(argv)
+    paths = Paths(project_root())
+    if args.command == "stop":
+        processes.stop_all(paths)
+        database.stop_embedded(paths)
+        print("stopped")
+        return 0
+    env = setup(paths)
+    if args.command == "setup":
+        return 0
+    from local_stack.demo import demo
+
+    try:
+        return demo(paths, env, args.scenario, serve=args.command == "demo")
+    finally:
+        if args.command == "e2e" or args.command == "demo":
+            processes.stop_all(paths)
+            database.stop_embedded(paths)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

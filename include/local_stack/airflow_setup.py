@@ -1,0 +1,84 @@
+"""One-time (idempotent) setup: schemas, cluster policy, login, and the Airflow connections."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from typing import Any
+
+from local_stack.paths import Paths
+from local_stack.settings import load_secrets, sim_port
+
+# The demo client is impatient on purpose: the scenario's delay faults must time out quickly.
+DEMO_CLIENT = {"timeout_s": 3, "max_attempts": 2, "backoff_s": 0.2, "polite_delay_s": 0}
+
+
+def demo_connections(monitor_dsn: str, events_dsn: str) -> list[dict[str, Any]]:
+    from psycopg.conninfo import conninfo_to_dict
+
+    def postgres(conn_id: str, dsn: str) -> dict[str, Any]:
+        p = conninfo_to_dict(dsn)
+        return {
+            "conn_id": conn_id,
+            "conn_type": "postgres",
+            "host": p.get("host"),
+            "port": int(p["port"]) if p.get("port") else None,
+            "schema": p.get("dbname"),
+            "login": p.get("user"),
+            "password": p.get("password"),
+        }
+
+    def site(conn_id: str, path: str, **extra: Any) -> dict[str, Any]:
+        host = f"http://127.0.0.1:{sim_port()}/{path}"
+        return {"conn_id": conn_id, "conn_type": "http", "host": host, "extra": {**DEMO_CLIENT, **extra}}
+
+    return [
+        site("cinema_city_api", "cinema-city"),
+        site("kino_krakow_site", "kino-krakow"),
+        {**site("tmdb_api", "tmdb"), "password": "demo-key"},
+        postgres("scraper_monitor_db", monitor_dsn),
+        postgres("scraped_events_db", events_dsn),
+    ]
+
+
+def upsert_connections(connections: list[dict[str, Any]]) -> None:
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for spec in connections:
+            spec = {**spec, "extra": json.dumps(spec["extra"]) if spec.get("extra") else None}
+            existing = session.query(Connection).filter(Connection.conn_id == spec["conn_id"]).one_or_none()
+            conn = existing or Connection(conn_id=spec["conn_id"])
+            for key, value in spec.items():
+                if key != "conn_id":
+                    setattr(conn, key, value)
+            session.add(conn)
+
+
+def install_policy(paths: Paths) -> None:
+    shutil.copyfile(
+        paths.root / "include" / "airflow_local_settings.py",
+        paths.airflow_home / "config" / "airflow_local_settings.py",
+    )
+
+
+def write_login(paths: Paths) -> dict[str, str]:
+    password = load_secrets(paths)["admin_password"]
+    (paths.airflow_home / "simple_auth_manager_passwords.json.generated").write_text(
+        json.dumps({"admin": password})
+    )
+    login = {"username": "admin", "password": password}
+    paths.login_file.write_text(json.dumps(login))
+    paths.login_file.chmod(0o600)
+    return login
+
+
+def migrate_airflow(paths: Paths) -> None:
+    subprocess.run(
+        [str(paths.venv_bin / "airflow"), "db", "migrate"],
+        check=True,
+        stdout=open(paths.logs / "db-migrate.log", "w"),  # noqa: SIM115 - closed with the process
+        stderr=subprocess.STDOUT,
+    )

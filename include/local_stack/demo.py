@@ -1,0 +1,104 @@
+"""`make demo` / `make e2e`: start the stack, run both chains on a scenario, show progress, judge."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from local_stack import processes
+from local_stack.airflow_api import AirflowApi
+from local_stack.paths import Paths
+from local_stack.settings import api_url
+from local_stack.verdict import CHAINS, Verdict, judge, observe
+
+FINAL_RUN_STATES = {"success", "failed"}
+DEMO_CLIENT_ATTEMPTS = 2
+DEMO_TASK_TRIES = 3  # retries=2 (chain_dag.default_args)
+
+
+def _progress_line(dag_id: str, tis: list[dict]) -> str:
+    states = Counter(ti["state"] or "pending" for ti in tis)
+    done = sum(states[s] for s in ("success", "failed", "skipped", "upstream_failed"))
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+    return f"  {dag_id}: {done}/{len(tis)} task instances finished ({detail})"
+
+
+def wait_for_dags(api: AirflowApi, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(api.dag_exists(d) for d in CHAINS):
+            return
+        print("  waiting for the dag-processor to parse the DAGs ...", flush=True)
+        time.sleep(3)
+    raise SystemExit(
+        "the DAGs were not parsed in time; see .local/logs/dag-processor.log and import errors in the UI"
+    )
+
+
+def run_chains(api: AirflowApi, timeout_s: float = 900) -> dict[str, str]:
+    logical_date = datetime.now(UTC).isoformat()
+    runs = {}
+    for dag_id in CHAINS:
+        api.unpause(dag_id)
+        runs[dag_id] = api.trigger(dag_id, logical_date)
+        print(f"triggered {dag_id} run {runs[dag_id]}", flush=True)
+    deadline = time.monotonic() + timeout_s
+    finished: set[str] = set()
+    while len(finished) < len(runs):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"chains still running after {timeout_s:.0f}s")
+        time.sleep(5)
+        for dag_id, run_id in runs.items():
+            if dag_id in finished:
+                continue
+            state = api.dag_run(dag_id, run_id)["state"]
+            print(_progress_line(dag_id, api.task_instances(dag_id, run_id)), flush=True)
+            if state in FINAL_RUN_STATES:
+                finished.add(dag_id)
+                print(f"  {dag_id} finished: run {state}", flush=True)
+    return runs
+
+
+def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) -> int:
+    from sitesim.scenario import load
+
+    scenario = load(scenario_name)
+    login = json.loads(paths.login_file.read_text())
+    print(f"starting the site simulator (scenario {scenario_name}) and Airflow ...", flush=True)
+    processes.start_simulator(paths, env, scenario_name, datetime.now(UTC).date().isoformat())
+    processes.wait_simulator()
+    processes.start_airflow(paths, env)
+    processes.wait_healthy()
+    api = AirflowApi(login["username"], login["password"])
+    wait_for_dags(api)
+    started = time.monotonic()
+    runs = run_chains(api)
+    elapsed = time.monotonic() - started
+
+    verdicts: list[Verdict] = []
+    for dag_id, run_id in runs.items():
+        observed = observe(api.task_instances(dag_id, run_id), env["SCRAPER_MONITOR_DSN"], dag_id, run_id)
+        predicted = scenario.predict(
+            dag_id, days_ahead=7, client_attempts=DEMO_CLIENT_ATTEMPTS, task_tries=DEMO_TASK_TRIES
+        )
+        verdicts.append(judge(dag_id, observed, predicted))
+
+    url = api_url()
+    print(f"\nboth chains finished in {elapsed:.0f}s")
+    for verdict in verdicts:
+        print(verdict.line())
+    print(f"\nAirflow UI:      {url}  (login {login['username']} / {login['password']})")
+    print(f"Scraper monitor: {url}/plugin/scraper-monitor")
+    for dag_id, run_id in runs.items():
+        print(f"Chain of {dag_id}: {url}/dags/{dag_id}/runs/{run_id}")
+    ok = all(v.ok for v in verdicts)
+    if serve:
+        print("\nserving; press Ctrl-C to stop (or run `make stop` from another terminal)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print()
+    return 0 if ok else 1

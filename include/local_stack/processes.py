@@ -1,0 +1,106 @@
+"""Start and stop the stack's long-running processes (one process group each, pid files in
+`.local/run`, logs in `.local/logs`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+import requests
+
+from local_stack.paths import Paths
+from local_stack.settings import API_HOST, api_port, api_url, sim_port
+
+
+def airflow_components() -> dict[str, list[str]]:
+    return {
+        "api-server": ["api-server", "--host", API_HOST, "--port", str(api_port())],
+        "scheduler": ["scheduler"],
+        "dag-processor": ["dag-processor"],
+        "triggerer": ["triggerer"],
+    }
+
+
+def _pid(paths: Paths, name: str) -> int | None:
+    pidfile = paths.run / f"{name}.pid"
+    if not pidfile.exists():
+        return None
+    pid = int(pidfile.read_text())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pidfile.unlink()
+        return None
+    return pid
+
+
+def start(paths: Paths, name: str, argv: list[str], env: dict[str, str]) -> None:
+    if _pid(paths, name):
+        return
+    log = open(paths.logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
+    proc = subprocess.Popen(
+        argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    (paths.run / f"{name}.pid").write_text(str(proc.pid))
+
+
+def start_simulator(paths: Paths, env: dict[str, str], scenario: str, anchor_date: str) -> None:
+    argv = [str(paths.venv_bin / "python"), "-m", "sitesim", "--scenario", scenario]
+    argv += ["--port", str(sim_port()), "--anchor-date", anchor_date]
+    start(paths, "sitesim", argv, env)
+
+
+def start_airflow(paths: Paths, env: dict[str, str]) -> None:
+    for name, args in airflow_components().items():
+        start(paths, name, [str(paths.venv_bin / "airflow"), *args], env)
+
+
+def stop_all(paths: Paths, say: Callable[[str], None] = print) -> None:
+    names = [p.stem for p in paths.run.glob("*.pid")] if paths.run.exists() else []
+    for name in names:
+        pid = _pid(paths, name)
+        if pid is None:
+            continue
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _pid(paths, name):
+            time.sleep(0.2)
+        if _pid(paths, name):
+            os.killpg(pid, signal.SIGKILL)
+        (paths.run / f"{name}.pid").unlink(missing_ok=True)
+        say(f"stopped {name}")
+
+
+def wait_healthy(timeout_s: float = 180, say: Callable[[str], None] = print) -> None:
+    """Wait until the api-server reports every component healthy."""
+    url = f"{api_url()}/api/v2/monitor/health"
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            health = requests.get(url, timeout=5).json()
+            status = {k: (v or {}).get("status") for k, v in health.items()}
+            if all(s == "healthy" for s in status.values()):
+                return
+            now = ", ".join(f"{k}: {v}" for k, v in status.items())
+        except (requests.RequestException, ValueError):
+            now = "api-server starting"
+        if now != last:
+            say(f"  waiting for Airflow ({now})")
+            last = now
+        time.sleep(2)
+    raise SystemExit(f"Airflow did not become healthy within {timeout_s:.0f}s; see .local/logs/*.log")
+
+
+def wait_simulator(timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{sim_port()}/kino-krakow/cinema_program/by_movie", timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.3)
+    raise SystemExit("the site simulator did not start; see .local/logs/sitesim.log")

@@ -1,0 +1,100 @@
+"""Compare what a chain run did (Airflow's task instances + the monitor store) with what the
+scenario predicts. `make e2e` exits 0 only if every number matches."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+CHAINS = {"cinema_city": "cinema_day.cinema_dates", "kino_krakow": "day.day_pages"}
+
+
+@dataclass
+class Verdict:
+    dag_id: str
+    observed: dict[str, int]
+    predicted: dict[str, int]
+
+    @property
+    def differences(self) -> dict[str, tuple[int, int]]:
+        return {
+            k: (self.observed.get(k, 0), v) for k, v in self.predicted.items() if self.observed.get(k, 0) != v
+        }
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def line(self) -> str:
+        o = self.observed
+        text = (
+            f"{self.dag_id}: {o['units_total']} units ({o['units_succeeded']} ok, "
+            f"{o['units_retried']} after a retry, {o['units_failed']} failed, "
+            f"{o['units_skipped']} legitimately empty, {o['units_silent']} silent), "
+            f"{o['films_total']} films ({o['films_matched']} matched TMDB), "
+            f"{o['showtimes_created']} showtimes stored, {o['showtimes_skipped']} skipped, "
+            f"{o['executions_recorded']} executions in the monitor"
+        )
+        if self.ok:
+            return f"OK   {text}"
+        diffs = ", ".join(f"{k} {got} (expected {want})" for k, (got, want) in self.differences.items())
+        return f"FAIL {text}\n     differs from the scenario: {diffs}"
+
+
+def observe(
+    task_instances: list[dict[str, Any]], monitor_dsn: str, dag_id: str, run_id: str
+) -> dict[str, int]:
+    unit_task = CHAINS[dag_id]
+    units = [ti for ti in task_instances if ti["task_id"] == unit_task]
+    unit_states = Counter(ti["state"] for ti in units)
+    batches = [ti for ti in task_instances if ti["task_id"].endswith(".showtimes")]
+    ran = [ti for ti in task_instances if ti["state"] not in ("upstream_failed", "removed", None)]
+    with psycopg.connect(monitor_dsn, connect_timeout=5) as conn:
+        silent_units = conn.execute(
+            "SELECT count(DISTINCT map_index) FROM task_executions "
+            "WHERE dag_id = %s AND run_id = %s AND task_id = %s AND silent",
+            (dag_id, run_id, unit_task),
+        ).fetchone()[0]
+        items = Counter(
+            {
+                (entity, outcome): n
+                for entity, outcome, n in conn.execute(
+                    "SELECT i.entity_type, i.outcome, count(*) FROM item_outcomes i "
+                    "JOIN task_executions e ON e.id = i.execution_id "
+                    "WHERE e.dag_id = %s AND e.run_id = %s GROUP BY 1, 2",
+                    (dag_id, run_id),
+                )
+            }
+        )
+        recorded = conn.execute(
+            "SELECT count(DISTINCT (task_id, map_index)) FROM task_executions "
+            "WHERE dag_id = %s AND run_id = %s",
+            (dag_id, run_id),
+        ).fetchone()[0]
+    films = [ti for ti in task_instances if ti["task_id"] == "movie_details"]
+    return {
+        "units_total": len(units),
+        "units_succeeded": unit_states["success"],
+        "units_failed": unit_states["failed"],
+        "units_skipped": unit_states["skipped"],
+        "units_silent": silent_units,
+        "units_retried": sum(1 for ti in units if ti["state"] == "success" and ti["try_number"] > 1),
+        "films_total": len(films),
+        "films_matched": items[("film", "created")] + items[("film", "updated")],
+        "films_not_matched": items[("film", "failed")],
+        "showtimes_created": items[("showtime", "created")] + items[("showtime", "updated")],
+        "showtimes_skipped": items[("showtime", "skipped_expected")],
+        "showtime_batches_upstream_failed": sum(1 for ti in batches if ti["state"] == "upstream_failed"),
+        "executions_recorded": recorded,
+        "task_instances_ran": len(ran),
+    }
+
+
+def judge(dag_id: str, observed: dict[str, int], predicted: dict[str, int]) -> Verdict:
+    wanted = {k: v for k, v in predicted.items() if k in observed}
+    # Every task instance that ran must have left its summary in the monitor.
+    wanted["executions_recorded"] = observed["task_instances_ran"]
+    return Verdict(dag_id, observed, wanted)

@@ -1,0 +1,186 @@
+"""Build a scraper chain DAG from a declarative spec.
+
+Both chains have the same shape (see docs/architecture.md):
+
+    sync -> [unit group: <unit task> -> showtimes]   mapped over the units sync found
+    <unit task> --all_done--> plan_films -> movie_details[film] --all_done--> collect_matches
+    collect_matches -> <unit group>.showtimes
+
+The mapped task group gives per-unit cascades: a failed cinema-day makes only its own showtime
+batch ``upstream_failed``. The two ``all_done`` collectors let the rest of the run go on when some
+units or films fail. A new scraper supplies four step functions and gets the DAG, the callbacks and
+the monitoring for free.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, Param, XComArg, get_current_context, task, task_group
+from airflow.sdk.exceptions import AirflowSkipException
+from scraper_monitor import silent
+from scrapers import common_steps
+from scrapers.outcome import StepResult
+
+from scraper_airflow.connections import showtime_sink, site_config, tmdb_config
+
+UNITS_KEY = "units"
+FILMS_KEY = "films"
+
+
+@dataclass
+class ChainContext:
+    """What a step needs at run time; clients are built lazily from Airflow connections."""
+
+    site_conn_id: str
+    params: dict[str, Any]
+    scrape_date: date
+
+    @cached_property
+    def site(self) -> Any:
+        return site_config(self.site_conn_id)
+
+    @cached_property
+    def tmdb(self) -> Any:
+        return tmdb_config()
+
+    @cached_property
+    def sink(self) -> Any:
+        return showtime_sink()
+
+
+Step = Callable[..., StepResult]
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    dag_id: str
+    description: str
+    site_conn_id: str
+    unit_group: str
+    unit_task: str
+    sync: Callable[[ChainContext], StepResult]
+    unit: Callable[[ChainContext, dict[str, Any]], StepResult]
+    movie_details: Callable[[ChainContext, dict[str, Any]], StepResult]
+    showtimes: Callable[[ChainContext, dict[str, Any], dict[str, Any]], StepResult]
+    unit_label: Callable[[dict[str, Any]], str]
+    film_label: Callable[[dict[str, Any]], str]
+    params: dict[str, Param] = field(default_factory=dict)
+    #: Silent-failure rules per short task name (``sync``, the unit task, ``showtimes``, ...).
+    expect: dict[str, Sequence[silent.Rule]] = field(default_factory=dict)
+    schedule: str = "@daily"
+    tags: tuple[str, ...] = ()
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def default_args() -> dict[str, Any]:
+    """Retries with exponential backoff; the demo shortens the delay through the environment."""
+    return {
+        "owner": "scrapers",
+        "retries": int(_env_float("SCRAPER_RETRIES", 2)),
+        "retry_delay": timedelta(seconds=_env_float("SCRAPER_RETRY_DELAY_SECONDS", 60)),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(minutes=15),
+    }
+
+
+def _context(spec: ChainSpec) -> tuple[ChainContext, Any]:
+    ctx = get_current_context()
+    moment = ctx.get("logical_date") or ctx["dag_run"].run_after
+    scrape_date = pendulum.instance(moment).in_timezone("UTC").date()
+    return ChainContext(spec.site_conn_id, dict(ctx["params"]), scrape_date), ctx
+
+
+def _finish(result: StepResult) -> dict[str, Any]:
+    if result.skip_reason:
+        raise AirflowSkipException(result.skip_reason)
+    return result.to_dict()
+
+
+def build_chain_dag(spec: ChainSpec) -> DAG:
+    full_id = {
+        "sync": "sync",
+        spec.unit_task: f"{spec.unit_group}.{spec.unit_task}",
+        "showtimes": f"{spec.unit_group}.showtimes",
+        "plan_films": "plan_films",
+        "movie_details": "movie_details",
+        "collect_matches": "collect_matches",
+    }
+    for short_name, rules in spec.expect.items():
+        silent.expect(spec.dag_id, full_id[short_name], rules)
+
+    with DAG(
+        dag_id=spec.dag_id,
+        description=spec.description,
+        schedule=spec.schedule,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(),
+        params=spec.params,
+        tags=["scraper", *spec.tags],
+        doc_md=__doc__,
+    ) as dag:
+
+        @task(task_id="sync")
+        def sync() -> dict[str, Any]:
+            chain, ctx = _context(spec)
+            result = spec.sync(chain)
+            ctx["ti"].xcom_push(UNITS_KEY, result.data.get(UNITS_KEY, []))
+            return _finish(result)
+
+        @task(task_id=spec.unit_task, map_index_template="{{ unit_label }}", max_active_tis_per_dagrun=4)
+        def unit(unit: dict[str, Any]) -> dict[str, Any]:
+            chain, ctx = _context(spec)
+            ctx["unit_label"] = spec.unit_label(unit)
+            return _finish(spec.unit(chain, unit))
+
+        @task(task_id="showtimes", map_index_template="{{ unit_label }}")
+        def showtimes(unit_result: dict[str, Any]) -> dict[str, Any]:
+            chain, ctx = _context(spec)
+            unit = unit_result.get("data", {}).get("unit", {})
+            ctx["unit_label"] = spec.unit_label(unit) if unit else ""
+            matches = ctx["ti"].xcom_pull(task_ids="collect_matches") or {}
+            return _finish(spec.showtimes(chain, unit_result, matches.get("data", {}).get("matches", {})))
+
+        held: dict[str, Any] = {}
+
+        @task_group(group_id=spec.unit_group)
+        def per_unit(unit_arg: dict[str, Any]) -> None:
+            held["unit"] = unit(unit_arg)
+            held["showtimes"] = showtimes(held["unit"])
+
+        @task(task_id="plan_films", trigger_rule="all_done")
+        def plan_films(unit_results: list[dict[str, Any]]) -> dict[str, Any]:
+            _, ctx = _context(spec)
+            result = common_steps.plan_films(list(unit_results))
+            ctx["ti"].xcom_push(FILMS_KEY, result.data.get(FILMS_KEY, []))
+            return _finish(result)
+
+        @task(task_id="movie_details", map_index_template="{{ film_label }}", max_active_tis_per_dagrun=4)
+        def movie_details(film: dict[str, Any]) -> dict[str, Any]:
+            chain, ctx = _context(spec)
+            ctx["film_label"] = spec.film_label(film)
+            return _finish(spec.movie_details(chain, film))
+
+        @task(task_id="collect_matches", trigger_rule="all_done")
+        def collect_matches(detail_results: list[dict[str, Any]]) -> dict[str, Any]:
+            return _finish(common_steps.collect_matches(list(detail_results)))
+
+        sync_task = sync()
+        per_unit.expand(unit_arg=XComArg(sync_task.operator, key=UNITS_KEY))
+        planned = plan_films(held["unit"])
+        details = movie_details.expand(film=XComArg(planned.operator, key=FILMS_KEY))
+        collect_matches(details) >> held["showtimes"]
+
+    return dag

@@ -1,0 +1,50 @@
+"""Turn Airflow connections into the scrapers' plain config objects.
+
+Base URLs and keys live in connections (`cinema_city_api`, `kino_krakow_site`, `tmdb_api`), so the
+same DAGs run against the simulator or the real sites. Client tuning (timeout, attempts, backoff,
+polite delay) comes from the connection's extras, which is where an operator looks for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseHook
+from scraper_monitor.airflow_glue import connection_dsn
+from scrapers.http import SiteConfig
+from scrapers.sink import PostgresShowtimeSink
+from scrapers.tmdb.client import TmdbConfig
+
+_SITE_EXTRAS = {
+    "timeout_s": float,
+    "max_attempts": int,
+    "backoff_s": float,
+    "polite_delay_s": float,
+    "retry_after_cap_s": float,
+}
+
+
+def base_url(conn: Any) -> str:
+    """A connection's base URL: the host may hold a whole URL (scheme and path included)."""
+    host = (conn.host or "").rstrip("/")
+    if "://" in host:
+        return host
+    scheme = conn.schema or "https"
+    port = f":{conn.port}" if conn.port else ""
+    return f"{scheme}://{host}{port}"
+
+
+def site_config(conn_id: str) -> SiteConfig:
+    conn = BaseHook.get_connection(conn_id)
+    extras = conn.extra_dejson or {}
+    tuning = {key: cast(extras[key]) for key, cast in _SITE_EXTRAS.items() if key in extras}
+    return SiteConfig(base_url=base_url(conn), **tuning)
+
+
+def tmdb_config(conn_id: str = "tmdb_api") -> TmdbConfig:
+    conn = BaseHook.get_connection(conn_id)
+    return TmdbConfig(base_url=base_url(conn), api_key=conn.password or "", site=site_config(conn_id))
+
+
+def showtime_sink(conn_id: str = "scraped_events_db") -> PostgresShowtimeSink:
+    return PostgresShowtimeSink(connection_dsn(conn_id))

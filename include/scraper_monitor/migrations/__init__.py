@@ -1,0 +1,1 @@
+"""Alembic migrations of the monitor store (run them with ``scraper_monitor.store.migrate.upgrade``)."""

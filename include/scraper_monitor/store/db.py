@@ -1,0 +1,46 @@
+"""Connections to the monitor store.
+
+The store sits on the task's path (callbacks write to it), so every connection gets short timeouts:
+a store that is down or wedged must cost a task a couple of seconds, never hang it.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.rows import dict_row
+
+CONNECT_TIMEOUT_S = 2
+STATEMENT_TIMEOUT_MS = 2_000
+# Maintenance (prune, rollup over many days) legitimately runs longer and is off the task path.
+MAINTENANCE_STATEMENT_TIMEOUT_MS = 300_000
+
+
+def connect(dsn: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> psycopg.Connection:
+    """An autocommit connection returning dict rows; use ``conn.transaction()`` for atomic work.
+
+    The session time zone is UTC so naive datetimes are read as UTC and ``::date`` gives UTC days.
+    """
+    return psycopg.connect(
+        dsn,
+        autocommit=True,
+        row_factory=dict_row,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        options=f"-c statement_timeout={int(statement_timeout_ms)} -c TimeZone=UTC",
+        application_name="scraper-monitor",
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about a store error for logs and the CLI, never echoing the DSN.
+
+    Only connection-level messages (server unreachable, timeout, login refused) are quoted: libpq
+    builds them from the host and the server's reply. Any other message may quote the DSN, password
+    included (an invalid DSN's does), so those errors are named by class only.
+    """
+    cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's exception
+    name = type(cause).__name__
+    if isinstance(cause, psycopg.OperationalError):
+        lines = str(cause).strip().splitlines()
+        if lines:
+            return f"{name}: {lines[0]}"
+    return name

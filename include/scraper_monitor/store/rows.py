@@ -1,0 +1,105 @@
+"""Rows returned by ``scraper_monitor.store.queries`` (frozen: readers never write back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One row of task_executions (one try of one task instance)."""
+
+    id: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    scraper: str
+    logical_date: datetime | None
+    state: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_ms: int | None
+    counts: dict[str, int]
+    error_category: str | None
+    error_type: str | None
+    error_message: str | None
+    fingerprint: str | None
+    silent: bool
+    silent_reason: str | None
+    skip_reason: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class ItemOutcomeRow:
+    execution_id: int
+    task_id: str
+    map_index: int
+    try_number: int
+    scraper: str
+    entity_type: str
+    external_id: str | None
+    outcome: str
+    category: str | None
+    reason: str | None
+    recorded_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ItemOutcomeCount:
+    """How many items of one task instance's latest try had one outcome (the chain view's input)."""
+
+    task_id: str
+    map_index: int
+    outcome: str
+    items: int
+
+
+@dataclass(frozen=True)
+class ScraperStats:
+    scraper: str
+    total: int
+    success: int
+    failed: int
+    retrying: int
+    skipped: int
+    upstream_failed: int
+    silent: int
+    success_rate: float | None
+    avg_duration_ms: float | None
+    p95_duration_ms: float | None
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """Failures sharing a fingerprint; category, type and example come from the latest one."""
+
+    fingerprint: str | None
+    count: int
+    error_category: str | None
+    error_type: str | None
+    example_message: str | None
+    scrapers: list[str]
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One day x scraper x error category ('' when none), from the execution_daily rollup."""
+
+    day: date
+    scraper: str
+    error_category: str
+    executions: int
+    success: int
+    failed: int
+    retrying: int
+    skipped: int
+    upstream_failed: int
+    silent: int
+    duration_ms_sum: int
+    success_rate: float | None

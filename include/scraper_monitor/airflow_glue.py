@@ -20,7 +20,7 @@ from typing import Any
 from scrapers.outcome import StepResult
 
 from scraper_monitor import silent
-from scraper_monitor.category import categorize
+from scraper_monitor.category import categorize, describe
 from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scraper_monitor.store.writer import SummaryWriter
@@ -143,7 +143,7 @@ def build_summary(context: Any, state: str) -> ExecutionSummary:
         summary.error_category = found.category
         summary.error_type = found.error_type
         summary.fingerprint = found.fingerprint
-        summary.error_message = _redact(f"{type(exception).__name__}: {exception}") if exception else None
+        summary.error_message = _redact(describe(exception)) if exception else None
     return summary
 
 

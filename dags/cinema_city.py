@@ -1,7 +1,9 @@
 """Cinema City: cinemas of a city -> cinema-days -> films (TMDB) -> showtime batches."""
 
 from airflow.sdk import Param
+
 from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
+from scraper_airflow.connections import cinema_city_site
 from scraper_monitor.silent import BelowMedian, Consistent, NonZero
 from scrapers.cinema_city import steps
 
@@ -33,5 +35,6 @@ dag = build_chain_dag(
             "showtimes": [Consistent("showtimes", ("created", "updated", "skipped", "failed"))],
         },
         tags=("cinema_city",),
+        site_factory=cinema_city_site,
     )
 )

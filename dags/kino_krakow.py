@@ -1,6 +1,7 @@
 """Kino Krakow: program page -> day pages (one session each) -> films (TMDB) -> showtime batches."""
 
 from airflow.sdk import Param
+
 from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
 from scraper_monitor.silent import BelowMedian, Consistent, NonZero
 from scrapers.kino_krakow import steps

@@ -5,6 +5,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Param, task
+
 from scraper_monitor import airflow_glue
 
 with DAG(

@@ -6,7 +6,15 @@ import pytest
 
 import tests.airflow_env  # noqa: F401  (must stay first: configures Airflow)
 
-pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.airflow"]
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.airflow",
+    "tests.fixtures.stack",
+    "tests.fixtures.slack",
+    "tests.fixtures.monitor_store",
+    "tests.fixtures.browser",
+    "tests.fixtures.sitesim",
+]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+
 from scraper_monitor.category import (
     BUILTIN_RULES_PATH,
     CATEGORIES,

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+
 from local_stack.verdict import judge, observe
 from scraper_monitor.airflow_glue import has_monitor_callbacks
-
 from tests.fixtures.airflow import ROOT, task_instance_dicts
 
 CHAIN_DAGS = ("cinema_city", "kino_krakow")
@@ -58,7 +58,7 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
     dag_id, dagbag, sitesim_factory, point_chains_at
 ):
     sim = sitesim_factory("demo", anchor_date=SCRAPE_DATE.date())
-    dsn = point_chains_at(sim.base_urls)
+    dsn = point_chains_at(sim)
 
     run = dagbag.get_dag(dag_id).test(logical_date=SCRAPE_DATE)
 
@@ -72,7 +72,7 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
 
 def test_rerunning_a_date_updates_rows_instead_of_duplicating(dagbag, sitesim_factory, point_chains_at):
     sim = sitesim_factory("clean", anchor_date=SCRAPE_DATE.date())
-    dsn = point_chains_at(sim.base_urls)
+    dsn = point_chains_at(sim)
     dag = dagbag.get_dag("cinema_city")
 
     first = dag.test(logical_date=SCRAPE_DATE)

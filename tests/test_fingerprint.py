@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from scraper_monitor.category import categorize
 from scraper_monitor.fingerprint import NORMALIZED_MAX_CHARS, fingerprint, normalize_message
 

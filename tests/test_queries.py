@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
 from scraper_monitor.store import migrate, queries
 from scraper_monitor.store.db import connect
@@ -14,7 +15,6 @@ from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.store.persist import save
 from scraper_monitor.store.rollup import rollup
 from scraper_monitor.store.rows import Execution
-
 from tests.test_store_support import T0, make_summary
 
 NOW = T0 + timedelta(hours=1)

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scraper_monitor.store import migrate
@@ -15,7 +16,6 @@ from scraper_monitor.store.db import connect
 from scraper_monitor.store.persist import save
 from scraper_monitor.store.retention import prune
 from scraper_monitor.store.rollup import rollup, rollup_recent
-
 from tests.test_store_support import count, make_summary
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

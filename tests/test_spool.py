@@ -7,9 +7,9 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+
 from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.store import migrate, spool
-
 from tests.test_store_support import count, make_summary
 
 PROCESSES = 4

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from scraper_monitor.pgserver import EmbeddedPostgres
 from scraper_monitor.state import FAILED, RETRYING, STATES, SUCCESS
 from scraper_monitor.store import migrate, spool
@@ -17,7 +18,6 @@ from scraper_monitor.store.persist import save
 from scraper_monitor.store.queries import executions_for_run, item_outcomes_for_run
 from scraper_monitor.store.writer import SummaryWriter
 from scrapers.outcome import ItemOutcome
-
 from tests.test_store_support import count, make_summary
 
 TABLES = {"task_executions", "item_outcomes", "execution_daily", "item_daily"}

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from scraper_monitor.cli import CliError
 from scraper_monitor.config import project_root, read_env_file, resolve_dsn, spool_path
 from scraper_monitor.store import migrate, spool
 from scraper_monitor.store.db import connect
 from scraper_monitor.store.persist import save
-
 from tests.test_store_support import count, make_summary
 
 CLI = str(Path(sys.executable).with_name("scraper-monitor"))

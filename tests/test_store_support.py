@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+
 from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.state import SUCCESS
 from scrapers.outcome import ItemOutcome

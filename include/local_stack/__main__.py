@@ -1,4 +1,4 @@
-"""python -m local_stack setup | demo | e2e | stop | env"""
+"""python -m local_stack setup | start | demo | e2e | stop"""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from local_stack import airflow_setup, database, processes, settings
 from local_stack.paths import Paths, project_root
 
 
-def setup(paths: Paths) -> dict[str, str]:
+def setup(paths: Paths, scenario_name: str) -> dict[str, str]:
+    from sitesim.scenario import load
+
+    scenario = load(scenario_name)
     paths.make_dirs()
     server = database.server_dsn(paths)
     database.ensure_databases(server)
@@ -25,7 +28,9 @@ def setup(paths: Paths) -> dict[str, str]:
     upgrade(env["SCRAPER_MONITOR_DSN"])
     airflow_setup.upsert_connections(
         airflow_setup.demo_connections(
-            env["SCRAPER_MONITOR_DSN"], database.with_database(server, "scraped_events")
+            env["SCRAPER_MONITOR_DSN"],
+            database.with_database(server, "scraped_events"),
+            scenario.tmdb_api_key,
         )
     )
     print(f"setup done: state in {paths.local}", flush=True)
@@ -34,7 +39,7 @@ def setup(paths: Paths) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack")
-    parser.add_argument("command", choices=["setup", "demo", "e2e", "stop"])
+    parser.add_argument("command", choices=["setup", "start", "demo", "e2e", "stop"])
     parser.add_argument("--scenario", default="demo", help="bundled scenario name or path to a YAML file")
     args = parser.parse_args(argv)
     paths = Paths(project_root())
@@ -43,15 +48,19 @@ def main(argv: list[str] | None = None) -> int:
         database.stop_embedded(paths)
         print("stopped")
         return 0
-    env = setup(paths)
+    env = setup(paths, args.scenario)
     if args.command == "setup":
         return 0
-    from local_stack.demo import demo
+    from local_stack.demo import demo, start_stack
+
+    if args.command == "start":
+        start_stack(paths, env, args.scenario)
+        return 0
 
     try:
         return demo(paths, env, args.scenario, serve=args.command == "demo")
     finally:
-        if args.command == "e2e" or args.command == "demo":
+        if args.command in ("e2e", "demo"):
             processes.stop_all(paths)
             database.stop_embedded(paths)
 

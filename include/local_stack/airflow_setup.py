@@ -14,7 +14,7 @@ from local_stack.settings import load_secrets, sim_port
 DEMO_CLIENT = {"timeout_s": 3, "max_attempts": 2, "backoff_s": 0.2, "polite_delay_s": 0}
 
 
-def demo_connections(monitor_dsn: str, events_dsn: str) -> list[dict[str, Any]]:
+def demo_connections(monitor_dsn: str, events_dsn: str, tmdb_key: str) -> list[dict[str, Any]]:
     from psycopg.conninfo import conninfo_to_dict
 
     def postgres(conn_id: str, dsn: str) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def demo_connections(monitor_dsn: str, events_dsn: str) -> list[dict[str, Any]]:
     return [
         site("cinema_city_api", "cinema-city"),
         site("kino_krakow_site", "kino-krakow"),
-        {**site("tmdb_api", "tmdb"), "password": "demo-key"},
+        {**site("tmdb_api", "tmdb"), "password": tmdb_key},
         postgres("scraper_monitor_db", monitor_dsn),
         postgres("scraped_events_db", events_dsn),
     ]

@@ -12,9 +12,9 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from scraper_monitor.pgserver import EmbeddedPostgres
 
 from local_stack.paths import Paths
+from scraper_monitor.pgserver import EmbeddedPostgres
 
 DATABASES = ("airflow", "scraper_monitor", "scraped_events")
 

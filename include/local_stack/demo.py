@@ -8,10 +8,10 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from local_stack import processes
-from local_stack.airflow_api import AirflowApi
 from local_stack.paths import Paths
 from local_stack.settings import api_url
 from local_stack.verdict import CHAINS, Verdict, judge, observe
+from scraper_monitor.airflow_rest import AirflowApi
 
 FINAL_RUN_STATES = {"success", "failed"}
 DEMO_CLIENT_ATTEMPTS = 2
@@ -61,18 +61,25 @@ def run_chains(api: AirflowApi, timeout_s: float = 900) -> dict[str, str]:
     return runs
 
 
-def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) -> int:
-    from sitesim.scenario import load
-
-    scenario = load(scenario_name)
+def start_stack(paths: Paths, env: dict[str, str], scenario_name: str) -> AirflowApi:
+    """Start the simulator and Airflow; return an API client once the chain DAGs are parsed."""
     login = json.loads(paths.login_file.read_text())
     print(f"starting the site simulator (scenario {scenario_name}) and Airflow ...", flush=True)
     processes.start_simulator(paths, env, scenario_name, datetime.now(UTC).date().isoformat())
     processes.wait_simulator()
     processes.start_airflow(paths, env)
     processes.wait_healthy()
-    api = AirflowApi(login["username"], login["password"])
+    api = AirflowApi(login["username"], login["password"], base_url=api_url())
     wait_for_dags(api)
+    return api
+
+
+def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) -> int:
+    from sitesim.scenario import load
+
+    scenario = load(scenario_name)
+    login = json.loads(paths.login_file.read_text())
+    api = start_stack(paths, env, scenario_name)
     started = time.monotonic()
     runs = run_chains(api)
     elapsed = time.monotonic() - started

@@ -51,7 +51,9 @@ def observe(
     units = [ti for ti in task_instances if ti["task_id"] == unit_task]
     unit_states = Counter(ti["state"] for ti in units)
     batches = [ti for ti in task_instances if ti["task_id"].endswith(".showtimes")]
-    ran = [ti for ti in task_instances if ti["state"] not in ("upstream_failed", "removed", None)]
+    # Only task instances that ran a try have callbacks; the scheduler also skips and upstream-fails
+    # task instances that never run (they keep try_number 0, though they get a start date).
+    ran = [ti for ti in task_instances if ti["try_number"] > 0]
     with psycopg.connect(monitor_dsn, connect_timeout=5) as conn:
         silent_units = conn.execute(
             "SELECT count(DISTINCT map_index) FROM task_executions "

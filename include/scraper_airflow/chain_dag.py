@@ -22,13 +22,15 @@ from functools import cached_property
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Param, XComArg, get_current_context, task, task_group
+from airflow.sdk import DAG, Param, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
-from scraper_monitor import silent
-from scrapers import common_steps
-from scrapers.outcome import StepResult
 
 from scraper_airflow.connections import showtime_sink, site_config, tmdb_config
+from scraper_monitor import silent
+from scraper_monitor.airflow_alerting import deadline_alert
+from scraper_monitor.airflow_glue import STEP_RESULT_KEY
+from scrapers import common_steps
+from scrapers.outcome import StepResult
 
 UNITS_KEY = "units"
 FILMS_KEY = "films"
@@ -41,10 +43,11 @@ class ChainContext:
     site_conn_id: str
     params: dict[str, Any]
     scrape_date: date
+    site_factory: Callable[[str], Any] = site_config
 
     @cached_property
     def site(self) -> Any:
-        return site_config(self.site_conn_id)
+        return self.site_factory(self.site_conn_id)
 
     @cached_property
     def tmdb(self) -> Any:
@@ -76,6 +79,8 @@ class ChainSpec:
     expect: dict[str, Sequence[silent.Rule]] = field(default_factory=dict)
     schedule: str = "@daily"
     tags: tuple[str, ...] = ()
+    #: Builds the site client config from the connection id (default: a plain SiteConfig).
+    site_factory: Callable[[str], Any] = site_config
 
 
 def _env_float(name: str, default: float) -> float:
@@ -98,13 +103,20 @@ def _context(spec: ChainSpec) -> tuple[ChainContext, Any]:
     ctx = get_current_context()
     moment = ctx.get("logical_date") or ctx["dag_run"].run_after
     scrape_date = pendulum.instance(moment).in_timezone("UTC").date()
-    return ChainContext(spec.site_conn_id, dict(ctx["params"]), scrape_date), ctx
+    return ChainContext(spec.site_conn_id, dict(ctx["params"]), scrape_date, spec.site_factory), ctx
 
 
 def _finish(result: StepResult) -> dict[str, Any]:
     if result.skip_reason:
         raise AirflowSkipException(result.skip_reason)
     return result.to_dict()
+
+
+def _fan_out(result: StepResult, key: str, ctx: Any) -> list[Any]:
+    """Airflow maps only over return values, so a fan-out task returns the list to map over and
+    leaves its counts and item outcomes for the monitor under STEP_RESULT_KEY."""
+    ctx["ti"].xcom_push(STEP_RESULT_KEY, _finish(result))
+    return list(result.data.get(key, []))
 
 
 def build_chain_dag(spec: ChainSpec) -> DAG:
@@ -130,14 +142,13 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
         params=spec.params,
         tags=["scraper", *spec.tags],
         doc_md=__doc__,
+        deadline=deadline_alert(spec.dag_id),
     ) as dag:
 
         @task(task_id="sync")
-        def sync() -> dict[str, Any]:
+        def sync() -> list[dict[str, Any]]:
             chain, ctx = _context(spec)
-            result = spec.sync(chain)
-            ctx["ti"].xcom_push(UNITS_KEY, result.data.get(UNITS_KEY, []))
-            return _finish(result)
+            return _fan_out(spec.sync(chain), UNITS_KEY, ctx)
 
         @task(task_id=spec.unit_task, map_index_template="{{ unit_label }}", max_active_tis_per_dagrun=4)
         def unit(unit: dict[str, Any]) -> dict[str, Any]:
@@ -161,11 +172,10 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             held["showtimes"] = showtimes(held["unit"])
 
         @task(task_id="plan_films", trigger_rule="all_done")
-        def plan_films(unit_results: list[dict[str, Any]]) -> dict[str, Any]:
+        def plan_films(unit_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             _, ctx = _context(spec)
-            result = common_steps.plan_films(list(unit_results))
-            ctx["ti"].xcom_push(FILMS_KEY, result.data.get(FILMS_KEY, []))
-            return _finish(result)
+            # None when every unit failed: the run goes on and reports no films.
+            return _fan_out(common_steps.plan_films(list(unit_results or [])), FILMS_KEY, ctx)
 
         @task(task_id="movie_details", map_index_template="{{ film_label }}", max_active_tis_per_dagrun=4)
         def movie_details(film: dict[str, Any]) -> dict[str, Any]:
@@ -175,12 +185,10 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
 
         @task(task_id="collect_matches", trigger_rule="all_done")
         def collect_matches(detail_results: list[dict[str, Any]]) -> dict[str, Any]:
-            return _finish(common_steps.collect_matches(list(detail_results)))
+            return _finish(common_steps.collect_matches(list(detail_results or [])))
 
-        sync_task = sync()
-        per_unit.expand(unit_arg=XComArg(sync_task.operator, key=UNITS_KEY))
-        planned = plan_films(held["unit"])
-        details = movie_details.expand(film=XComArg(planned.operator, key=FILMS_KEY))
+        per_unit.expand(unit_arg=sync())
+        details = movie_details.expand(film=plan_films(held["unit"]))
         collect_matches(details) >> held["showtimes"]
 
     return dag

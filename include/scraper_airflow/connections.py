@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import BaseHook
+
 from scraper_monitor.airflow_glue import connection_dsn
+from scrapers.cinema_city.client import CinemaCitySite
 from scrapers.http import SiteConfig
 from scrapers.sink import PostgresShowtimeSink
 from scrapers.tmdb.client import TmdbConfig
@@ -39,6 +41,12 @@ def site_config(conn_id: str) -> SiteConfig:
     extras = conn.extra_dejson or {}
     tuning = {key: cast(extras[key]) for key, cast in _SITE_EXTRAS.items() if key in extras}
     return SiteConfig(base_url=base_url(conn), **tuning)
+
+
+def cinema_city_site(conn_id: str) -> CinemaCitySite:
+    conn = BaseHook.get_connection(conn_id)
+    tenant = str((conn.extra_dejson or {}).get("tenant", "10103"))
+    return CinemaCitySite(http=site_config(conn_id), tenant=tenant)
 
 
 def tmdb_config(conn_id: str = "tmdb_api") -> TmdbConfig:

@@ -17,17 +17,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scrapers.outcome import StepResult
-
 from scraper_monitor import silent
 from scraper_monitor.category import categorize, describe
 from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scraper_monitor.store.writer import SummaryWriter
+from scrapers.outcome import StepResult
 
 log = logging.getLogger(__name__)
 
 MONITOR_CONN_ID = "scraper_monitor_db"
+#: A task whose return value is not its StepResult (fan-out tasks return the list Airflow maps
+#: over) pushes the StepResult under this XCom key instead.
+STEP_RESULT_KEY = "step_result"
 _MARK = "_scraper_monitor_callback"
 
 
@@ -81,12 +83,13 @@ def _now() -> datetime:
 
 
 def _task_result(ti: Any) -> StepResult | None:
-    try:
-        raw = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index)
-    except Exception:
-        return None
-    if isinstance(raw, dict) and isinstance(raw.get("counts"), dict):
-        return StepResult.from_dict(raw)
+    for key in (STEP_RESULT_KEY, "return_value"):
+        try:
+            raw = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index, key=key)
+        except Exception:
+            continue
+        if isinstance(raw, dict) and isinstance(raw.get("counts"), dict):
+            return StepResult.from_dict(raw)
     return None
 
 
@@ -104,7 +107,7 @@ def _history(dag_id: str, task_id: str) -> silent.History:
 
 
 def _redact(message: str) -> str:
-    from airflow.sdk.execution_time.secrets_masker import redact
+    from airflow.sdk._shared.secrets_masker import redact  # the path the deprecation warning names
 
     return str(redact(message))
 

@@ -75,6 +75,7 @@ class HttpStatusError(ScraperError):
 class RateLimited(HttpStatusError):
     def __init__(self, message: str, *, url: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message, status=429, url=url)
+        self.category = "network_error"
         self.error_type = "rate_limited"
         self.retryable = True
         self.retry_after = retry_after
@@ -108,3 +109,10 @@ class ValidationFailed(ScraperError):
 
     category = "validation_error"
     error_type = "missing_field"
+
+
+class TmdbAuthError(HttpStatusError):
+    """TMDB refused the API key (401): retrying will not help; the connection needs fixing."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message, status=401, url=url)

@@ -8,7 +8,19 @@ import sys
 from collections.abc import Sequence
 
 # Modules under scraper_monitor.cli, each exposing register(subparsers).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "db",
+    "maintenance",
+    "slo",
+    "categorize",
+    "jobs",
+    "silent",
+    "errors",
+    "trends",
+    "export",
+    "chain",
+    "reconcile",
+]
 
 
 class CliError(Exception):

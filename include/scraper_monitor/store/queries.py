@@ -149,10 +149,14 @@ def item_outcome_counts_for_run(conn: psycopg.Connection, dag_id: str, run_id: s
 
 
 def stats(
-    conn: psycopg.Connection, hours: int = 24, scraper: str | None = None, now: datetime | None = None
+    conn: psycopg.Connection,
+    hours: int = 24,
+    scraper: str | None = None,
+    now: datetime | None = None,
+    task_id: str | None = None,
 ) -> list[ScraperStats]:
-    """Per scraper over the last ``hours`` (see the module docstring for the definitions)."""
-    where, params = ExecutionFilter(scraper=scraper, since=_since(hours, now)).where()
+    """Per scraper over the last ``hours``, optionally of one task only (see the module docstring)."""
+    where, params = ExecutionFilter(scraper=scraper, task_id=task_id, since=_since(hours, now)).where()
     query = sql.SQL("""
         SELECT scraper,
                count(*) AS total,

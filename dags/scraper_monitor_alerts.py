@@ -1,0 +1,27 @@
+"""Scraper alerts: SLO breaches, silent failures, error spikes and failed runs, posted to Slack.
+
+Every 15 minutes by default (env ``SCRAPER_MONITOR_ALERT_SCHEDULE``: a cron expression or preset).
+Each alert is posted once when it opens, repeated while it stays open, and resolved once; the state
+lives in the monitor store, so a restart or a manual trigger never posts twice. Thresholds and the
+repeat interval: ``include/slo.yaml``. Slack: connection ``slack_scraper_alerts``.
+"""
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, task
+
+from scraper_monitor.airflow_alerting import alert_schedule, evaluate_alerts
+
+with DAG(
+    dag_id="scraper_monitor_alerts",
+    description="Evaluate scraper alerts and post them to Slack",
+    schedule=alert_schedule(),
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,  # evaluations must not overlap (the evaluator also takes a lock)
+    tags=["scraper_monitor"],
+    # No retries: the next scheduled evaluation is the retry, and it retries unsent messages itself.
+    default_args={"retries": 0, "execution_timeout": timedelta(minutes=10)},
+) as dag:
+    task(task_id="evaluate")(evaluate_alerts)()

@@ -1,0 +1,150 @@
+"""Airflow glue for alerting: Slack through the provider, the Deadline Alert of the scraper DAGs, and
+the body of the ``scraper_monitor_alerts`` task. The core (``scraper_monitor.alerts``) stays free of
+Airflow; this module is the one place where alerting meets it.
+
+Slack goes through the ``slack_scraper_alerts`` connection (type ``slackwebhook``): its password is the
+webhook URL, so the secret lives in Airflow's connections, never in code or logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.configuration import conf
+from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+
+from scraper_monitor import slo
+from scraper_monitor.airflow_glue import monitor_dsn
+from scraper_monitor.alerts.config import alert_config
+from scraper_monitor.alerts.evaluator import Evaluator
+from scraper_monitor.alerts.slack_message import SlackMessage, deadline_miss_message
+
+log = logging.getLogger(__name__)
+
+SLACK_CONN_ID = "slack_scraper_alerts"
+DEADLINE_MINUTES_ENV = "SCRAPER_DEADLINE_MINUTES"
+DISABLE_DEADLINES_ENV = "SCRAPER_MONITOR_DISABLE_DEADLINES"
+DEFAULT_DEADLINE_MINUTES = 60
+ALERT_SCHEDULE_ENV = "SCRAPER_MONITOR_ALERT_SCHEDULE"
+DEFAULT_ALERT_SCHEDULE = "*/15 * * * *"
+# [callbacks] callback_execution_timeout is off by default: without a timeout of its own, a hung Slack
+# would keep the callback (and its triggerer slot) waiting indefinitely.
+DEADLINE_SLACK_TIMEOUT_S = 10
+
+
+class AlertChecksFailed(RuntimeError):
+    """A check could not run (a query error, a bug): its alerts can neither open nor resolve."""
+
+
+class SlackHookSender:
+    """Posts a message through the Slack provider's webhook hook; raises on anything but 200."""
+
+    def __init__(self, conn_id: str = SLACK_CONN_ID, timeout_seconds: int = 10) -> None:
+        self.conn_id = conn_id
+        self.timeout_seconds = timeout_seconds
+
+    def __call__(self, message: SlackMessage) -> None:
+        hook = SlackWebhookHook(slack_webhook_conn_id=self.conn_id, timeout=self.timeout_seconds)
+        hook.send(text=message.text, blocks=message.blocks)
+
+
+def airflow_base_url() -> str:
+    """Where links in Slack messages point: ``[api] base_url``, as the users reach the UI."""
+    return (conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
+
+
+def alert_schedule() -> str:
+    """The alert DAG's schedule: a cron expression or preset from the env, every 15 minutes by default."""
+    return os.environ.get(ALERT_SCHEDULE_ENV, "").strip() or DEFAULT_ALERT_SCHEDULE
+
+
+def evaluate_alerts(dsn: str | None = None) -> dict[str, Any]:
+    """One evaluation (the ``scraper_monitor_alerts`` task); returns the report (shown as XCom).
+
+    Slack trouble never fails the task: the next evaluation retries the send. A check that could not
+    run does fail it, after everything else was evaluated and sent, so a blind spot is visible in
+    Airflow instead of only in a log line.
+    """
+    slo_config = slo.load_config()
+    sender = SlackHookSender(timeout_seconds=alert_config(slo_config).slack_timeout_seconds)
+    evaluator = Evaluator(dsn or monitor_dsn(), sender, slo_config=slo_config, base_url=airflow_base_url())
+    report = evaluator.evaluate()
+    log.info(
+        "alerts: %d firing, opened %s, repeated %s, resolved %s, sent %s",
+        len(report.firing),
+        report.opened,
+        report.repeated,
+        report.resolved,
+        report.sent,
+    )
+    if report.failed_sends:
+        log.warning("alerts: Slack did not take %s; retried on the next evaluation", report.failed_sends)
+    if report.check_errors:
+        raise AlertChecksFailed(f"alert checks failed: {report.check_errors}")
+    return report.to_json()
+
+
+# --- SLA misses: Deadline Alerts ---------------------------------------------------------------
+
+
+def deadline_alert(dag_id: str) -> DeadlineAlert | None:
+    """The deadline of a scraper DAG run: done within ``SCRAPER_DEADLINE_MINUTES`` of being queued.
+
+    None when ``SCRAPER_MONITOR_DISABLE_DEADLINES=1``: ``dag.test()`` crashes on a DAG with a deadline
+    in Airflow 3.3.2, so tests that run DAGs build them without one.
+    """
+    if os.environ.get(DISABLE_DEADLINES_ENV) == "1":
+        return None
+    minutes = deadline_minutes()
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(minutes=minutes),
+        callback=AsyncCallback(notify_deadline_miss, kwargs={"slack_conn_id": SLACK_CONN_ID}),
+        name=f"{dag_id} done within {minutes} min",
+    )
+
+
+def deadline_minutes() -> int:
+    raw = os.environ.get(DEADLINE_MINUTES_ENV, "")
+    if not raw:
+        return DEFAULT_DEADLINE_MINUTES
+    try:
+        minutes = int(raw)
+    except ValueError:
+        minutes = 0
+    if minutes < 1:
+        raise ValueError(f"{DEADLINE_MINUTES_ENV} must be a whole number of minutes >= 1, got {raw!r}")
+    return minutes
+
+
+async def notify_deadline_miss(context: dict[str, Any], slack_conn_id: str = SLACK_CONN_ID) -> None:
+    """The deadline callback (runs in the triggerer): posts the SLA-miss message to Slack.
+
+    ``context`` is the simplified deadline context: ``{"dag_run": <DAGRunResponse as JSON>,
+    "deadline": {"id": ..., "deadline_time": ...}}``.
+    """
+    message = deadline_message_from_context(context, base_url=airflow_base_url())
+    hook = SlackWebhookHook(slack_webhook_conn_id=slack_conn_id, timeout=DEADLINE_SLACK_TIMEOUT_S)
+    await hook.async_send(text=message.text, blocks=message.blocks)
+
+
+def deadline_message_from_context(context: dict[str, Any], *, base_url: str) -> SlackMessage:
+    dag_run, deadline = context["dag_run"], context["deadline"]
+    return deadline_miss_message(
+        dag_id=dag_run["dag_id"],
+        run_id=dag_run["dag_run_id"],
+        deadline_time=_as_datetime(deadline["deadline_time"]),
+        queued_at=_as_datetime(dag_run["queued_at"]) if dag_run.get("queued_at") else None,
+        state=dag_run.get("state"),
+        base_url=base_url,
+    )
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """The context travels through the trigger's serialization: a datetime, or its ISO text."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,501 @@
+"""A DAG run's chain: ordered stages of task-instance nodes, with cascades collapsed into incidents.
+
+The chain joins three sources that only make sense together: Airflow's task-instance states (the truth
+about what ran, including ``upstream_failed`` children that never wrote a summary), the monitor store's
+execution summaries (counts, error category and message, silent flag) and item outcomes (per-film /
+per-showtime fates). All inputs are plain records, so this module never imports Airflow.
+
+Stages are assigned from the last segment of the task id (``cinema_day.cinema_dates`` ->
+``cinema_dates``) through ``DEFAULT_STAGE_RULES``; a new scraper whose tasks follow the same step
+names gets its chain for free, and unknown tasks land in an "Other tasks" stage instead of vanishing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
+
+# Not-yet-finished states: shown in the chain, never counted as errors nor in the success rate.
+RUNNING = "running"
+QUEUED = "queued"
+NONE = "none"  # the scheduler created the task instance but has not scheduled it yet
+PENDING_STATES: frozenset[str] = frozenset({RUNNING, QUEUED, NONE})
+
+# Airflow TaskInstanceState values -> the monitor vocabulary. "removed" (the mapped input shrank) is
+# absent on purpose: such task instances are not part of the run any more and are dropped.
+AIRFLOW_STATE_MAP: dict[str | None, str] = {
+    "success": SUCCESS,
+    "failed": FAILED,
+    "up_for_retry": RETRYING,
+    "skipped": SKIPPED,
+    "upstream_failed": UPSTREAM_FAILED,
+    "running": RUNNING,
+    "restarting": RUNNING,
+    "deferred": RUNNING,
+    "up_for_reschedule": RUNNING,
+    "awaiting_input": RUNNING,
+    "queued": QUEUED,
+    "scheduled": QUEUED,
+    None: NONE,
+    "none": NONE,
+}
+
+MESSAGE_PREVIEW_CHARS = 80
+
+
+def map_airflow_state(state: str | None) -> str | None:
+    """The monitor state for an Airflow task-instance state (its string value); None means drop it."""
+    return AIRFLOW_STATE_MAP.get(state)
+
+
+@dataclass(frozen=True)
+class StageRule:
+    """Where a task belongs in the chain, keyed by the last segment of its task id."""
+
+    suffix: str
+    stage: str
+    title: str
+    noun: str
+    plural: str
+    # What a failure does downstream when Airflow does not cascade it (an all_done trigger rule).
+    failure_effect: str | None = None
+
+
+STAGE_ORDER: tuple[str, ...] = ("sync", "units", "films", "showtimes", "other")
+
+DEFAULT_STAGE_RULES: tuple[StageRule, ...] = (
+    StageRule("sync", "sync", "Sync", "sync", "syncs"),
+    StageRule("cinema_dates", "units", "Cinema-days", "cinema-day", "cinema-days"),
+    StageRule("day_pages", "units", "Day pages", "day page", "day pages"),
+    StageRule("plan_films", "films", "Films", "film plan", "film plans"),
+    StageRule(
+        "movie_details",
+        "films",
+        "Films",
+        "film detail",
+        "film details",
+        failure_effect="its showtimes were skipped",
+    ),
+    StageRule("collect_matches", "films", "Films", "match collection", "match collections"),
+    StageRule("showtimes", "showtimes", "Showtime batches", "showtime batch", "showtime batches"),
+)
+_OTHER_RULE = StageRule("*", "other", "Other tasks", "task", "tasks")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of the DAG and the task ids it depends on."""
+
+    task_id: str
+    upstream: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> str:
+        """The task group prefix ("cinema_day" for "cinema_day.showtimes"); "" at top level."""
+        return self.task_id.rpartition(".")[0]
+
+
+@dataclass(frozen=True)
+class DagStructure:
+    dag_id: str
+    tasks: tuple[TaskSpec, ...]
+
+
+@dataclass(frozen=True)
+class TaskInstanceRecord:
+    """The fields of an Airflow task instance the chain needs (from the ORM or the REST API)."""
+
+    task_id: str
+    map_index: int
+    state: str | None
+    try_number: int = 0
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    duration: float | None = None  # seconds, as Airflow stores it
+
+
+@dataclass
+class ChainNode:
+    task_id: str
+    map_index: int
+    state: str
+    stage: str
+    short_name: str
+    try_number: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    error_category: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    silent: bool = False
+    silent_reason: str | None = None
+    skip_reason: str | None = None
+    items: dict[str, int] = field(default_factory=dict)  # item outcome -> count
+    has_summary: bool = False  # False for children that never ran (no summary was written)
+    blocked_by: str | None = None  # for upstream_failed: the label of the failure that stopped it
+
+    @property
+    def label(self) -> str:
+        return self.short_name if self.map_index < 0 else f"{self.short_name}[{self.map_index}]"
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.task_id, self.map_index)
+
+
+@dataclass
+class Stage:
+    key: str
+    title: str
+    nodes: list[ChainNode]
+
+    @property
+    def states(self) -> dict[str, int]:
+        return dict(Counter(n.state for n in self.nodes))
+
+    @property
+    def items(self) -> dict[str, int]:
+        return _sum_dicts(n.items for n in self.nodes)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return _sum_dicts(n.counts for n in self.nodes)
+
+    @property
+    def duration_s(self) -> float | None:
+        return _span_seconds(self.nodes)
+
+
+IncidentKind = Literal["failure", "retrying", "silent", "orphan"]
+
+
+@dataclass
+class Incident:
+    """One root cause and everything it took down with it, as a single readable line."""
+
+    kind: IncidentKind
+    text: str
+    root: ChainNode | None  # None for "orphan": never-ran nodes whose failed parent is unknown
+    casualties: list[ChainNode] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChainSummary:
+    """Finished nodes only: skipped ("nothing to do") and pending nodes are reported beside the rate."""
+
+    total: int
+    succeeded: int
+    failed: int
+    retrying: int
+    upstream_failed: int
+    skipped: int
+    pending: int
+    silent: int
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.succeeded / self.total if self.total else None
+
+    @property
+    def text(self) -> str:
+        if not self.total:
+            return "no finished task instances yet"
+        # Floor, so "100%" only ever means that everything succeeded.
+        return f"{self.succeeded}/{self.total} succeeded ({self.succeeded * 100 // self.total}%)"
+
+
+@dataclass
+class Chain:
+    dag_id: str
+    run_id: str
+    stages: list[Stage]
+    incidents: list[Incident]
+    summary: ChainSummary
+
+    @property
+    def nodes(self) -> list[ChainNode]:
+        return [n for s in self.stages for n in s.nodes]
+
+    @property
+    def items(self) -> dict[str, int]:
+        return _sum_dicts(s.items for s in self.stages)
+
+    @property
+    def duration_s(self) -> float | None:
+        return _span_seconds(self.nodes)
+
+
+def build_chain(
+    dag_structure: DagStructure,
+    task_instances: Iterable[TaskInstanceRecord],
+    executions: Iterable[Mapping[str, Any]],
+    item_outcomes: Iterable[Mapping[str, Any]],
+    *,
+    run_id: str,
+    stage_rules: Sequence[StageRule] = DEFAULT_STAGE_RULES,
+) -> Chain:
+    """Build the chain of one DAG run.
+
+    ``executions`` are store rows (``task_executions`` columns; every try). ``item_outcomes`` are rows
+    with ``task_id``, ``map_index``, ``outcome`` and ``items`` (how many items had that outcome).
+    Airflow's state wins over the store's; the store supplies counts and errors of the latest try.
+    Without task instances (metadata pruned, Airflow unreachable) the store's states are used.
+    """
+    rules = {r.suffix: r for r in stage_rules}
+    specs = {t.task_id: t for t in dag_structure.tasks}
+    task_order = {tid: i for i, tid in enumerate(_topological(dag_structure.tasks))}
+
+    latest: dict[tuple[str, int], Mapping[str, Any]] = {}
+    for row in executions:
+        key = (row["task_id"], int(row["map_index"]))
+        if key not in latest or row["try_number"] > latest[key]["try_number"]:
+            latest[key] = row
+
+    nodes: dict[tuple[str, int], ChainNode] = {}
+    for ti in task_instances:
+        state = map_airflow_state(ti.state)
+        if state is None:
+            continue
+        node = _new_node(ti.task_id, ti.map_index, state, rules)
+        node.try_number = ti.try_number
+        node.started_at, node.ended_at, node.duration_s = ti.start_date, ti.end_date, ti.duration
+        nodes[node.key] = node
+    for key, row in latest.items():
+        node = nodes.get(key)
+        if node is None:
+            node = nodes[key] = _new_node(key[0], key[1], row["state"], rules)
+            node.try_number = row["try_number"]
+        _apply_summary(node, row)
+
+    for row in item_outcomes:
+        node = nodes.get((row["task_id"], int(row["map_index"])))
+        if node is not None:
+            node.items[row["outcome"]] = node.items.get(row["outcome"], 0) + int(row.get("items", 1))
+
+    def sort_key(n: ChainNode) -> tuple[int, int, str, int]:
+        return (
+            STAGE_ORDER.index(n.stage),
+            task_order.get(n.task_id, len(task_order)),
+            n.task_id,
+            n.map_index,
+        )
+
+    ordered = sorted(nodes.values(), key=sort_key)
+    stages: list[Stage] = []
+    for node in ordered:
+        if not stages or stages[-1].key != node.stage:
+            stages.append(Stage(key=node.stage, title="", nodes=[]))
+        stages[-1].nodes.append(node)
+    for stage in stages:
+        titles = dict.fromkeys(_rule_for(n.task_id, rules).title for n in stage.nodes)
+        stage.title = " / ".join(titles)
+
+    incidents = _incidents(ordered, nodes, specs, rules)
+    return Chain(
+        dag_id=dag_structure.dag_id,
+        run_id=run_id,
+        stages=stages,
+        incidents=incidents,
+        summary=_summarize(ordered),
+    )
+
+
+def _new_node(task_id: str, map_index: int, state: str, rules: Mapping[str, StageRule]) -> ChainNode:
+    rule = _rule_for(task_id, rules)
+    short = task_id.rsplit(".", 1)[-1]
+    return ChainNode(task_id=task_id, map_index=map_index, state=state, stage=rule.stage, short_name=short)
+
+
+def _rule_for(task_id: str, rules: Mapping[str, StageRule]) -> StageRule:
+    return rules.get(task_id.rsplit(".", 1)[-1], _OTHER_RULE)
+
+
+def _apply_summary(node: ChainNode, row: Mapping[str, Any]) -> None:
+    node.has_summary = True
+    node.counts = {k: int(v) for k, v in (row.get("counts") or {}).items()}
+    node.error_category = row.get("error_category")
+    node.error_type = row.get("error_type")
+    node.error_message = row.get("error_message")
+    node.silent = bool(row.get("silent"))
+    node.silent_reason = row.get("silent_reason")
+    node.skip_reason = row.get("skip_reason")
+    node.started_at = node.started_at or row.get("started_at")
+    node.ended_at = node.ended_at or row.get("ended_at")
+    if node.duration_s is None and row.get("duration_ms") is not None:
+        node.duration_s = row["duration_ms"] / 1000
+
+
+def _topological(tasks: Sequence[TaskSpec]) -> list[str]:
+    """Task ids parents-first, keeping the declared order among independent tasks."""
+    known = {t.task_id for t in tasks}
+    pending = {t.task_id: {u for u in t.upstream if u in known} for t in tasks}
+    order: list[str] = []
+    while pending:
+        ready = [tid for tid, ups in pending.items() if not ups]
+        if not ready:  # a cycle cannot come from Airflow; keep whatever is left in declared order
+            ready = list(pending)
+        for tid in ready:
+            order.append(tid)
+            del pending[tid]
+        for ups in pending.values():
+            ups.difference_update(ready)
+    return order
+
+
+def _parents(
+    node: ChainNode,
+    specs: Mapping[str, TaskSpec],
+    by_task: Mapping[str, list[ChainNode]],
+) -> list[ChainNode]:
+    spec = specs.get(node.task_id)
+    if spec is None:
+        return []
+    parents: list[ChainNode] = []
+    for up_id in spec.upstream:
+        candidates = by_task.get(up_id, [])
+        # Inside a mapped task group, index i only depends on index i of its siblings: one failed
+        # cinema-day takes down only its own showtime batch.
+        if node.map_index >= 0 and spec.group and specs.get(up_id, TaskSpec(up_id)).group == spec.group:
+            same_index = [c for c in candidates if c.map_index == node.map_index]
+            candidates = same_index or candidates
+        parents.extend(candidates)
+    return parents
+
+
+def _root_causes(
+    node: ChainNode,
+    specs: Mapping[str, TaskSpec],
+    by_task: Mapping[str, list[ChainNode]],
+) -> list[ChainNode]:
+    causes: list[ChainNode] = []
+    seen: set[tuple[str, int]] = set()
+    stack = [node]
+    while stack:
+        for parent in _parents(stack.pop(), specs, by_task):
+            if parent.key in seen:
+                continue
+            seen.add(parent.key)
+            if parent.state == FAILED:
+                causes.append(parent)
+            elif parent.state == UPSTREAM_FAILED:
+                stack.append(parent)
+    return causes
+
+
+def _incidents(
+    ordered: list[ChainNode],
+    nodes: Mapping[tuple[str, int], ChainNode],
+    specs: Mapping[str, TaskSpec],
+    rules: Mapping[str, StageRule],
+) -> list[Incident]:
+    by_task: dict[str, list[ChainNode]] = defaultdict(list)
+    for node in ordered:
+        by_task[node.task_id].append(node)
+    position = {n.key: i for i, n in enumerate(ordered)}
+
+    casualties: dict[tuple[str, int], list[ChainNode]] = defaultdict(list)
+    orphans: list[ChainNode] = []
+    for node in ordered:
+        if node.state != UPSTREAM_FAILED:
+            continue
+        causes = _root_causes(node, specs, by_task)
+        if causes:
+            # Several failed parents (e.g. two film details feeding one batch): credit the earliest,
+            # so each never-ran node is counted in exactly one incident.
+            first = min(causes, key=lambda c: position[c.key])
+            casualties[first.key].append(node)
+            node.blocked_by = first.label
+        else:
+            orphans.append(node)
+
+    incidents: list[Incident] = []
+    for node in ordered:
+        if node.state == FAILED:
+            lost = casualties.get(node.key, [])
+            rule = _rule_for(node.task_id, rules)
+            if lost:
+                effect = f"{_describe(lost, rules)} never ran"
+            else:
+                effect = rule.failure_effect or ""
+            text = f"{node.label} failed{_error_suffix(node)}" + (f": {effect}" if effect else "")
+            incidents.append(Incident("failure", text, node, lost))
+    for node in ordered:
+        if node.state == RETRYING:
+            text = f"{node.label} is retrying (try {node.try_number}){_error_suffix(node)}"
+            incidents.append(Incident("retrying", text, node))
+    if orphans:
+        text = f"{_describe(orphans, rules)} never ran: an upstream task failed"
+        incidents.append(Incident("orphan", text, None, orphans))
+    for node in ordered:
+        if node.silent and node.state == SUCCESS:
+            reason = f": {_preview(node.silent_reason)}" if node.silent_reason else ""
+            incidents.append(Incident("silent", f"{node.label} succeeded silently{reason}", node))
+    return incidents
+
+
+def _error_suffix(node: ChainNode) -> str:
+    parts = [p for p in (node.error_category, _preview(node.error_message)) if p]
+    return f" ({': '.join(parts)})" if parts else ""
+
+
+def _preview(text: str | None) -> str | None:
+    if not text:
+        return None
+    line = " ".join(text.split())
+    return line if len(line) <= MESSAGE_PREVIEW_CHARS else line[: MESSAGE_PREVIEW_CHARS - 1] + "…"
+
+
+def _describe(lost: list[ChainNode], rules: Mapping[str, StageRule]) -> str:
+    """ "showtimes[4]" for one node, "1 film detail and 3 showtime batches" for several."""
+    if len(lost) == 1:
+        return lost[0].label
+    groups: dict[str, list[ChainNode]] = {}
+    for node in lost:
+        groups.setdefault(node.task_id, []).append(node)
+    parts = []
+    for task_nodes in groups.values():
+        rule = _rule_for(task_nodes[0].task_id, rules)
+        # An unexpanded mapped task (map index -1) stands for all its instances: name it, don't count it.
+        if len(task_nodes) == 1 and (task_nodes[0].map_index < 0 or rule is _OTHER_RULE):
+            parts.append(task_nodes[0].label)
+        else:
+            parts.append(f"{len(task_nodes)} {rule.noun if len(task_nodes) == 1 else rule.plural}")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _summarize(nodes: list[ChainNode]) -> ChainSummary:
+    states = Counter(n.state for n in nodes)
+    pending = sum(states[s] for s in PENDING_STATES)
+    finished = len(nodes) - pending - states[SKIPPED]
+    return ChainSummary(
+        total=finished,
+        succeeded=states[SUCCESS],
+        failed=states[FAILED],
+        retrying=states[RETRYING],
+        upstream_failed=states[UPSTREAM_FAILED],
+        skipped=states[SKIPPED],
+        pending=pending,
+        silent=sum(1 for n in nodes if n.silent and n.state == SUCCESS),
+    )
+
+
+def _sum_dicts(dicts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for d in dicts:
+        total.update(d)
+    return dict(total)
+
+
+def _span_seconds(nodes: Iterable[ChainNode]) -> float | None:
+    starts = [n.started_at for n in nodes if n.started_at]
+    ends = [n.ended_at for n in nodes if n.ended_at]
+    if not starts or not ends:
+        return None
+    return (max(ends) - min(starts)).total_seconds()

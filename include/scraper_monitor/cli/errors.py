@@ -1,0 +1,66 @@
+"""``scraper-monitor errors top``: the most frequent failures, grouped by fingerprint.
+
+Example: ``scraper-monitor errors top --hours 168 --limit 5 --scraper cinema_city``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from scraper_monitor.cli.jobs import (
+    add_hours_option,
+    add_output_options,
+    check_names,
+    check_range,
+    open_store,
+)
+from scraper_monitor.cli.table import preview, print_json, render, timestamp
+from scraper_monitor.store import queries
+
+_HEADERS = ("COUNT", "CATEGORY", "ERROR TYPE", "SCRAPERS", "LAST SEEN (UTC)", "FINGERPRINT", "EXAMPLE")
+FINGERPRINT_CHARS = 12  # enough to tell groups apart on screen; --json has the full value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    errors = subparsers.add_parser("errors", help="failures grouped by fingerprint")
+    actions = errors.add_subparsers(dest="errors_action", required=True, metavar="ACTION")
+    top = actions.add_parser("top", help="the most frequent error fingerprints, with an example message")
+    top.add_argument("--scraper", help="only this scraper (DAG id)")
+    add_hours_option(top, default=24)
+    top.add_argument("--limit", type=int, default=10, help="at most N groups (default 10)")
+    add_output_options(top)
+    top.set_defaults(func=_top)
+
+
+def _top(args: argparse.Namespace) -> int:
+    check_range("--hours", args.hours, 1, queries.MAX_HOURS)
+    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    check_names(scraper=args.scraper)
+    with open_store(args.dsn) as conn:
+        groups = queries.top_errors(conn, hours=args.hours, limit=args.limit, scraper=args.scraper)
+    if args.json:
+        print_json({"hours": args.hours, "groups": [dataclasses.asdict(g) for g in groups]})
+        return 0
+    if not groups:
+        print(f"no failures in the last {args.hours} h")
+        return 0
+    table = render(
+        _HEADERS,
+        [
+            (
+                str(g.count),
+                g.error_category or "",
+                g.error_type or "",
+                ",".join(g.scrapers),
+                timestamp(g.last_seen),
+                (g.fingerprint or "(none)")[:FINGERPRINT_CHARS],
+                preview(g.example_message, 60),
+            )
+            for g in groups
+        ],
+        right=("COUNT",),
+    )
+    print(table)
+    print(f"\nfailed and retrying tries of the last {args.hours} h, most frequent first")
+    return 0

@@ -1,0 +1,141 @@
+"""``scraper-monitor export``: executions matching the ``jobs list`` filters as CSV or JSON.
+
+Example: ``scraper-monitor export --format csv --scraper cinema_city --hours 168 --output week.csv``
+
+Same columns, in the same order, as the panel's CSV export. Scraped text is untrusted: a CSV cell
+that a spreadsheet would run as a formula is prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import psycopg
+
+from scraper_monitor.cli import CliError
+from scraper_monitor.cli.jobs import add_filter_options, check_range, execution_filter, open_store
+from scraper_monitor.cli.table import dumps
+from scraper_monitor.store import queries
+from scraper_monitor.store.filters import ExecutionFilter
+from scraper_monitor.store.rows import Execution
+
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "scraper",
+    "dag_id",
+    "run_id",
+    "task_id",
+    "map_index",
+    "try_number",
+    "state",
+    "error_category",
+    "error_type",
+    "error_message",
+    "fingerprint",
+    "silent",
+    "silent_reason",
+    "skip_reason",
+    "counts",
+    "logical_date",
+    "recorded_at",
+)
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection); tab and carriage
+# return are on OWASP's list for the same reason.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_ROWS = 1_000_000
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="executions as CSV or JSON (the jobs list filters)")
+    parser.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="csv (default) or json (same as --json)"
+    )
+    parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    # --json (one of the shared options) means --format json here: the export is the data.
+    add_filter_options(parser, limit=None)
+    parser.set_defaults(func=_run)
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell: UTC ISO timestamps, counts as k=v;k=v, formula-like text quoted.
+
+    Only text is quoted: numbers (a map index of -1) are data a spreadsheet should keep as numbers.
+    """
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, dict):
+        value = ";".join(f"{k}={v}" for k, v in sorted(value.items()))
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def iter_executions(conn: psycopg.Connection, filters: ExecutionFilter, max_rows: int) -> Iterator[Execution]:
+    """Every matching row, newest first, a page at a time.
+
+    Rows written during the export shift later pages by offset, which would repeat a row at a page
+    boundary; ids already sent are skipped.
+    """
+    seen: set[int] = set()
+    offset = 0
+    while len(seen) < max_rows:
+        page = queries.list_executions(conn, filters, limit=queries.MAX_LIMIT, offset=offset)
+        for execution in page:
+            if execution.id not in seen and len(seen) < max_rows:
+                seen.add(execution.id)
+                yield execution
+        if len(page) < queries.MAX_LIMIT:
+            return
+        offset += len(page)
+
+
+def _write(out: IO[str], fmt: str, rows: Iterator[Execution]) -> int:
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        for execution in rows:
+            writer.writerow([csv_cell(getattr(execution, c)) for c in COLUMNS])
+            count += 1
+        return count
+    # A JSON array with one object per line: streamable, and still greppable for big exports.
+    out.write("[")
+    for execution in rows:
+        record = {c: getattr(execution, c) for c in COLUMNS}
+        out.write(("," if count else "") + "\n" + dumps(record, indent=None))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _run(args: argparse.Namespace) -> int:
+    fmt = "json" if args.json else args.format
+    check_range("--limit", args.limit, 1, MAX_ROWS)
+    filters = execution_filter(args)
+    with open_store(args.dsn) as conn:
+        rows = iter_executions(conn, filters, args.limit or MAX_ROWS)
+        if args.output is None:
+            _write(sys.stdout, fmt, rows)
+            return 0
+        # Written aside and renamed at the end, so a failed export never leaves a truncated FILE.
+        target = Path(args.output)
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as out:
+                count = _write(out, fmt, rows)
+            partial.replace(target)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.output}: {exc.strerror}") from exc
+        finally:
+            partial.unlink(missing_ok=True)
+    print(f"wrote {count} executions to {args.output} ({fmt})", file=sys.stderr)
+    return 0

@@ -1,0 +1,336 @@
+"""``scraper-monitor jobs list|failures|stats|worker``: executions (one row per try) and their stats.
+
+    scraper-monitor jobs list --scraper cinema_city --state failed --hours 24
+    scraper-monitor jobs failures --category network_error
+    scraper-monitor jobs stats --hours 168
+    scraper-monitor jobs worker cinema_day.cinema_dates --scraper cinema_city
+
+Also home of the flags and store access the other read commands share (silent, errors, export, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from scraper_monitor.cli import CliError
+from scraper_monitor.cli.table import (
+    colour_enabled,
+    duration,
+    percent,
+    preview,
+    print_json,
+    render,
+    state_painter,
+    task_label,
+    timestamp,
+)
+from scraper_monitor.config import add_dsn_option, resolve_dsn
+from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, STATES, SUCCESS, UPSTREAM_FAILED
+from scraper_monitor.store import queries
+from scraper_monitor.store.db import connect, describe_error
+from scraper_monitor.store.filters import ExecutionFilter
+from scraper_monitor.store.rows import Execution, ScraperStats
+
+# Reads may scan a 90-day window: allow more than the task path's 2 s, but never hang a terminal.
+READ_STATEMENT_TIMEOUT_MS = 30_000
+
+_EXECUTION_HEADERS = ("STARTED (UTC)", "SCRAPER", "TASK", "TRY", "STATE", "DURATION", "CATEGORY", "NOTE")
+_FAILURE_HEADERS = ("STARTED (UTC)", "SCRAPER", "TASK", "TRY", "STATE", "CATEGORY", "ERROR TYPE", "MESSAGE")
+_STATS_HEADERS = (
+    "SCRAPER",
+    "TOTAL",
+    "SUCCESS",
+    "FAILED",
+    "RETRYING",
+    "SKIPPED",
+    "UPSTREAM_FAILED",
+    "SILENT",
+    "SUCCESS RATE",
+    "AVG",
+    "P95",
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    jobs = subparsers.add_parser("jobs", help="executions (one row per try) and their stats")
+    actions = jobs.add_subparsers(dest="jobs_action", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="recent executions, newest first")
+    add_filter_options(listing, limit=50)
+    listing.set_defaults(func=_list)
+
+    failures = actions.add_parser("failures", help="failed and retrying tries with their errors")
+    add_filter_options(failures, limit=20, states=sorted(ERROR_STATES))
+    failures.set_defaults(func=_failures)
+
+    stats = actions.add_parser("stats", help="success rate, retries, silent failures, durations per scraper")
+    stats.add_argument("--scraper", help="only this scraper (DAG id)")
+    stats.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
+    add_hours_option(stats, default=24)
+    add_output_options(stats)
+    stats.set_defaults(func=_stats)
+
+    worker = actions.add_parser("worker", help="one task id: its stats and recent executions")
+    worker.add_argument("task", metavar="TASK_ID", help="e.g. cinema_day.cinema_dates or movie_details")
+    add_filter_options(worker, limit=20, hours=24, task=False)
+    worker.set_defaults(func=_worker)
+
+
+# --- shared by the read commands -------------------------------------------------------------
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON (stable keys) instead of a table")
+    add_dsn_option(parser)
+
+
+def add_hours_option(parser: argparse.ArgumentParser, default: int | None) -> None:
+    window = f"default {default}" if default else "default: no limit"
+    parser.add_argument("--hours", type=int, default=default, help=f"only the last N hours ({window})")
+
+
+def add_filter_options(
+    parser: argparse.ArgumentParser,
+    *,
+    limit: int | None,
+    hours: int | None = None,
+    task: bool = True,
+    states: Sequence[str] = STATES,
+) -> None:
+    parser.add_argument("--scraper", help="only this scraper (DAG id)")
+    if task:
+        parser.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
+    parser.add_argument("--state", help=f"only this state: {', '.join(states)}")
+    parser.add_argument("--category", help="only this error category (e.g. network_error)")
+    add_hours_option(parser, hours)
+    limit_help = f"at most N rows (default {limit})" if limit else "at most N rows (default: all)"
+    parser.add_argument("--limit", type=int, default=limit, help=limit_help)
+    add_output_options(parser)
+
+
+def check_range(flag: str, value: int | None, low: int, high: int) -> None:
+    if value is not None and not low <= value <= high:
+        raise CliError(f"{flag} must be a whole number from {low} to {high}, got {value}")
+
+
+def since(hours: int | None) -> datetime | None:
+    check_range("--hours", hours, 1, queries.MAX_HOURS)
+    return None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
+
+
+def execution_filter(args: argparse.Namespace) -> ExecutionFilter:
+    """The filter of the common flags; bad values (``--state bogus``) are one-line errors."""
+    try:
+        return ExecutionFilter(
+            scraper=args.scraper,
+            task_id=args.task,
+            state=args.state,
+            category=args.category,
+            since=since(args.hours),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def check_names(*, scraper: str | None = None, task_id: str | None = None, dag_id: str | None = None) -> None:
+    """Checked before connecting, so a typo is a one-line error rather than an empty answer."""
+    try:
+        ExecutionFilter(scraper=scraper, task_id=task_id, dag_id=dag_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+@contextmanager
+def open_store(dsn_arg: str | None) -> Iterator[psycopg.Connection]:
+    dsn = resolve_dsn(dsn_arg)
+    try:
+        with connect(dsn, statement_timeout_ms=READ_STATEMENT_TIMEOUT_MS) as conn:
+            yield conn
+    except psycopg.Error as exc:
+        raise CliError(f"cannot read the monitor store: {describe_error(exc)}") from exc
+
+
+def execution_json(execution: Execution) -> dict[str, Any]:
+    return dataclasses.asdict(execution)
+
+
+def executions_table(rows: Sequence[Execution]) -> str:
+    return render(
+        _EXECUTION_HEADERS,
+        [
+            (
+                timestamp(e.started_at),
+                e.scraper,
+                task_label(e.task_id, e.map_index),
+                str(e.try_number),
+                e.state,
+                duration(e.duration_ms),
+                e.error_category or "",
+                _note(e),
+            )
+            for e in rows
+        ],
+        right=("TRY", "DURATION"),
+        styles={"STATE": state_painter(colour_enabled())},
+    )
+
+
+def stats_table(rows: Sequence[ScraperStats]) -> str:
+    return render(
+        _STATS_HEADERS,
+        [
+            (
+                s.scraper,
+                str(s.total),
+                str(s.success),
+                str(s.failed),
+                str(s.retrying),
+                str(s.skipped),
+                str(s.upstream_failed),
+                str(s.silent),
+                percent(s.success_rate),
+                duration(s.avg_duration_ms),
+                duration(s.p95_duration_ms),
+            )
+            for s in rows
+        ],
+        right=_STATS_HEADERS[1:],
+    )
+
+
+def _note(e: Execution) -> str:
+    if e.silent:
+        return f"silent: {preview(e.silent_reason, 60)}"
+    if e.skip_reason:
+        return f"skipped: {preview(e.skip_reason, 60)}"
+    return preview(e.error_message, 60)
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+
+def _summary(rows: Sequence[Execution]) -> dict[str, Any]:
+    """Counts of the shown rows, with the store's definitions (rate over final tries only)."""
+    states = Counter(e.state for e in rows)
+    ran = [e.duration_ms for e in rows if e.state != UPSTREAM_FAILED and e.duration_ms is not None]
+    return {
+        **{state: states[state] for state in STATES},
+        "silent": sum(1 for e in rows if e.silent),
+        "success_rate": queries.success_rate(states[SUCCESS], states[FAILED]),
+        "avg_duration_ms": sum(ran) / len(ran) if ran else None,
+    }
+
+
+def _summary_line(count: int, summary: dict[str, Any]) -> str:
+    return (
+        f"{count} shown: {summary[SUCCESS]} success, {summary[FAILED]} failed, {summary[RETRYING]} retrying, "
+        f"{summary[SKIPPED]} skipped, {summary[UPSTREAM_FAILED]} upstream_failed, "
+        f"{summary['silent']} silent; "
+        f"success rate {percent(summary['success_rate'])} (final tries); "
+        f"avg duration {duration(summary['avg_duration_ms'])}"
+    )
+
+
+def _list(args: argparse.Namespace) -> int:
+    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    filters = execution_filter(args)
+    with open_store(args.dsn) as conn:
+        rows = queries.list_executions(conn, filters, limit=args.limit)
+    summary = _summary(rows)
+    if args.json:
+        print_json({"count": len(rows), "summary": summary, "executions": [execution_json(e) for e in rows]})
+    elif not rows:
+        print("no executions match")
+    else:
+        print(executions_table(rows))
+        print(f"\n{_summary_line(len(rows), summary)}")
+    return 0
+
+
+def _failures(args: argparse.Namespace) -> int:
+    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    filters = execution_filter(args)
+    if filters.state is not None and filters.state not in ERROR_STATES:
+        raise CliError(f"failures are {FAILED} or {RETRYING} tries; got --state {filters.state}")
+    with open_store(args.dsn) as conn:
+        rows = queries.failures(conn, filters, limit=args.limit)
+    if args.json:
+        print_json({"count": len(rows), "executions": [execution_json(e) for e in rows]})
+        return 0
+    if not rows:
+        print("no failures match")
+        return 0
+    table = render(
+        _FAILURE_HEADERS,
+        [
+            (
+                timestamp(e.started_at),
+                e.scraper,
+                task_label(e.task_id, e.map_index),
+                str(e.try_number),
+                e.state,
+                e.error_category or "",
+                e.error_type or "",
+                preview(e.error_message),
+            )
+            for e in rows
+        ],
+        right=("TRY",),
+        styles={"STATE": state_painter(colour_enabled())},
+    )
+    print(table)
+    return 0
+
+
+def _read_stats(args: argparse.Namespace, task_id: str | None) -> list[ScraperStats]:
+    check_range("--hours", args.hours, 1, queries.MAX_HOURS)
+    check_names(scraper=args.scraper, task_id=task_id)
+    with open_store(args.dsn) as conn:
+        return queries.stats(conn, hours=args.hours, scraper=args.scraper, task_id=task_id)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    rows = _read_stats(args, args.task)
+    if args.json:
+        print_json({"hours": args.hours, "stats": [dataclasses.asdict(s) for s in rows]})
+        return 0
+    if not rows:
+        print(f"no executions in the last {args.hours} h")
+        return 0
+    print(stats_table(rows))
+    print(f"\nlast {args.hours} h; success rate = success / (success + failed), final tries only")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    filters = execution_filter(args)
+    stats = _read_stats(args, args.task)
+    with open_store(args.dsn) as conn:
+        rows = queries.list_executions(conn, filters, limit=args.limit)
+    if args.json:
+        print_json(
+            {
+                "task_id": args.task,
+                "hours": args.hours,
+                "stats": [dataclasses.asdict(s) for s in stats],
+                "executions": [execution_json(e) for e in rows],
+            }
+        )
+        return 0
+    if not stats:
+        print(f"no executions of {args.task} in the last {args.hours} h")
+        return 0
+    print(f"{args.task}: last {args.hours} h\n")
+    print(stats_table(stats))
+    print()
+    print(executions_table(rows) if rows else "no executions match the filters")
+    return 0

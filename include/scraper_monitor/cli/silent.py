@@ -1,0 +1,62 @@
+"""``scraper-monitor silent``: successes that produced nothing they should have, newest first.
+
+Example: ``scraper-monitor silent --hours 72 --scraper kino_krakow``
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from scraper_monitor.cli.jobs import (
+    add_hours_option,
+    add_output_options,
+    check_names,
+    check_range,
+    execution_json,
+    open_store,
+)
+from scraper_monitor.cli.table import preview, print_json, render, task_label, timestamp
+from scraper_monitor.store import queries
+
+_HEADERS = ("STARTED (UTC)", "SCRAPER", "TASK", "TRY", "REASON", "COUNTS")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("silent", help="silent failures: successes that produced nothing")
+    parser.add_argument("--scraper", help="only this scraper (DAG id)")
+    add_hours_option(parser, default=24)
+    parser.add_argument("--limit", type=int, default=100, help="at most N rows (default 100)")
+    add_output_options(parser)
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    check_range("--hours", args.hours, 1, queries.MAX_HOURS)
+    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    check_names(scraper=args.scraper)
+    with open_store(args.dsn) as conn:
+        rows = queries.silent_failures(conn, hours=args.hours, limit=args.limit, scraper=args.scraper)
+    if args.json:
+        print_json({"hours": args.hours, "count": len(rows), "executions": [execution_json(e) for e in rows]})
+        return 0
+    if not rows:
+        print(f"no silent failures in the last {args.hours} h")
+        return 0
+    table = render(
+        _HEADERS,
+        [
+            (
+                timestamp(e.started_at),
+                e.scraper,
+                task_label(e.task_id, e.map_index),
+                str(e.try_number),
+                preview(e.silent_reason),
+                " ".join(f"{k}={v}" for k, v in sorted(e.counts.items())),
+            )
+            for e in rows
+        ],
+        right=("TRY",),
+    )
+    print(table)
+    print(f"\n{len(rows)} silent failure{'' if len(rows) == 1 else 's'} in the last {args.hours} h")
+    return 0

@@ -1,0 +1,293 @@
+"""Prometheus metrics read from the monitor store on every scrape (one custom collector, no global state).
+
+The store, not the task processes, holds the truth, so the numbers are computed from it: counts are
+gauges over the last 24 hours (not counters: retention deletes rows, and a counter that drops reads
+as a reset). Every known scraper gets every state, category and outcome series, zeros included,
+so rules like "zero items while runs succeed" have a series to compare (a never-emitted series
+gives no result, and the alert can never fire).
+
+The web app mounts ``render_metrics`` at ``/scraper-monitor/metrics``; the rules that read these
+names are in ``include/prometheus/rules.yml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+from psycopg.rows import dict_row
+
+from scraper_monitor import slo
+from scraper_monitor.category import CATEGORIES, UNKNOWN_ERROR
+from scraper_monitor.state import ERROR_STATES, SKIPPED, STATES, SUCCESS
+from scraper_monitor.store.db import connect
+from scrapers.outcome import OUTCOMES
+
+WINDOW = timedelta(hours=24)
+# How far back a scraper counts as known (from the daily rollups) and a last success is looked for.
+KNOWN_FOR = timedelta(days=30)
+LAST_SUCCESS_LOOKBACK = timedelta(days=7)
+# A scraper with item outcomes in this period produces items at all (so none in the window is wrong).
+ITEMS_EXPECTED_LOOKBACK = timedelta(days=8)
+# Batch tasks: from a one-second page fetch to an hour-long batch.
+DURATION_BUCKETS_S: tuple[float, ...] = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+STATEMENT_TIMEOUT_MS = 10_000
+PRODUCED_OUTCOMES = ("created", "updated")
+
+# Tries that never started (upstream_failed) have no started_at: they count by recorded_at, as in
+# the daily rollups. Written as an OR so both halves can use the started_at index.
+_KNOWN_SQL = """
+SELECT DISTINCT scraper, task_id FROM execution_daily WHERE day >= %(known_since)s::date
+UNION
+SELECT DISTINCT scraper, task_id FROM task_executions
+WHERE started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s)
+"""
+
+_EXECUTIONS_SQL = """
+SELECT scraper, task_id, state, count(*) AS n,
+       count(*) FILTER (WHERE silent AND state = %(success)s) AS silent
+FROM task_executions
+WHERE started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s)
+GROUP BY scraper, task_id, state
+"""
+
+_ERRORS_SQL = """
+SELECT scraper, error_category, count(*) AS n
+FROM task_executions
+WHERE started_at >= %(since)s AND state = ANY(%(error_states)s)
+GROUP BY scraper, error_category
+"""
+
+# An item belongs to its execution's time, as in the daily rollups.
+_ITEMS_SQL = """
+SELECT i.scraper, i.outcome,
+       count(*) FILTER (WHERE coalesce(e.started_at, e.recorded_at) >= %(since)s) AS n
+FROM task_executions e JOIN item_outcomes i ON i.execution_id = e.id
+WHERE coalesce(e.started_at, e.recorded_at) >= %(expected_since)s
+GROUP BY i.scraper, i.outcome
+"""
+
+# A successful run: every final try succeeded or skipped itself, and something really succeeded.
+_LAST_SUCCESS_SQL = """
+WITH final AS (
+    SELECT DISTINCT ON (dag_id, run_id, task_id, map_index)
+           scraper, dag_id, run_id, state, silent, coalesce(ended_at, started_at, recorded_at) AS at
+    FROM task_executions
+    WHERE started_at >= %(lookback)s OR (started_at IS NULL AND recorded_at >= %(lookback)s)
+    ORDER BY dag_id, run_id, task_id, map_index, try_number DESC
+), good_runs AS (
+    SELECT scraper, max(at) AS finished
+    FROM final
+    GROUP BY scraper, dag_id, run_id
+    HAVING bool_and(state IN (%(success)s, %(skipped)s)) AND bool_or(state = %(success)s AND NOT silent)
+)
+SELECT scraper, max(finished) AS last_success FROM good_runs GROUP BY scraper
+"""
+
+_DURATION_SQL = """
+SELECT scraper, task_id, b.le, count(*) FILTER (WHERE duration_ms <= b.le * 1000) AS n
+FROM task_executions CROSS JOIN unnest(%(bounds)s::float8[]) AS b(le)
+WHERE started_at >= %(since)s AND state = ANY(%(ran)s) AND duration_ms IS NOT NULL
+GROUP BY scraper, task_id, b.le
+"""
+
+_DURATION_TOTALS_SQL = """
+SELECT scraper, task_id, count(*) AS n, sum(duration_ms) / 1000.0 AS seconds
+FROM task_executions
+WHERE started_at >= %(since)s AND state = ANY(%(ran)s) AND duration_ms IS NOT NULL
+GROUP BY scraper, task_id
+"""
+
+
+class StoreCollector(Collector):
+    """Reads the store on each ``collect()``; one short-lived connection per scrape."""
+
+    def __init__(self, dsn: str, slo_config: slo.SloConfig, *, now: datetime | None = None) -> None:
+        self.dsn = dsn
+        self.slo_config = slo_config
+        self.fixed_now = now  # tests pin the clock; a live endpoint reads the time per scrape
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.fixed_now or datetime.now(UTC)
+        params: dict[str, Any] = {
+            "since": now - WINDOW,
+            "known_since": now - KNOWN_FOR,
+            "lookback": now - LAST_SUCCESS_LOOKBACK,
+            "expected_since": now - ITEMS_EXPECTED_LOOKBACK,
+            "success": SUCCESS,
+            "skipped": SKIPPED,
+            "error_states": sorted(ERROR_STATES),
+            "ran": sorted({SUCCESS, *ERROR_STATES}),
+            "bounds": list(DURATION_BUCKETS_S),
+        }
+        with connect(self.dsn, statement_timeout_ms=STATEMENT_TIMEOUT_MS) as conn:
+            tasks = self._known_tasks(_rows(conn, _KNOWN_SQL, params))
+            scrapers = sorted(tasks)
+            executions = _rows(conn, _EXECUTIONS_SQL, params)
+            yield _executions(tasks, executions)
+            yield _silent(scrapers, executions)
+            yield _errors(scrapers, _rows(conn, _ERRORS_SQL, params))
+            yield from _items(scrapers, _rows(conn, _ITEMS_SQL, params))
+            yield _last_success(scrapers, _rows(conn, _LAST_SUCCESS_SQL, params))
+            yield _durations(_rows(conn, _DURATION_SQL, params), _rows(conn, _DURATION_TOTALS_SQL, params))
+            yield from _slo(scrapers, slo.slo_statuses(conn, self.slo_config, now=now), self.slo_config)
+
+    def _known_tasks(self, rows: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
+        tasks: dict[str, set[str]] = {
+            name: set(ids) for name, ids in self.slo_config.configured_tasks().items()
+        }
+        for row in rows:
+            tasks.setdefault(row["scraper"], set()).add(row["task_id"])
+        return tasks
+
+
+def build_registry(
+    dsn: str, *, slo_config: slo.SloConfig | None = None, now: datetime | None = None
+) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)  # no describe(): registering must not query
+    registry.register(StoreCollector(dsn, slo_config or slo.load_config(), now=now))
+    return registry
+
+
+def render_metrics(dsn: str) -> tuple[bytes, str]:
+    """The exposition for ``/scraper-monitor/metrics``: (body, content type)."""
+    return generate_latest(build_registry(dsn)), CONTENT_TYPE_LATEST
+
+
+# --- families ----------------------------------------------------------------------------------
+
+
+def _executions(tasks: dict[str, set[str]], rows: list[dict[str, Any]]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "scraper_monitor_task_executions",
+        "Task tries started in the last 24 h, by scraper, task and state (a gauge: do not rate() it)",
+        labels=["scraper", "task", "state"],
+    )
+    counts = {(r["scraper"], r["task_id"], r["state"]): int(r["n"]) for r in rows}
+    keys = {(s, t, state) for s, ids in tasks.items() for t in ids for state in STATES} | set(counts)
+    for key in sorted(keys):
+        family.add_metric(list(key), counts.get(key, 0))
+    return family
+
+
+def _silent(scrapers: list[str], rows: list[dict[str, Any]]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "scraper_monitor_silent_failures",
+        "Successful tries in the last 24 h that produced nothing they should have, by scraper",
+        labels=["scraper"],
+    )
+    counts = dict.fromkeys(scrapers, 0)
+    for row in rows:
+        counts[row["scraper"]] = counts.get(row["scraper"], 0) + int(row["silent"])
+    for scraper, n in sorted(counts.items()):
+        family.add_metric([scraper], n)
+    return family
+
+
+def _errors(scrapers: list[str], rows: list[dict[str, Any]]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "scraper_monitor_errors",
+        "Failed or retried tries in the last 24 h, by scraper and error category",
+        labels=["scraper", "category"],
+    )
+    counts = {(s, c): 0 for s in scrapers for c in CATEGORIES}
+    for row in rows:
+        key = (row["scraper"], row["error_category"] or UNKNOWN_ERROR)
+        counts[key] = counts.get(key, 0) + int(row["n"])
+    for key, n in sorted(counts.items()):
+        family.add_metric(list(key), n)
+    return family
+
+
+def _items(scrapers: list[str], rows: list[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:
+    items = GaugeMetricFamily(
+        "scraper_monitor_items",
+        "Item outcomes (films, showtimes, day pages) of tries in the last 24 h, by scraper and outcome",
+        labels=["scraper", "outcome"],
+    )
+    expected = GaugeMetricFamily(
+        "scraper_monitor_items_expected",
+        "1 when the scraper recorded item outcomes in the last 8 days (it produces items at all)",
+        labels=["scraper"],
+    )
+    counts = {(s, o): 0 for s in scrapers for o in OUTCOMES}
+    produces = dict.fromkeys(scrapers, 0)
+    for row in rows:
+        counts[(row["scraper"], row["outcome"])] = int(row["n"])
+        produces[row["scraper"]] = 1
+    for key, n in sorted(counts.items()):
+        items.add_metric(list(key), n)
+    for scraper, flag in sorted(produces.items()):
+        expected.add_metric([scraper], flag)
+    yield items
+    yield expected
+
+
+def _last_success(scrapers: list[str], rows: list[dict[str, Any]]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "scraper_monitor_last_success_timestamp_seconds",
+        "End of the newest DAG run whose tasks all succeeded (or skipped themselves) and produced "
+        "something; 0 when there was none in the last 7 days",
+        labels=["scraper"],
+    )
+    found = {row["scraper"]: row["last_success"].timestamp() for row in rows}
+    for scraper in sorted(set(scrapers) | set(found)):
+        family.add_metric([scraper], found.get(scraper, 0.0))
+    return family
+
+
+def _durations(buckets: list[dict[str, Any]], totals: list[dict[str, Any]]) -> GaugeHistogramMetricFamily:
+    family = GaugeHistogramMetricFamily(
+        "scraper_monitor_task_duration_seconds",
+        "Durations of task tries that ran in the last 24 h, by scraper and task",
+        labels=["scraper", "task"],
+    )
+    by_task: dict[tuple[str, str], dict[float, int]] = {}
+    for row in buckets:
+        by_task.setdefault((row["scraper"], row["task_id"]), {})[float(row["le"])] = int(row["n"])
+    for row in totals:
+        key = (row["scraper"], row["task_id"])
+        cumulative = [(floatToGoString(b), by_task[key].get(float(b), 0)) for b in DURATION_BUCKETS_S]
+        family.add_metric(list(key), [*cumulative, ("+Inf", int(row["n"]))], float(row["seconds"]))
+    return family
+
+
+def _slo(
+    scrapers: list[str], statuses: list[slo.SloStatus], config: slo.SloConfig
+) -> Iterator[GaugeMetricFamily]:
+    ratio = GaugeMetricFamily(
+        "scraper_monitor_slo_success_ratio",
+        "Success ratio of final tries over the SLO window, by scraper; absent below the minimum volume",
+        labels=["scraper"],
+    )
+    target = GaugeMetricFamily(
+        "scraper_monitor_slo_target_ratio", "Target success ratio of the scraper's SLO", labels=["scraper"]
+    )
+    threshold = GaugeMetricFamily(
+        "scraper_monitor_slo_alert_threshold_ratio",
+        "Success ratio below which the scraper's SLO is critical",
+        labels=["scraper"],
+    )
+    whole = {s.scraper: s for s in statuses if s.task_id is None}
+    for scraper in sorted(set(scrapers) | set(whole)):
+        slo_target = config.target_for(scraper)
+        target.add_metric([scraper], slo_target.target_success_rate)
+        threshold.add_metric([scraper], slo_target.alert_threshold)
+        status = whole.get(scraper)
+        if status is not None and status.status != slo.INSUFFICIENT_DATA and status.success_rate is not None:
+            ratio.add_metric([scraper], status.success_rate)
+    yield ratio
+    yield target
+    yield threshold
+
+
+def _rows(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()

@@ -1,0 +1,315 @@
+"""Service level objectives: the config file (``include/slo.yaml``) and each SLO's status over a window.
+
+A status is computed from final tries only (a task instance that failed once and then succeeded is a
+success), so retries do not count twice. Skipped and upstream_failed tasks are left out: the first is
+expected, the second is the parent's failure and is already counted there. A silent success counts as
+a miss: the scraper ran but did not deliver what it is for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yaml
+from psycopg.rows import dict_row
+
+from scraper_monitor.state import FAILED, SUCCESS
+
+CONFIG_ENV = "SCRAPER_MONITOR_SLO_CONFIG"
+# include/slo.yaml, beside the packages (they are installed editable from include/).
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "slo.yaml"
+
+MET = "met"
+BELOW_TARGET = "below_target"
+CRITICAL = "critical"
+INSUFFICIENT_DATA = "insufficient_data"
+STATUSES: tuple[str, ...] = (MET, BELOW_TARGET, CRITICAL, INSUFFICIENT_DATA)
+
+_TARGET_FIELDS = ("target_success_rate", "target_duration_ms", "alert_threshold")
+_TOP_LEVEL_FIELDS = ("window_hours", "min_runs", "defaults", "scrapers", "alerts")
+
+
+class SloConfigError(ValueError):
+    """The SLO file is invalid; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class SloTarget:
+    target_success_rate: float
+    target_duration_ms: int
+    alert_threshold: float
+
+
+@dataclass(frozen=True)
+class ScraperSlo:
+    slo: SloTarget  # the scraper as a whole
+    tasks: Mapping[str, SloTarget]
+
+
+@dataclass(frozen=True)
+class SloConfig:
+    window: timedelta
+    min_runs: int
+    defaults: SloTarget
+    scrapers: Mapping[str, ScraperSlo]
+    # The `alerts:` section, validated by scraper_monitor.alerts.config (it tunes the evaluator, not SLOs).
+    alerts: Mapping[str, Any]
+
+    def target_for(self, scraper: str, task_id: str | None = None) -> SloTarget:
+        entry = self.scrapers.get(scraper)
+        if entry is None:
+            return self.defaults
+        if task_id is None:
+            return entry.slo
+        return entry.tasks.get(task_id, entry.slo)
+
+    def configured_tasks(self) -> dict[str, tuple[str, ...]]:
+        return {name: tuple(entry.tasks) for name, entry in self.scrapers.items()}
+
+
+def span_text(delta: timedelta) -> str:
+    """A window for people: "24 h", "7 days"."""
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} h"
+
+
+# --- loading and validation --------------------------------------------------------------------
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path | str | None = None) -> SloConfig:
+    path = Path(path) if path is not None else config_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SloConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise SloConfigError(f"{path}: not valid YAML ({exc})") from exc
+    try:
+        return parse_config(raw)
+    except SloConfigError as exc:
+        raise SloConfigError(f"{path}: {exc}") from exc
+
+
+def parse_config(raw: Any) -> SloConfig:
+    root = _mapping(raw, "(top level)")
+    _no_unknown_keys(root, _TOP_LEVEL_FIELDS, "")
+    defaults = _target(_mapping(root.get("defaults"), "defaults"), "defaults", fallback=None)
+    scrapers: dict[str, ScraperSlo] = {}
+    for name, entry_raw in _mapping(root.get("scrapers", {}), "scrapers").items():
+        prefix = f"scrapers.{name}"
+        entry = _mapping(entry_raw or {}, prefix)
+        _no_unknown_keys(entry, ("slo", "tasks"), prefix)
+        scraper_slo = _target(_mapping(entry.get("slo", {}), f"{prefix}.slo"), f"{prefix}.slo", defaults)
+        tasks = {
+            str(task_id): _target(
+                _mapping(t, f"{prefix}.tasks.{task_id}"), f"{prefix}.tasks.{task_id}", scraper_slo
+            )
+            for task_id, t in _mapping(entry.get("tasks", {}), f"{prefix}.tasks").items()
+        }
+        scrapers[str(name)] = ScraperSlo(slo=scraper_slo, tasks=tasks)
+    return SloConfig(
+        window=timedelta(hours=_number(root, "window_hours", "", minimum=1, default=168)),
+        min_runs=int(_number(root, "min_runs", "", minimum=1, default=5, integer=True)),
+        defaults=defaults,
+        scrapers=scrapers,
+        alerts=_mapping(root.get("alerts", {}), "alerts"),
+    )
+
+
+def _target(raw: Mapping[str, Any], path: str, fallback: SloTarget | None) -> SloTarget:
+    _no_unknown_keys(raw, _TARGET_FIELDS, path)
+    inherited = asdict(fallback) if fallback else {}
+    values: dict[str, Any] = {}
+    for field in _TARGET_FIELDS:
+        if field not in raw and field in inherited:
+            values[field] = inherited[field]
+            continue
+        if field == "target_duration_ms":
+            values[field] = int(_number(raw, field, path, minimum=1, integer=True))
+        else:
+            values[field] = _number(raw, field, path, minimum=0, maximum=1)
+    if values["alert_threshold"] > values["target_success_rate"]:
+        raise SloConfigError(
+            f"{path}.alert_threshold: {values['alert_threshold']} is above target_success_rate "
+            f"{values['target_success_rate']}; the threshold must be at or below the target"
+        )
+    return SloTarget(**values)
+
+
+def _mapping(raw: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise SloConfigError(f"{path}: expected a mapping, got {_describe(raw)}")
+    return raw
+
+
+def _no_unknown_keys(raw: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
+    # A typo ("target_sucess_rate") would otherwise silently fall back to a default.
+    for key in raw:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else str(key)
+            raise SloConfigError(f"{where}: unknown field; expected one of {', '.join(allowed)}")
+
+
+def _number(
+    raw: Mapping[str, Any],
+    key: str,
+    path: str,
+    *,
+    minimum: float,
+    maximum: float | None = None,
+    default: float | None = None,
+    integer: bool = False,
+) -> float:
+    where = f"{path}.{key}" if path else key
+    if key not in raw:
+        if default is None:
+            raise SloConfigError(f"{where}: missing")
+        return default
+    value = raw[key]
+    # bool is an int in Python; `true` in YAML is never a meant as a number.
+    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and value != int(value)):
+        kind = "an integer" if integer else "a number"
+        raise SloConfigError(f"{where}: expected {kind}, got {_describe(value)}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise SloConfigError(f"{where}: {value} is out of range; expected {bounds}")
+    return float(value)
+
+
+def _describe(value: Any) -> str:
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SloStatus:
+    scraper: str
+    task_id: str | None  # None: the scraper as a whole
+    status: str
+    runs: int  # final executions counted: succeeded + silent + failed
+    succeeded: int  # successes that were not silent
+    silent: int
+    failed: int
+    success_rate: float | None
+    avg_duration_ms: float | None
+    p95_duration_ms: float | None
+    target: SloTarget
+    window_start: datetime
+    window_end: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["window_start"] = self.window_start.isoformat()
+        out["window_end"] = self.window_end.isoformat()
+        return out
+
+
+def classify(
+    success_rate: float | None, avg_duration_ms: float | None, runs: int, target: SloTarget, min_runs: int
+) -> str:
+    if success_rate is None or runs < min_runs:
+        return INSUFFICIENT_DATA
+    if success_rate < target.alert_threshold:
+        return CRITICAL
+    too_slow = avg_duration_ms is not None and avg_duration_ms > target.target_duration_ms
+    if success_rate >= target.target_success_rate and not too_slow:
+        return MET
+    return BELOW_TARGET
+
+
+# DISTINCT ON keeps the newest try of each task instance inside the window: the final one.
+# GROUPING SETS gives the per-task rows and the per-scraper totals (task_id NULL) in one scan.
+_STATUS_SQL = """
+WITH final AS (
+    SELECT DISTINCT ON (dag_id, run_id, task_id, map_index)
+           scraper, task_id, state, silent, duration_ms
+    FROM task_executions
+    WHERE started_at >= %(since)s AND started_at < %(until)s
+      AND (%(scraper)s::text IS NULL OR scraper = %(scraper)s::text)
+    ORDER BY dag_id, run_id, task_id, map_index, try_number DESC
+)
+SELECT scraper, task_id, GROUPING(task_id) = 1 AS is_total,
+       count(*) FILTER (WHERE state = %(success)s AND NOT silent) AS succeeded,
+       count(*) FILTER (WHERE state = %(success)s AND silent) AS silent,
+       count(*) FILTER (WHERE state = %(failed)s) AS failed,
+       avg(duration_ms) FILTER (WHERE state = %(success)s) AS avg_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE state = %(success)s) AS p95_ms
+FROM final
+WHERE state IN (%(success)s, %(failed)s)
+GROUP BY GROUPING SETS ((scraper, task_id), (scraper))
+"""
+
+
+def slo_statuses(
+    conn: psycopg.Connection,
+    config: SloConfig,
+    *,
+    now: datetime | None = None,
+    scraper: str | None = None,
+) -> list[SloStatus]:
+    """Every SLO with data in the window, plus every configured one (as insufficient_data when idle).
+
+    Sorted by scraper, the scraper-wide status first, then its tasks.
+    """
+    until = now or datetime.now(UTC)
+    since = until - config.window
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            _STATUS_SQL,
+            {"since": since, "until": until, "scraper": scraper, "success": SUCCESS, "failed": FAILED},
+        )
+        rows = cur.fetchall()
+    found: dict[tuple[str, str | None], Mapping[str, Any]] = {
+        (row["scraper"], None if row["is_total"] else row["task_id"]): row for row in rows
+    }
+    for name, task_ids in config.configured_tasks().items():
+        if scraper is None or scraper == name:
+            for key in [(name, None), *((name, t) for t in task_ids)]:
+                found.setdefault(key, {})
+    return [
+        _status(name, task_id, found[(name, task_id)], config, since, until)
+        for name, task_id in sorted(found, key=lambda k: (k[0], k[1] is not None, k[1] or ""))
+    ]
+
+
+def _status(
+    scraper: str,
+    task_id: str | None,
+    row: Mapping[str, Any],
+    config: SloConfig,
+    since: datetime,
+    until: datetime,
+) -> SloStatus:
+    succeeded, silent, failed = (int(row.get(k) or 0) for k in ("succeeded", "silent", "failed"))
+    runs = succeeded + silent + failed
+    rate = succeeded / runs if runs else None
+    avg_ms = float(row["avg_ms"]) if row.get("avg_ms") is not None else None
+    p95_ms = float(row["p95_ms"]) if row.get("p95_ms") is not None else None
+    target = config.target_for(scraper, task_id)
+    return SloStatus(
+        scraper=scraper,
+        task_id=task_id,
+        status=classify(rate, avg_ms, runs, target, config.min_runs),
+        runs=runs,
+        succeeded=succeeded,
+        silent=silent,
+        failed=failed,
+        success_rate=rate,
+        avg_duration_ms=avg_ms,
+        p95_duration_ms=p95_ms,
+        target=target,
+        window_start=since,
+        window_end=until,
+    )

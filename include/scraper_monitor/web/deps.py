@@ -1,0 +1,71 @@
+"""What the routes depend on: the store connection and the task-instance source, both injected.
+
+``create_app`` receives a DSN provider and a task-instance source instead of importing Airflow, so the
+web app runs (and is tested) without Airflow; ``scraper_monitor.airflow_web`` passes the real ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+
+import psycopg
+from fastapi import Depends, Request
+
+from scraper_monitor.chain import DagStructure, TaskInstanceRecord
+from scraper_monitor.store import db
+
+
+class StoreUnavailable(Exception):
+    """The monitor store cannot answer: not configured, down, too slow or not migrated."""
+
+
+class TaskInstanceSource(Protocol):
+    """Airflow's view of a DAG run (the api-server reads it from the metadata DB)."""
+
+    def dag_structure(self, dag_id: str, run_id: str) -> DagStructure | None: ...
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[TaskInstanceRecord]: ...
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    dsn_provider: Callable[[], str]
+    ti_source: TaskInstanceSource | None
+
+
+def settings(request: Request) -> MonitorSettings:
+    return request.app.state.monitor
+
+
+def store_dsn(monitor: MonitorSettings) -> str:
+    try:
+        return monitor.dsn_provider()
+    except Exception as exc:  # the provider reads env / Airflow connections: any failure means "no DSN"
+        raise StoreUnavailable(
+            "the monitor store is not configured: set the Airflow connection scraper_monitor_db "
+            f"or SCRAPER_MONITOR_DSN ({type(exc).__name__})"
+        ) from exc
+
+
+def open_store(monitor: MonitorSettings) -> psycopg.Connection:
+    """A short-timeout connection; any failure to get one is a 503 (StoreUnavailable), not a 500."""
+    dsn = store_dsn(monitor)
+    try:
+        return db.connect(dsn)
+    except psycopg.Error as exc:
+        raise StoreUnavailable(f"cannot connect to the monitor store ({type(exc).__name__})") from exc
+
+
+def store_connection(request: Request) -> Iterator[psycopg.Connection]:
+    """One connection per request, closed when the request is done."""
+    conn = open_store(settings(request))
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+Store = Annotated[psycopg.Connection, Depends(store_connection)]
+Settings = Annotated[MonitorSettings, Depends(settings)]

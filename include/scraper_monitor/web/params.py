@@ -1,0 +1,92 @@
+"""Query parameters shared by the API and the panels; a bad value is a 422 that says what is wrong.
+
+HTML filter forms submit unselected fields as empty strings, so every optional filter reads ""
+as "not set" instead of failing validation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, HTTPException, Query
+from pydantic import AfterValidator, BeforeValidator
+
+from scraper_monitor.category import CATEGORIES
+from scraper_monitor.state import STATES
+from scraper_monitor.store.filters import ExecutionFilter
+from scraper_monitor.store.queries import MAX_HOURS
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+Blank = BeforeValidator(_blank_to_none)
+NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,250}$"
+
+State = Literal[STATES]  # type: ignore[valid-type]
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
+
+
+def _name(description: str) -> Any:
+    return Annotated[str | None, Blank, Query(description=description, pattern=NAME_PATTERN)]
+
+
+ScraperParam = _name("scraper name (the DAG id of a scraper chain)")
+DagIdParam = _name("Airflow DAG id")
+TaskIdParam = _name('Airflow task id, e.g. "cinema_day.cinema_dates"')
+ErrorTypeParam = _name('finer error type, e.g. "timeout", "http_5xx"')
+StateParam = Annotated[State | None, Blank, Query(description="state of the try")]
+CategoryParam = Annotated[Category | None, Blank, Query(description="error category")]
+SinceParam = Annotated[
+    datetime | None, Blank, Query(description="started at or after (ISO 8601; naive = UTC)")
+]
+UntilParam = Annotated[datetime | None, Blank, Query(description="started before (ISO 8601; naive = UTC)")]
+SilentParam = Annotated[
+    bool | None, Blank, Query(description="only silent (true) or only non-silent (false)")
+]
+HoursParam = Annotated[int, Query(ge=1, le=MAX_HOURS, description="window in hours, ending now")]
+LimitParam = Annotated[int, Query(ge=1, le=500, description="page size")]
+OffsetParam = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
+
+TREND_DAYS = (7, 30, 90)
+
+
+def _trend_days(value: int) -> int:
+    if value not in TREND_DAYS:
+        raise ValueError(f"days must be one of {', '.join(map(str, TREND_DAYS))}")
+    return value
+
+
+DaysParam = Annotated[int, AfterValidator(_trend_days), Query(description="7, 30 or 90")]
+
+
+def execution_filter(
+    scraper: ScraperParam = None,
+    dag_id: DagIdParam = None,
+    task_id: TaskIdParam = None,
+    state: StateParam = None,
+    category: CategoryParam = None,
+    error_type: ErrorTypeParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    silent: SilentParam = None,
+) -> ExecutionFilter:
+    try:
+        return ExecutionFilter(
+            scraper=scraper,
+            dag_id=dag_id,
+            task_id=task_id,
+            state=state,
+            category=category,
+            error_type=error_type,
+            since=since,
+            until=until,
+            silent=silent,
+        )
+    except ValueError as exc:  # cross-field checks, e.g. since after until
+        raise HTTPException(422, f"invalid parameters: {exc}") from exc
+
+
+Filters = Annotated[ExecutionFilter, Depends(execution_filter)]

@@ -1,0 +1,1 @@
+"""Cinema City (JSON quickbook API): client, parser and chain steps."""

@@ -1,0 +1,131 @@
+"""Film -> TMDB match: confidence formula and decision bands (docs/architecture.md, "Matching")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from scrapers.tmdb.client import TmdbClient, TmdbMovie
+from scrapers.tmdb.normalize import normalize_title
+from scrapers.tmdb.similarity import jaro
+
+MATCH_THRESHOLD = 0.70
+REVIEW_THRESHOLD = 0.50
+POLISH_LANGUAGE = "pl-PL"
+
+MatchReason = Literal["tmdb_needs_review", "tmdb_low_confidence", "tmdb_no_results", "missing_title"]
+
+
+@dataclass(frozen=True)
+class FilmQuery:
+    """What a listing tells us about a film."""
+
+    polish_title: str | None
+    original_title: str | None = None
+    year: int | None = None
+    #: ISO 639-1 code ("en") when the listing says; None when unknown.
+    original_language: str | None = None
+
+    def query_titles(self) -> list[tuple[str, str | None]]:
+        """(normalised title, search language): the original title first, then the Polish one."""
+        queries: list[tuple[str, str | None]] = []
+        for raw, language in ((self.original_title, None), (self.polish_title, POLISH_LANGUAGE)):
+            title = normalize_title(raw or "")
+            if title and all(title != seen for seen, _ in queries):
+                queries.append((title, language))
+        return queries
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    matched: bool
+    #: Set only when matched; the best candidate of a non-match is ``candidate_id``.
+    tmdb_id: int | None
+    candidate_id: int | None
+    confidence: float
+    #: None when matched; else why not (a tmdb_* reason, or missing_title).
+    reason: MatchReason | None
+    candidate_title: str | None
+    candidates: int
+
+
+def title_score(query_titles: list[str], movie: TmdbMovie) -> float:
+    return max(
+        (
+            jaro(q.lower(), t.lower())
+            for q in query_titles
+            for t in (movie.title, movie.original_title)
+            if q and t
+        ),
+        default=0.0,
+    )
+
+
+def year_score(film_year: int | None, movie_year: int | None) -> float:
+    if film_year is None or movie_year is None:
+        return 0.5
+    return {0: 1.0, 1: 0.8, 2: 0.5}.get(abs(film_year - movie_year), 0.0)
+
+
+def popularity_score(popularity: float) -> float:
+    for floor, score in ((100, 1.0), (50, 0.8), (20, 0.6), (5, 0.4)):
+        if popularity >= floor:
+            return score
+    return 0.2
+
+
+def language_score(film_language: str | None, movie_language: str | None) -> float:
+    if not film_language:
+        return 0.5
+    if movie_language and movie_language.lower() == film_language.lower():
+        return 1.0
+    if (movie_language or "").lower() == "en":
+        return 0.7
+    return 0.5
+
+
+def confidence(film: FilmQuery, movie: TmdbMovie) -> float:
+    titles = [title for title, _ in film.query_titles()]
+    return (
+        0.40 * title_score(titles, movie)
+        + 0.30 * year_score(film.year, movie.release_year)
+        + 0.15 * popularity_score(movie.popularity)
+        + 0.15 * language_score(film.original_language, movie.original_language)
+    )
+
+
+def decide(best: float) -> MatchReason | None:
+    """None (matched) at >= 0.70; needs review at 0.50-0.70; low confidence below."""
+    if best >= MATCH_THRESHOLD:
+        return None
+    if best >= REVIEW_THRESHOLD:
+        return "tmdb_needs_review"
+    return "tmdb_low_confidence"
+
+
+def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
+    """Search every query title, score all candidates, decide on the best.
+
+    TMDB errors propagate (the task retries); an unconvincing answer is a result, not an error.
+    """
+    queries = film.query_titles()
+    if not queries:
+        return MatchResult(False, None, None, 0.0, "missing_title", None, 0)
+    candidates: dict[int, TmdbMovie] = {}
+    for title, language in queries:
+        for movie in client.search_movie(title, year=film.year, language=language):
+            candidates.setdefault(movie.id, movie)
+    if not candidates:
+        return MatchResult(False, None, None, 0.0, "tmdb_no_results", None, 0)
+    best = min(candidates.values(), key=lambda m: (-confidence(film, m), m.id))
+    best_score = confidence(film, best)
+    reason = decide(best_score)
+    return MatchResult(
+        matched=reason is None,
+        tmdb_id=best.id if reason is None else None,
+        candidate_id=best.id,
+        confidence=round(best_score, 4),
+        reason=reason,
+        candidate_title=best.title,
+        candidates=len(candidates),
+    )

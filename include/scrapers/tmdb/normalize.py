@@ -1,0 +1,62 @@
+"""Title clean-up before a TMDB search, and the "Original. Polish" split (origin-system 1.5).
+
+Cinema listings decorate titles with screening details (dubbing, 3D, IMAX, club codes, the year);
+TMDB knows none of them, and each costs Jaro similarity.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Applied in order, each case-insensitively, until the title stops changing (decorations stack:
+# "Avatar 3D napisy polskie").
+_SUFFIXES = [
+    r"\s*[-–—]?\s*(?:ukraiński|ukrainian)\s+dubbing$",
+    r"\s*[-–—]?\s*dubbing$",
+    r"\s*[-–—]?\s*(?:napisy\s+polskie|polish\s+subtitles)$",
+    r"\s*[-–—]?\s*wersja\s+polska$",
+    r"\s+[23]D$",
+    r"\s*\(\d{4}\)$",
+    r"\s+górą!$",
+    r"\s+(?:IMAX|Dolby(?:\s+Atmos)?|4DX|ScreenX)$",
+    r"\s*(?:-\s*)?\b(?:NAP|KNT|DKF|PKF)$",
+    r":\s*Święta i inne opowieści$",
+    r"\s+i inne opowieści$",
+    r"\s*-\s*sezon\s+\d+$",
+    r"\s+s\d{1,2}e\d{1,3}$",
+]
+_PREFIXES = [r"^Kolekcja\s+", r"^Święta z\s+"]
+_PATTERNS = [re.compile(p, re.IGNORECASE) for p in _SUFFIXES + _PREFIXES]
+_IN_CINEMA = re.compile(r"\s+w kinie:\s+", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+#: Tried in this order; the part before the first one found is the original title.
+ORIGINAL_TITLE_SEPARATORS = (". ", ": ", " - ", " – ", " — ")
+
+
+def normalize_title(title: str) -> str:
+    """Strip screening decorations from a listing title; collapse whitespace."""
+    text = _SPACES.sub(" ", _IN_CINEMA.sub(" ", title)).strip()
+    changed = True
+    while changed:
+        changed = False
+        for pattern in _PATTERNS:
+            stripped = pattern.sub("", text).strip()
+            if stripped and stripped != text:
+                text, changed = stripped, True
+    return _SPACES.sub(" ", text)
+
+
+def split_original_title(name: str, original_language: str | None) -> str | None:
+    """The original title of a mixed "Original. Polish" listing name, for English-language films.
+
+    "Eternity. Wybieram ciebie" -> "Eternity". ``None`` when the film is not English or the name has
+    no separator (then the name is simply the Polish title).
+    """
+    if (original_language or "").lower() != "en":
+        return None
+    for separator in ORIGINAL_TITLE_SEPARATORS:
+        head, found, _tail = name.partition(separator)
+        if found and head.strip():
+            return head.strip()
+    return None

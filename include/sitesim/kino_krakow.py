@@ -1,0 +1,217 @@
+"""The Kino Krakow site: a Rails-like HTML site with a server-side session and CSRF protection.
+
+The selected day lives in the session (``POST /settings/set_day/{n}``), exactly the property that
+made the origin system's shared-session design lose days: two day tasks sharing one session
+overwrite each other's choice. Sessions here are server-side, so that race is real, and the
+cookie keeps its value across ``set_day`` (a scraper may still take the refreshed cookie).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from html import escape
+
+from sitesim.faults import FaultRule, Request
+from sitesim.generate import Catalog, Film, FilmDay
+from sitesim.polish import polish_date, slugify
+from sitesim.responses import Response, html_error, html_response
+from sitesim.titles import GENRES
+
+COOKIE = "_kinokrakow_session"
+PROGRAM = "/cinema_program/by_movie"
+DAYS = 7  # the site offers today + 0..6
+NOTICE = '<p class="notice">Brak seansów w wybranym dniu.</p>'
+
+_SET_DAY = re.compile(r"/settings/set_day/(\d+)")
+_FILM = re.compile(r"/film/([^/]+)\.html")
+_UUID = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass
+class _Session:
+    token: str
+    day: int | None = None  # None until the session selects a day (the page then shows day 0)
+
+
+class KinoKrakowSite:
+    site = "kino_krakow"
+
+    def __init__(self, catalog: Catalog, anchor: date, seed: int) -> None:
+        self.catalog = catalog
+        self.anchor = anchor
+        self.seed = seed
+        self._films = {f.slug: f for f in catalog.kk_films}
+        self._sessions: dict[str, _Session] = {}
+        self._created = 0
+        self._lock = threading.Lock()
+
+    def classify(
+        self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str]
+    ) -> Request:
+        """Name the endpoint, and the day the request is about: set_day's argument, or for the
+        programme page the day its session has selected (None for a session that never chose)."""
+        if method == "GET" and path == PROGRAM:
+            session = self._session(_cookie(headers.get("cookie", "")))
+            return Request(self.site, method, path, "program", session.day if session else None, query)
+        set_day = _SET_DAY.fullmatch(path)
+        if method == "POST" and set_day and int(set_day[1]) < DAYS:
+            return Request(self.site, method, path, "set_day", int(set_day[1]), query)
+        if method == "GET" and _FILM.fullmatch(path):
+            return Request(self.site, method, path, "film", query=query)
+        return Request(self.site, method, path, None, query=query)
+
+    def error(self, status: int) -> Response:
+        return html_error(status)
+
+    def respond(self, req: Request, headers: Mapping[str, str], fault: FaultRule | None) -> Response:
+        kind = fault.kind if fault else None
+        cookie = _cookie(headers.get("cookie", ""))
+        if req.endpoint == "program":
+            session_id, session = self._session_or_new(cookie)
+            page = self._program_page(req.day or 0, session.token, kind)
+            return _with_session(html_response(page), session_id)
+        if req.endpoint == "set_day":
+            session = self._session(cookie)
+            token = headers.get("x-csrf-token", "")
+            if session is None or token != session.token or kind == "csrf_rejected":
+                return html_response(_REJECTED, 422)
+            with self._lock:
+                session.day = req.day
+            response = Response(200, b"window.location.reload();", "text/javascript; charset=utf-8")
+            return _with_session(response, cookie)
+        if req.endpoint == "film":
+            match = _FILM.fullmatch(req.path)
+            film = self._films.get(_UUID.sub("", match[1])) if match else None
+            return html_response(_film_page(film)) if film else html_error(404)
+        return html_error(404)
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    def _session(self, cookie: str | None) -> _Session | None:
+        with self._lock:
+            return self._sessions.get(cookie or "")
+
+    def _session_or_new(self, cookie: str | None) -> tuple[str, _Session]:
+        """The caller's session, or a new one. Ids and tokens are derived from the seed and a
+        counter, so the same sequence of requests gets byte-identical pages."""
+        with self._lock:
+            if cookie and cookie in self._sessions:
+                return cookie, self._sessions[cookie]
+            self._created += 1
+            session_id = hashlib.sha256(f"{self.seed}:session:{self._created}".encode()).hexdigest()[:32]
+            digest = hashlib.sha256(f"{self.seed}:csrf:{self._created}".encode()).digest()
+            session = _Session(token=base64.b64encode(digest).decode())
+            self._sessions[session_id] = session
+            return session_id, session
+
+    # --- pages --------------------------------------------------------------------------------
+
+    def _program_page(self, day: int, token: str | None, kind: str | None) -> str:
+        the_date = self.anchor + timedelta(days=day)
+        films = self.catalog.programme.get(day, ())
+        if kind == "selector_removed":
+            body = _redesigned(films, the_date)
+        elif kind == "empty":
+            body = '<table class="repert"><tbody></tbody></table>'
+        elif films:
+            body = _table(films, the_date)
+        else:
+            body = NOTICE
+        nav = "".join(
+            f'<li class="{"active" if d == day else "day"}"><a href="#" data-day="{d}">'
+            f"{escape(polish_date(self.anchor + timedelta(days=d)))}</a></li>"
+            for d in range(DAYS)
+        )
+        upcoming = "".join(
+            f'<li><a class="preview-link film" href="/film/{escape(f.link_slug)}.html">'
+            f"{escape(f.title_pl)}</a></li>"
+            for f in self.catalog.kk_without_showtimes
+        )
+        csrf = "" if kind == "csrf_missing" else f'<meta name="csrf-token" content="{escape(token or "")}">\n'
+        return (
+            '<!DOCTYPE html>\n<html lang="pl">\n<head>\n<meta charset="utf-8">\n'
+            "<title>Repertuar kin w Krakowie według filmów - Kino Kraków</title>\n"
+            f'<meta name="csrf-param" content="authenticity_token">\n{csrf}</head>\n<body>\n'
+            '<div id="content">\n<h1>Repertuar według filmów</h1>\n'
+            f'<ul class="days">{nav}</ul>\n{body}\n'
+            f'<div class="coming-soon">\n<h2>Zapowiedzi</h2>\n<ul>{upcoming}</ul>\n</div>\n'
+            "</div>\n</body>\n</html>\n"
+        )
+
+
+def _table(films: tuple[FilmDay, ...], the_date: date) -> str:
+    rows = [f'<tr><th class="date" colspan="2">{escape(polish_date(the_date))}</th></tr>']
+    for fd in films:
+        rows.append(
+            '<tr class="film"><td colspan="2">'
+            f'<a class="preview-link film" href="/film/{escape(fd.film.link_slug)}.html">'
+            f"{escape(fd.film.title_pl)}</a></td></tr>"
+        )
+        for s in fd.screenings:
+            slug = escape(s.cinema.slug)
+            hours = " ".join(
+                f'<span class="hour"><a href="/{slug}/by_cinema/{the_date.isoformat()}">{time}</a> '
+                f'<a class="buy_ticket" href="/showtime/{showtime_id}">bilety</a></span>'
+                for time, showtime_id in s.times
+            )
+            rows.append(
+                f'<tr><td class="cinema_film"><a href="/{slug}">{escape(s.cinema.name)}</a></td>'
+                f'<td class="hours">{hours}</td></tr>'
+            )
+    return '<table class="repert">\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>"
+
+
+def _redesigned(films: tuple[FilmDay, ...], the_date: date) -> str:
+    """The same programme in a new layout: no ``table.repert`` and no notice (a changed site)."""
+    items = "".join(
+        f'<article class="movie"><h3><a href="/film/{escape(fd.film.link_slug)}.html">'
+        f"{escape(fd.film.title_pl)}</a></h3><p>{fd.showtimes} seansów</p></article>"
+        for fd in films
+    )
+    return f'<section class="program-v2"><h2>{escape(polish_date(the_date))}</h2>{items}</section>'
+
+
+def _film_page(film: Film) -> str:
+    genres = " / ".join(
+        f'<a href="/gatunek/{slugify(GENRES.get(g, g))}">{escape(GENRES.get(g, g))}</a>' for g in film.genres
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="pl">\n<head>\n<meta charset="utf-8">\n'
+        f'<title>{escape(film.title_pl)} - Kino Kraków</title>\n</head>\n<body>\n<div id="content">\n'
+        f'<h1>{escape(film.title_pl)}</h1>\n<div class="film-info">\n'
+        f"<p><strong>Tytuł oryginalny:</strong> {escape(film.title_original)}</p>\n"
+        f'<p><strong>Reżyseria:</strong> <a href="/osoba/{slugify(film.director)}">'
+        f"{escape(film.director)}</a></p>\n"
+        f"<p><strong>Produkcja:</strong> {escape(film.country)}, {film.year}</p>\n"
+        f"<p><strong>Czas trwania:</strong> {film.runtime} min.</p>\n"
+        f"<p><strong>Gatunek:</strong> {genres}</p>\n"
+        "</div>\n</div>\n</body>\n</html>\n"
+    )
+
+
+_REJECTED = (
+    "<!DOCTYPE html><html><head><title>The change you wanted was rejected (422)</title></head>"
+    "<body><h1>The change you wanted was rejected.</h1>"
+    "<p>Maybe you tried to change something you didn't have access to.</p></body></html>"
+)
+
+
+def _cookie(header: str) -> str | None:
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE and value:
+            return value
+    return None
+
+
+def _with_session(response: Response, session_id: str | None) -> Response:
+    response.session = session_id
+    if session_id:
+        response.headers.append(("Set-Cookie", f"{COOKIE}={session_id}; path=/; HttpOnly; SameSite=Lax"))
+    return response

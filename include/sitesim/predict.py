@@ -1,0 +1,298 @@
+"""Predictions: what a correct scraper reports for a scenario, without running a scraper.
+
+Each unit (a Cinema City cinema-day, a Kino Krakow day page) is a fixed request flow, replayed
+against the real ``FaultEngine`` under a model of the client: a request that fails retryably
+(5xx, 429, a delay beyond the client timeout) is sent again up to ``client_attempts`` times in one
+task try; any other failure (a parse error, a 4xx) ends the try; Airflow then runs up to
+``task_tries`` tries. Reusing the engine means the prediction applies the rules exactly as the
+server will. docs/scenarios.md ("Predictions") spells out the flows and the counting.
+
+Rules whose effect would depend on request timing (a ``first_n`` rule that several units can hit)
+are refused with an error naming the rule, rather than predicted wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from sitesim.cinema_city import cinemas_path, dates_path, film_events_path, listed_days
+from sitesim.faults import FaultEngine, FaultRule, Request
+from sitesim.generate import Film
+from sitesim.kino_krakow import DAYS, PROGRAM
+from sitesim.polish import same_city
+from sitesim.spec import MATCHED_KINDS
+from sitesim.tmdb import query_titles
+
+if TYPE_CHECKING:
+    from sitesim.scenario import Scenario
+
+CHAINS: tuple[str, ...] = ("cinema_city", "kino_krakow")
+KEYS: tuple[str, ...] = (
+    "units_total",
+    "units_succeeded",
+    "units_failed",
+    "units_skipped",
+    "units_silent",
+    "units_retried",
+    "films_total",
+    "films_matched",
+    "films_not_matched",
+    "showtimes_total",
+    "showtimes_created",
+    "showtimes_skipped",
+    "showtime_batches_upstream_failed",
+)
+
+
+@dataclass(frozen=True)
+class Client:
+    """How a correct scraper's HTTP client and Airflow retry."""
+
+    attempts: int  # requests per task try for a retryable failure
+    tries: int  # Airflow task tries
+    timeout: float  # seconds
+
+    def retryable(self, rule: FaultRule) -> bool:
+        if rule.kind == "status":
+            return rule.status is not None and (rule.status >= 500 or rule.status == 429)
+        return rule.kind == "delay" and (rule.seconds or 0) >= self.timeout
+
+    def survives(self, rule: FaultRule) -> bool:
+        """Whether the requests a ``first_n`` rule fails are all absorbed within the task tries."""
+        per_try = self.attempts if self.retryable(rule) else 1
+        return rule.first_n is not None and rule.first_n < per_try * self.tries
+
+
+@dataclass(frozen=True)
+class _Step:
+    request: Request
+    role: str  # "listing" (dates/in-cinema), "session" (first page), "set_day" or "data"
+    shared: bool  # also sent by other units
+
+
+@dataclass(frozen=True)
+class _Unit:
+    name: str
+    steps: tuple[_Step, ...]
+    listed: bool  # Cinema City: in dates/in-cinema; Kino Krakow: the day has a programme
+    showtimes: tuple[tuple[Film, int], ...]  # as served without faults
+    forced_empty_is_silent: bool  # Kino Krakow: a table without rows is silent even on a notice day
+
+
+def effect(rule: FaultRule | None, role: str, client: Client) -> str:
+    """What a fault does to one request of a unit: ok, retry, fail, empty or unlisted."""
+    if rule is None:
+        return "ok"
+    kind = rule.kind
+    if kind in ("status", "delay"):
+        if kind == "delay" and not client.retryable(rule):
+            return "ok"  # slow, but within the timeout
+        return "retry" if client.retryable(rule) else "fail"
+    if kind in ("truncated_json", "invalid_json", "csrf_rejected"):
+        return "fail"
+    if kind == "empty":
+        return {"data": "empty", "listing": "unlisted"}.get(role, "ok")
+    if kind == "selector_removed":
+        return "fail" if role == "data" else "ok"
+    return "fail" if role == "session" else "ok"  # csrf_missing: only the page the token comes from
+
+
+def predict_chain(
+    scenario: Scenario,
+    chain: str,
+    *,
+    city_name: str,
+    days_ahead: int,
+    client_attempts: int,
+    task_tries: int,
+    client_timeout: float,
+    anchor: date,
+) -> dict[str, int]:
+    if min(days_ahead, client_attempts, task_tries) < 1:
+        raise ValueError("days_ahead, client_attempts and task_tries must be >= 1")
+    client = Client(client_attempts, task_tries, client_timeout)
+    if chain == "cinema_city":
+        units, outside = _cinema_city_units(scenario, city_name, days_ahead, anchor)
+    elif chain == "kino_krakow":
+        units, outside = _kino_krakow_units(scenario, days_ahead, anchor)
+    else:
+        raise ValueError(f"unknown chain {chain!r}; expected one of {', '.join(CHAINS)}")
+    engine = FaultEngine(scenario.faults, anchor)
+    _check_rules(scenario.faults, engine, units, outside, client)
+
+    counts = dict.fromkeys(KEYS, 0)
+    films: set[Film] = set()
+    for unit in units:
+        # A fresh engine per unit: first_n rules reach at most one unit (checked above), and shared
+        # ones are harmless, so counters never carry information from one unit to another.
+        state, tries = _simulate(unit, FaultEngine(scenario.faults, anchor), client)
+        counts["units_total"] += 1
+        if state == "failed":
+            counts["units_failed"] += 1
+            counts["showtime_batches_upstream_failed"] += 1
+            continue
+        if state == "skipped":
+            counts["units_skipped"] += 1
+            continue
+        counts["units_succeeded"] += 1
+        counts["units_retried"] += tries > 1
+        if state == "silent":
+            counts["units_silent"] += 1
+            continue
+        for film, n in unit.showtimes:
+            films.add(film)
+            counts["showtimes_total"] += n
+            counts["showtimes_created" if film.tmdb in MATCHED_KINDS else "showtimes_skipped"] += n
+    counts["films_total"] = len(films)
+    counts["films_matched"] = sum(f.tmdb in MATCHED_KINDS for f in films)
+    counts["films_not_matched"] = counts["films_total"] - counts["films_matched"]
+    return counts
+
+
+def _simulate(unit: _Unit, engine: FaultEngine, client: Client) -> tuple[str, int]:
+    """Run the unit's tries; returns (succeeded | silent | skipped | failed, tries used)."""
+    for attempt in range(1, client.tries + 1):
+        state = _run_try(unit, engine, client)
+        if state != "failed":
+            return state, attempt
+    return "failed", client.tries
+
+
+def _run_try(unit: _Unit, engine: FaultEngine, client: Client) -> str:
+    listed, forced_empty = unit.listed, False
+    for step in unit.steps:
+        outcome = "retry"
+        for _ in range(client.attempts):
+            outcome = effect(engine.match(step.request), step.role, client)
+            if outcome != "retry":
+                break
+        if outcome in ("retry", "fail"):
+            return "failed"
+        listed = listed and outcome != "unlisted"
+        forced_empty = forced_empty or outcome == "empty"
+    if unit.showtimes and not forced_empty:
+        return "succeeded"
+    if forced_empty and unit.forced_empty_is_silent:
+        return "silent"
+    return "silent" if listed else "skipped"
+
+
+def _check_rules(
+    rules: Iterable[FaultRule],
+    engine: FaultEngine,
+    units: list[_Unit],
+    outside: list[Request],
+    client: Client,
+) -> None:
+    for rule in rules:
+        where = f"fault {rule.name!r}"
+        if any(engine.matches_any(rule, r) for r in outside):
+            harmful = rule.kind != "delay" or client.retryable(rule)
+            if harmful and (rule.kind == "empty" or not client.survives(rule)):
+                raise ValueError(
+                    f"{where} hits requests outside the units (cinema list, programme sync, film pages,"
+                    " TMDB) and would not recover within the retries; predict() models only recoverable"
+                    " faults there (give it a first_n below the retries)"
+                )
+        for unit in units:
+            for step in unit.steps:
+                if not step.shared or rule.first_n is None or not engine.matches_any(rule, step.request):
+                    continue
+                outcome = effect(rule, step.role, client)
+                if outcome != "ok" and not (outcome == "retry" and rule.first_n < client.attempts):
+                    raise ValueError(
+                        f"{where} (first_n) hits a request several units send ({step.request.path});"
+                        " which unit absorbs it would depend on timing. Target one unit's own request"
+                        " (film-events path, set_day path, or a Kino Krakow day)"
+                    )
+        hit = [
+            u.name for u in units if any(engine.matches_any(rule, s.request) for s in u.steps if not s.shared)
+        ]
+        if rule.first_n is not None and len(hit) > 1:
+            raise ValueError(
+                f"{where} (first_n) matches {len(hit)} units ({', '.join(hit[:3])}, ...); which of them"
+                " absorbs the failures would depend on timing. Narrow its path or day to one unit"
+            )
+
+
+def _tmdb_requests(scenario: Scenario, films: Iterable[Film]) -> list[Request]:
+    requests = []
+    for film in films:
+        for title in query_titles(film):
+            for extra in ({}, {"language": "pl-PL"}, {"year": str(film.year)}):
+                query = {"api_key": scenario.tmdb_api_key, "query": title, **extra}
+                requests.append(Request("tmdb", "GET", "/3/search/movie", "search", query=query))
+    return requests
+
+
+def _cinema_city_units(
+    scenario: Scenario, city_name: str, days_ahead: int, anchor: date
+) -> tuple[list[_Unit], list[Request]]:
+    spec, catalog = scenario.cinema_city, scenario.catalog
+    until = anchor + timedelta(days=days_ahead)
+    units = []
+    for cinema in spec.cinemas:
+        listed = set(listed_days(catalog, cinema.id, days_ahead))
+        if not same_city(cinema.city, city_name) or not listed:
+            continue  # filtered out by the sync task, or not in cinemas/with-event
+        dates = Request("cinema_city", "GET", dates_path(spec.tenant, cinema.id, until), "dates")
+        for day in range(days_ahead):
+            events = Request(
+                "cinema_city",
+                "GET",
+                film_events_path(spec.tenant, cinema.id, anchor + timedelta(days=day)),
+                "film_events",
+            )
+            cinema_day = catalog.cinema_days.get((cinema.id, day))
+            showtimes: tuple[tuple[Film, int], ...] = ()
+            if cinema_day is not None:
+                showtimes = tuple(
+                    (f, sum(e.film_id == f.cc_id for e in cinema_day.events)) for f in cinema_day.films
+                )
+            units.append(
+                _Unit(
+                    name=f"{cinema.name} day {day}",
+                    steps=(_Step(dates, "listing", shared=True), _Step(events, "data", shared=False)),
+                    listed=day in listed,
+                    showtimes=showtimes,
+                    forced_empty_is_silent=False,
+                )
+            )
+    outside = [Request("cinema_city", "GET", cinemas_path(spec.tenant, until), "cinemas")]
+    return units, outside + _tmdb_requests(scenario, catalog.cc_films)
+
+
+def _kino_krakow_units(
+    scenario: Scenario, days_ahead: int, anchor: date
+) -> tuple[list[_Unit], list[Request]]:
+    if days_ahead > DAYS:
+        raise ValueError(
+            f"Kino Krakow offers {DAYS} days (set_day 0..{DAYS - 1}); days_ahead must be <= {DAYS}"
+        )
+    catalog = scenario.catalog
+    first_page = Request("kino_krakow", "GET", PROGRAM, "program", None)
+    units = []
+    for day in range(days_ahead):
+        programme = catalog.programme.get(day, ())
+        units.append(
+            _Unit(
+                name=f"day {day}",
+                steps=(
+                    _Step(first_page, "session", shared=True),
+                    _Step(
+                        Request("kino_krakow", "POST", f"/settings/set_day/{day}", "set_day", day),
+                        "set_day",
+                        False,
+                    ),
+                    _Step(Request("kino_krakow", "GET", PROGRAM, "program", day), "data", False),
+                ),
+                listed=bool(programme),
+                showtimes=tuple((fd.film, fd.showtimes) for fd in programme),
+                forced_empty_is_silent=True,
+            )
+        )
+    film_pages = [Request("kino_krakow", "GET", f"/film/{f.slug}.html", "film") for f in catalog.kk_films]
+    return units, [first_page, *film_pages, *_tmdb_requests(scenario, catalog.kk_films)]

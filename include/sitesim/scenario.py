@@ -1,0 +1,448 @@
+"""Scenario files: what the simulated sites contain and how they misbehave (format: docs/scenarios.md).
+
+A scenario is plain YAML so that a user can write one to reproduce an incident. Every field is
+validated here, and a bad file fails with a message naming the file and the field
+(``demo.yaml: faults[2].status: must be an integer between 100 and 599``) instead of a traceback
+from deep inside the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sitesim.faults import ENDPOINTS, KINDS, SITES, FaultRule
+from sitesim.generate import Catalog, build_catalog
+from sitesim.predict import predict_chain
+from sitesim.spec import (
+    MATCHED_KINDS,
+    TMDB_KINDS,
+    CinemaCitySpec,
+    CinemaSpec,
+    FilmSpec,
+    GeneratedFilms,
+    IntRange,
+    KinoKrakowCinema,
+    KinoKrakowSpec,
+)
+from sitesim.tmdb import split_original
+
+__all__ = [
+    "MATCHED_KINDS",
+    "TMDB_KINDS",
+    "Scenario",
+    "ScenarioError",
+    "bundled",
+    "from_mapping",
+    "load",
+    "parse",
+]
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario cannot be loaded or used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    seed: int
+    anchor_date: date | None
+    films: tuple[FilmSpec, ...]
+    generated_films: GeneratedFilms
+    cinema_city: CinemaCitySpec
+    kino_krakow: KinoKrakowSpec
+    tmdb_api_key: str
+    faults: tuple[FaultRule, ...]
+    source: str = field(default="<inline>", compare=False)
+
+    def anchor(self, override: date | None = None) -> date:
+        """Day 0 of the data: the override (CLI/API), else the file's anchor_date, else today UTC."""
+        return override or self.anchor_date or datetime.now(UTC).date()
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """All generated data (films, programmes, TMDB answers); depends on the seed, not the anchor."""
+        return build_catalog(self)
+
+    def predict(
+        self,
+        chain: str,
+        *,
+        city_name: str = "Kraków",
+        days_ahead: int = 7,
+        client_attempts: int = 2,
+        task_tries: int = 3,
+        client_timeout: float = 3.0,
+        anchor_date: date | None = None,
+    ) -> dict[str, int]:
+        """What a correct scraper reports for ``chain`` (keys: docs/architecture.md, semantics:
+        docs/scenarios.md), computed from the data and the fault rules, not by scraping."""
+        try:
+            return predict_chain(
+                self,
+                chain,
+                city_name=city_name,
+                days_ahead=days_ahead,
+                client_attempts=client_attempts,
+                task_tries=task_tries,
+                client_timeout=client_timeout,
+                anchor=self.anchor(anchor_date),
+            )
+        except ValueError as exc:
+            raise ScenarioError(f"{self.source}: {exc}") from exc
+
+
+def bundled() -> list[str]:
+    """Names of the scenarios shipped in ``sitesim/scenarios``."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def load(name_or_path: str | Path) -> Scenario:
+    """Load a bundled scenario by name (``demo``) or any scenario file by path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml") and not path.exists():
+        path = SCENARIO_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            raise ScenarioError(f"unknown scenario {str(name_or_path)!r}; bundled: {', '.join(bundled())}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse(text, source=path.name)
+
+
+def parse(text: str, *, source: str = "<inline>") -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source}: not valid YAML: {exc}") from exc
+    return from_mapping(data, source=source)
+
+
+def from_mapping(data: Any, *, source: str = "<inline>") -> Scenario:
+    """Build a scenario from already-parsed YAML (tests write small scenarios as dicts)."""
+    root = _Fields(data, "", source)
+    scenario = Scenario(
+        name=root.str("name", Path(source).stem),
+        description=root.str("description", ""),
+        seed=root.int("seed", 1),
+        anchor_date=root.date("anchor_date"),
+        films=tuple(_film(f) for f in root.items("films")),
+        generated_films=_generated(root.child("generated_films")),
+        cinema_city=_cinema_city(root.child("cinema_city")),
+        kino_krakow=_kino_krakow(root.child("kino_krakow")),
+        tmdb_api_key=root.child("tmdb").str("api_key", "sitesim-key", done=True),
+        faults=tuple(_fault(f, i) for i, f in enumerate(root.items("faults"))),
+        source=source,
+    )
+    root.done()
+    _check_volumes(scenario, root)
+    return scenario
+
+
+# --- field reader -----------------------------------------------------------------------------
+
+_REQUIRED: Any = object()
+
+
+class _Fields:
+    """Reads one YAML mapping, type-checking each field and remembering its path for errors."""
+
+    def __init__(self, data: Any, where: str, source: str) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ScenarioError(f"{source}: {where or 'the file'}: must be a mapping")
+        self.data = dict(data)
+        self.where = where
+        self.source = source
+        self._seen: set[str] = set()
+
+    def error(self, key: str, message: str) -> ScenarioError:
+        path = f"{self.where}.{key}" if self.where else key
+        return ScenarioError(f"{self.source}: {path}: {message}")
+
+    def _raw(self, key: str, default: Any) -> Any:
+        self._seen.add(key)
+        if key in self.data and self.data[key] is not None:
+            return self.data[key]
+        if default is _REQUIRED:
+            raise self.error(key, "is required")
+        return default
+
+    def str(self, key: str, default: Any = _REQUIRED, *, done: bool = False) -> Any:
+        value = self._raw(key, default)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # ids such as 1090 may be written unquoted
+        if value is not default and (not isinstance(value, str) or not value.strip()):
+            raise self.error(key, "must be a non-empty string")
+        if done:
+            self.done()
+        return value
+
+    def int(self, key: str, default: Any = _REQUIRED, *, lo: int | None = None, hi: int | None = None) -> Any:
+        value = self._raw(key, default)
+        if value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, "must be an integer")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            bounds = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
+            raise self.error(key, f"must be an integer {bounds}")
+        return value
+
+    def float(self, key: str, default: Any = _REQUIRED, *, lo: float = 0.0, hi: float | None = None) -> Any:
+        value = self._raw(key, default)
+        if value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
+            raise self.error(key, f"must be a number >= {lo}")
+        if hi is not None and value > hi:
+            raise self.error(key, f"must be a number between {lo} and {hi}")
+        return float(value)
+
+    def range(self, key: str, default: IntRange, *, lo: int = 0) -> IntRange:
+        value = self._raw(key, default)
+        if isinstance(value, IntRange):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value >= lo:
+            return IntRange(value, value)
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and lo <= value[0] <= value[1]
+        ):
+            return IntRange(value[0], value[1])
+        raise self.error(key, f"must be an integer >= {lo} or a pair [low, high] with low <= high")
+
+    def date(self, key: str) -> date | None:
+        value = self._raw(key, None)
+        if value is None or isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise self.error(key, "must be a date YYYY-MM-DD") from None
+
+    def choice(self, key: str, choices: tuple[str, ...], default: Any = _REQUIRED) -> Any:
+        value = self._raw(key, default)
+        if value is not default and value not in choices:
+            raise self.error(key, f"must be one of {', '.join(choices)}; got {value!r}")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._raw(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, "must be a list of strings")
+        return tuple(value)
+
+    def ints(self, key: str, *, lo: int, hi: int) -> tuple[int, ...]:
+        value = self._raw(key, [])
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi for v in value
+        ):
+            raise self.error(key, f"must be a list of integers between {lo} and {hi}")
+        return tuple(value)
+
+    def child(self, key: str) -> _Fields:
+        return _Fields(self._raw(key, {}), self._path(key), self.source)
+
+    def items(self, key: str) -> list[_Fields]:
+        value = self._raw(key, [])
+        if not isinstance(value, list):
+            raise self.error(key, "must be a list")
+        return [_Fields(item, f"{self._path(key)}[{i}]", self.source) for i, item in enumerate(value)]
+
+    def _path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self._seen)
+        if unknown:
+            raise self.error(unknown[0], "unknown field (check the spelling against docs/scenarios.md)")
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _film(f: _Fields) -> FilmSpec:
+    title_pl = f.str("title_pl")
+    title_original = f.str("title_original", title_pl)
+    language = f.str("language", "en")
+    tmdb = f.choice("tmdb", TMDB_KINDS, "match")
+    default_name = f"{title_original}. {title_pl}" if tmdb == "split_match" else title_pl
+    film = FilmSpec(
+        title_pl=title_pl,
+        title_original=title_original,
+        language=language,
+        year=f.int("year", 2025, lo=1890, hi=2100),
+        runtime=f.int("runtime", 110, lo=1, hi=600),
+        tmdb=tmdb,
+        cc_name=f.str("cc_name", default_name),
+        country=f.str("country", "Polska" if language == "pl" else "USA"),
+        director=f.str("director", "Jan Kowalski"),
+        genres=f.strings("genres") or ("drama",),
+    )
+    f.done()
+    if tmdb == "split_match" and (language != "en" or split_original(film.cc_name) != title_original):
+        raise f.error(
+            "cc_name",
+            "a split_match film needs language en and a Cinema City name 'Original. Polish' whose part"
+            f" before the first separator is title_original ({title_original!r})",
+        )
+    if tmdb in ("needs_review", "low_confidence") and film.cc_name != title_pl:
+        raise f.error("cc_name", f"a {tmdb} film must use title_pl as its Cinema City name")
+    return film
+
+
+def _generated(f: _Fields) -> GeneratedFilms:
+    count = f.int("count", 0, lo=0, hi=2000)
+    mix = f.child("tmdb")
+    weights = tuple((kind, mix.float(kind, 0.0)) for kind in TMDB_KINDS)
+    mix.done()
+    if count and not any(w for _, w in weights):
+        weights = (("match", 1.0),)
+    f.done()
+    return GeneratedFilms(count=count, tmdb_mix=weights)
+
+
+def _cinema_city(f: _Fields) -> CinemaCitySpec:
+    cinemas = []
+    for c in f.items("cinemas"):
+        cinemas.append(
+            CinemaSpec(
+                id=c.str("id"),
+                name=c.str("name"),
+                city=c.str("city"),
+                address=c.str("address", "ul. Kinowa 1"),
+                postal_code=c.str("postal_code", "00-001"),
+                latitude=c.float("latitude", 50.0, lo=-90.0, hi=90.0),
+                longitude=c.float("longitude", 20.0, lo=-180.0, hi=180.0),
+            )
+        )
+        c.done()
+    ids = [c.id for c in cinemas]
+    if len(set(ids)) != len(ids):
+        raise f.error("cinemas", "cinema ids must be unique")
+    days = f.int("days", 7, lo=0, hi=60)
+    days_before = f.int("days_before", 0, lo=0, hi=60)
+    empty: set[tuple[str, int]] = set()
+    for e in f.items("empty_days"):
+        cinema = e.str("cinema")
+        if cinema not in ids:
+            raise e.error("cinema", f"unknown cinema id {cinema!r}")
+        empty.add((cinema, e.int("day", lo=-days_before, hi=max(days - 1, -days_before))))
+        e.done()
+    spec = CinemaCitySpec(
+        tenant=f.str("tenant", "10103"),
+        cinemas=tuple(cinemas),
+        days=days,
+        days_before=days_before,
+        films=f.int("films", 20, lo=0),
+        films_per_day=f.range("films_per_day", IntRange(8, 12)),
+        showtimes_per_day=f.range("showtimes_per_day", IntRange(20, 30)),
+        empty_days=frozenset(empty),
+    )
+    if spec.films_per_day.hi > spec.films:
+        raise f.error("films_per_day", f"cannot exceed cinema_city.films ({spec.films})")
+    if spec.showtimes_per_day.hi > 999 or spec.showtimes_per_day.lo < spec.films_per_day.hi:
+        raise f.error("showtimes_per_day", "must be at least films_per_day (each film shows) and at most 999")
+    f.done()
+    return spec
+
+
+def _kino_krakow(f: _Fields) -> KinoKrakowSpec:
+    cinemas = []
+    for c in f.items("cinemas"):
+        cinemas.append(KinoKrakowCinema(slug=c.str("slug"), name=c.str("name")))
+        c.done()
+    if not cinemas:
+        cinemas = [
+            KinoKrakowCinema("kino-pod-baranami", "Kino Pod Baranami"),
+            KinoKrakowCinema("kino-mikro", "Kino Mikro"),
+        ]
+    days = f.int("days", 7, lo=0, hi=7)
+    spec = KinoKrakowSpec(
+        films=f.int("films", 20, lo=0),
+        without_showtimes=f.float("without_showtimes", 0.0, hi=1.0),
+        days=days,
+        days_per_film=f.range("days_per_film", IntRange(1, 7), lo=1),
+        cinemas_per_film_day=f.range("cinemas_per_film_day", IntRange(1, 2), lo=1),
+        times_per_cinema=f.range("times_per_cinema", IntRange(1, 3), lo=1),
+        uuid_slugs=f.float("uuid_slugs", 0.0, hi=1.0),
+        cinemas=tuple(cinemas),
+        empty_days=frozenset(f.ints("empty_days", lo=0, hi=6)),
+    )
+    if spec.cinemas_per_film_day.hi > len(cinemas):
+        raise f.error("cinemas_per_film_day", f"cannot exceed the number of cinemas ({len(cinemas)})")
+    f.done()
+    return spec
+
+
+def _fault(f: _Fields, index: int) -> FaultRule:
+    site = f.choice("site", SITES)
+    kind = f.choice("kind", KINDS)
+    rule = FaultRule(
+        name=f.str("name", f"#{index} {kind}"),
+        site=site,
+        kind=kind,
+        path=f.str("path", None),
+        regex=f.str("regex", None),
+        method=f.choice("method", ("GET", "POST"), None),
+        day=f.int("day", None, lo=0, hi=6),
+        query=tuple((k, str(v)) for k, v in f.child("query").data.items()),
+        first_n=f.int("first_n", None, lo=1),
+        status=f.int("status", None, lo=100, hi=599),
+        retry_after=f.int("retry_after", None, lo=0),
+        seconds=f.float("seconds", None),
+    )
+    f.done()
+    if rule.path is not None and rule.regex is not None:
+        raise f.error("regex", "give either path or regex, not both")
+    if rule.day is not None and site != "kino_krakow":
+        raise f.error("day", "only Kino Krakow requests have a day (use a {day+N} placeholder in path)")
+    if not any(rule.applies_to(site, ep) for ep in ENDPOINTS[site]):
+        raise f.error("kind", f"{kind} cannot apply to {site} (see docs/scenarios.md, fault kinds)")
+    if kind == "status" and rule.status is None:
+        raise f.error("status", "is required for kind status")
+    if kind != "status" and rule.status is not None:
+        raise f.error("status", "only applies to kind status")
+    if rule.retry_after is not None and rule.status != 429:
+        raise f.error("retry_after", "only applies to status 429")
+    if (kind == "delay") != (rule.seconds is not None):
+        raise f.error("seconds", "is required for kind delay, and only applies to it")
+    return rule
+
+
+def _check_volumes(s: Scenario, root: _Fields) -> None:
+    pool = len(s.films) + s.generated_films.count
+    for section, needed in (("cinema_city", s.cinema_city.films), ("kino_krakow", s.kino_krakow.films)):
+        if needed > pool:
+            raise root.error(
+                f"{section}.films", f"needs {needed} films but films + generated_films.count = {pool}"
+            )
+    kk = s.kino_krakow
+    without = round(kk.without_showtimes * kk.films)
+    if without > kk.films - min(s.cinema_city.films, kk.films):
+        raise root.error(
+            "kino_krakow.without_showtimes",
+            f"{without} films without showtimes, but only films beyond Cinema City's first"
+            f" {s.cinema_city.films} can have none",
+        )
+    try:
+        s.catalog  # noqa: B018 - build once now, so data conflicts surface at load time
+    except ValueError as exc:
+        raise ScenarioError(f"{s.source}: films: {exc}") from exc

@@ -1,0 +1,136 @@
+"""Matching rules: Jaro, normalisation, original-title split, confidence and decision bands."""
+
+from __future__ import annotations
+
+import pytest
+
+from scrapers.tmdb import (
+    FilmQuery,
+    TmdbMovie,
+    confidence,
+    decide,
+    jaro,
+    normalize_title,
+    split_original_title,
+)
+from scrapers.tmdb.matching import language_score, popularity_score, title_score, year_score
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("MARTHA", "MARHTA", 0.9444),
+        ("DIXON", "DICKSONX", 0.7667),
+        ("JELLYFISH", "SMELLYFISH", 0.8963),
+        ("DWAYNE", "DUANE", 0.8222),
+        ("CRATE", "TRACE", 0.7333),
+        ("abc", "abc", 1.0),
+        ("abc", "xyz", 0.0),
+        ("", "abc", 0.0),
+        ("a", "a", 1.0),
+    ],
+)
+def test_jaro_known_values(a, b, expected):
+    assert jaro(a, b) == pytest.approx(expected, abs=1e-4)
+    assert jaro(b, a) == pytest.approx(expected, abs=1e-4), "symmetric"
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Zwierzogród 2 ukraiński dubbing", "Zwierzogród 2"),
+        ("Zwierzogród 2 - dubbing", "Zwierzogród 2"),
+        ("Avatar: Ogień i popiół 3D", "Avatar: Ogień i popiół"),
+        ("Avatar 3D napisy polskie", "Avatar"),
+        ("Wicked: Na dobre wersja polska", "Wicked: Na dobre"),
+        ("Gladiator (2000)", "Gladiator"),
+        ("Kolekcja Hitchcocka: Psychoza", "Hitchcocka: Psychoza"),
+        ("Diuna IMAX", "Diuna"),
+        ("Oppenheimer Dolby Atmos", "Oppenheimer"),
+        ("Top Gun 4DX", "Top Gun"),
+        ("Mission ScreenX", "Mission"),
+        ("Amator - NAP", "Amator"),
+        ("Amator KNT", "Amator"),
+        ("Muminki w kinie: Zima", "Muminki Zima"),
+        ("Listy do M. górą!", "Listy do M."),
+        ("Grinch: Święta i inne opowieści", "Grinch"),
+        ("Święta z Muminkami", "Muminkami"),
+        ("The Office - sezon 2", "The Office"),
+        ("The Office s01e03", "The Office"),
+        ("  Dużo   spacji  ", "Dużo spacji"),
+        ("3D", "3D"),  # never strips a title to nothing
+        ("Snap", "Snap"),
+    ],
+)
+def test_normalize_title(raw, clean):
+    assert normalize_title(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("name", "language", "original"),
+    [
+        ("Eternity. Wybieram ciebie", "en", "Eternity"),
+        ("Wicked: Na dobre", "en", "Wicked"),
+        ("Gladiator II - Gladiator 2", "en", "Gladiator II"),
+        ("Avatar – Istota wody", "en", "Avatar"),
+        ("Inception — Incepcja", "en", "Inception"),
+        ("Dune. Part Two: Diuna", "en", "Dune"),  # ". " is tried before ": "
+        ("Eternity. Wybieram ciebie", "pl", None),
+        ("Eternity. Wybieram ciebie", None, None),
+        ("Zwierzogród 2", "en", None),
+    ],
+)
+def test_split_original_title(name, language, original):
+    assert split_original_title(name, language) == original
+
+
+def test_year_popularity_language_scores():
+    assert [year_score(2025, y) for y in (2025, 2024, 2027, 2022, None)] == [1.0, 0.8, 0.5, 0.0, 0.5]
+    assert year_score(None, 2025) == 0.5
+    assert [popularity_score(p) for p in (150, 100, 60, 20, 5, 4.9)] == [1.0, 1.0, 0.8, 0.6, 0.4, 0.2]
+    assert language_score(None, "en") == 0.5
+    assert language_score("en", "en") == 1.0
+    assert language_score("pl", "en") == 0.7
+    assert language_score("pl", "fr") == 0.5
+
+
+def movie(title="Eternity", original_title="Eternity", year=2025, popularity=42.0, language="en"):
+    return TmdbMovie(1, title, original_title, year, popularity, language)
+
+
+def test_confidence_formula():
+    film = FilmQuery(
+        polish_title="Eternity. Wybieram ciebie", original_title="Eternity", year=2025, original_language="en"
+    )
+    # title 1.0 (original title equal), year 1.0, popularity 42 -> 0.6, language equal 1.0
+    assert confidence(film, movie()) == pytest.approx(0.40 + 0.30 + 0.15 * 0.6 + 0.15)
+    # unknown year and language: 0.5 each
+    unknown = FilmQuery(polish_title="Eternity")
+    assert confidence(unknown, movie(popularity=1)) == pytest.approx(0.40 + 0.15 + 0.03 + 0.075)
+
+
+def test_title_score_is_case_insensitive_max_over_both_titles():
+    assert title_score(["ETERNITY"], movie(title="Wieczność", original_title="Eternity")) == 1.0
+    assert title_score(["Wieczność"], movie(title="Wieczność", original_title="Eternity")) == 1.0
+
+
+def test_query_titles_are_normalised_original_first_then_polish():
+    film = FilmQuery(polish_title="Avatar: Ogień i popiół 3D", original_title="Avatar: Fire and Ash IMAX")
+    assert film.query_titles() == [("Avatar: Fire and Ash", None), ("Avatar: Ogień i popiół", "pl-PL")]
+    assert FilmQuery(polish_title="Diuna", original_title="Diuna").query_titles() == [("Diuna", None)]
+    assert FilmQuery(polish_title=None).query_titles() == []
+
+
+@pytest.mark.parametrize(
+    ("best", "reason"),
+    [
+        (1.0, None),
+        (0.70, None),
+        (0.6999, "tmdb_needs_review"),
+        (0.50, "tmdb_needs_review"),
+        (0.4999, "tmdb_low_confidence"),
+        (0.0, "tmdb_low_confidence"),
+    ],
+)
+def test_decision_bands(best, reason):
+    assert decide(best) == reason

@@ -1,0 +1,114 @@
+"""Scenario files: loading, validation messages that name the field, deterministic generation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+
+from sitesim.scenario import MATCHED_KINDS, SCENARIO_DIR, ScenarioError, bundled, load, parse
+from tests.fixtures.sitesim import small_scenario
+
+
+def test_bundled_scenarios_load_by_name_and_by_path() -> None:
+    assert {"demo", "clean"} <= set(bundled())
+    demo = load("demo")
+    assert demo.name == "demo"
+    assert load(SCENARIO_DIR / "demo.yaml") == demo
+
+
+def test_unknown_name_lists_the_bundled_scenarios() -> None:
+    with pytest.raises(ScenarioError, match="unknown scenario 'nope'; bundled: .*demo"):
+        load("nope")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"faults": [{"site": "cinema_city", "kind": "status"}]}, r"faults\[0\]\.status: is required"),
+        (
+            {"faults": [{"site": "cinema_city", "kind": "status", "status": 700}]},
+            r"faults\[0\]\.status: must be an integer between 100 and 599",
+        ),
+        ({"faults": [{"site": "imdb", "kind": "delay", "seconds": 1}]}, r"faults\[0\]\.site: must be one of"),
+        (
+            {"faults": [{"site": "cinema_city", "kind": "selector_removed"}]},
+            r"faults\[0\]\.kind: selector_removed cannot apply to cinema_city",
+        ),
+        (
+            {"faults": [{"site": "tmdb", "kind": "delay", "seconds": 1, "fist_n": 2}]},
+            r"faults\[0\]\.fist_n: unknown field",
+        ),
+        (
+            {"faults": [{"site": "tmdb", "kind": "status", "status": 503, "day": 2}]},
+            r"faults\[0\]\.day: only Kino Krakow",
+        ),
+        (
+            {"faults": [{"site": "tmdb", "kind": "status", "status": 503, "retry_after": 1}]},
+            r"faults\[0\]\.retry_after: only applies to status 429",
+        ),
+        ({"films": [{"title_pl": "X", "tmdb": "maybe"}]}, r"films\[0\]\.tmdb: must be one of"),
+        (
+            {"films": [{"title_pl": "X", "language": "pl", "tmdb": "split_match"}]},
+            r"films\[0\]\.cc_name: a split_match film needs language en",
+        ),
+        ({"anchor_date": "24.11.2025"}, r"anchor_date: must be a date YYYY-MM-DD"),
+        ({"cinema_city": {"cinemas": "1090"}}, r"cinema_city\.cinemas: must be a list"),
+        (
+            {"cinema_city": {"empty_days": [{"cinema": "9999", "day": 1}]}},
+            r"cinema_city\.empty_days\[0\]\.cinema: unknown cinema id '9999'",
+        ),
+        ({"kino_krakow": {"days": 9}}, r"kino_krakow\.days: must be an integer between 0 and 7"),
+        ({"kino_krakow": {"films": 40}}, r"kino_krakow\.films: needs 40 films"),
+    ],
+)
+def test_a_bad_field_is_named_in_the_error(overrides: dict, message: str) -> None:
+    with pytest.raises(ScenarioError, match=rf"^small\.yaml: {message}"):
+        small_scenario(**overrides)
+
+
+def test_invalid_yaml_is_reported_with_the_file_name() -> None:
+    with pytest.raises(ScenarioError, match=r"^x\.yaml: not valid YAML"):
+        parse("films: [unclosed", source="x.yaml")
+
+
+def test_the_same_seed_generates_the_same_data_and_another_seed_does_not() -> None:
+    assert load("demo").catalog == load("demo").catalog
+    assert small_scenario().catalog == small_scenario().catalog
+    assert small_scenario(seed=4).catalog.cinema_days != small_scenario().catalog.cinema_days
+
+
+def test_anchor_is_today_utc_unless_given() -> None:
+    scenario = small_scenario()
+    assert scenario.anchor() == datetime.now(UTC).date()
+    assert scenario.anchor(date(2025, 1, 2)) == date(2025, 1, 2)
+    assert small_scenario(anchor_date="2025-03-04").anchor() == date(2025, 3, 4)
+
+
+def test_demo_has_the_promised_volumes() -> None:
+    demo = load("demo")
+    catalog = demo.catalog
+    krakow = {c.id: c.name for c in demo.cinema_city.cinemas if c.city == "Kraków"}
+    assert krakow == {
+        "1090": "Kraków - Bonarka",
+        "1076": "Kraków - Galeria Kazimierz",
+        "1064": "Kraków - Zakopianka",
+    }
+    assert len(demo.cinema_city.cinemas) > len(krakow)  # other cities, so the city filter matters
+    krakow_days = [cd for (cid, _), cd in catalog.cinema_days.items() if cid in krakow]
+    assert all(17 <= len(cd.films) <= 20 and 44 <= len(cd.events) <= 52 for cd in krakow_days)
+    assert demo.cinema_city.days == demo.kino_krakow.days == 7
+
+    assert len(catalog.kk_films) == 100
+    assert len(catalog.kk_without_showtimes) == 33
+    split = [f for f in catalog.cc_films if f.tmdb == "split_match"]
+    assert len(split) >= 3 and all(
+        ". " in f.cc_name or ": " in f.cc_name or " - " in f.cc_name for f in split
+    )
+    assert any(f.link_slug != f.slug for f in catalog.kk_films)  # some programme links carry a UUID
+    for films in (catalog.cc_films, [fd.film for day in catalog.programme.values() for fd in day]):
+        kinds = Counter(f.tmdb for f in set(films))
+        not_matched = sum(n for kind, n in kinds.items() if kind not in MATCHED_KINDS) / sum(kinds.values())
+        assert 0.25 <= not_matched <= 0.35
+        assert {"no_result", "needs_review", "low_confidence"} <= set(kinds)

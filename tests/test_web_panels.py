@@ -1,0 +1,163 @@
+"""The HTML panels and chart helpers without Airflow: the web app with a stand-in login, a seeded store.
+
+Every page renders (templates use StrictUndefined, so a missing variable fails here), scraped text is
+escaped on every page, links keep their filters, and the SVG charts escape labels and scale sanely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from fastapi import HTTPException, Request
+from fastapi.testclient import TestClient
+
+from scraper_monitor.web import create_app
+from scraper_monitor.web.charts import Bar, Series, _nice_ceiling, bar_chart, css_class, line_chart
+from scraper_monitor.web.routes_api import _cell
+from tests.fixtures.monitor_store import XSS, Seed
+
+ESCAPED_XSS = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def header_auth(request: Request) -> None:
+    if request.headers.get("x-test-user") != "admin":
+        raise HTTPException(401, "Not authenticated")
+
+
+@pytest.fixture(scope="module")
+def client(seeded_store: Seed) -> Iterator[TestClient]:
+    app = create_app(lambda: seeded_store.dsn, header_auth, seeded_store.ti_source())
+    with TestClient(app, headers={"x-test-user": "admin", "accept": "text/html"}) as client:
+        yield client
+
+
+def pages(seed: Seed) -> list[str]:
+    cinema, kino = quote(seed.cinema_run, safe=""), quote(seed.kino_run, safe="")
+    return [
+        "/",
+        "/?hours=720",
+        "/executions",
+        "/executions?scraper=kino_krakow&category=validation_error&state=&silent=&since=",
+        "/executions/1",
+        "/errors",
+        "/errors?hours=24&category=network_error&state=retrying",
+        "/silent?hours=168",
+        "/runs",
+        f"/chain/cinema_city/{cinema}",
+        f"/chain/kino_krakow/{kino}",
+        "/trends",
+        "/trends?days=7",
+        "/trends?days=90&scraper=cinema_city",
+    ]
+
+
+def test_every_panel_renders_and_escapes_scraped_text(client: TestClient, seeded_store: Seed) -> None:
+    shows_probe = 0
+    for path in pages(seeded_store):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        assert response.headers["content-type"].startswith("text/html")
+        assert XSS not in response.text, path  # never as markup
+        shows_probe += ESCAPED_XSS in response.text
+        # Inside Airflow the app sits under a prefix in an iframe: every link must be relative.
+        assert not re.search(r'(?:href|src|action)="(?:/|https?:)', response.text), path
+    assert shows_probe >= 4  # executions, errors, kino chain, ... show the probe as text
+
+
+def test_filters_survive_paging_and_the_export_link(client: TestClient) -> None:
+    html = client.get("/executions?scraper=cinema_city&state=success").text
+    assert 'href="?scraper=cinema_city&amp;state=success&amp;offset=25"' in html
+    assert 'href="api/export.csv?scraper=cinema_city&amp;state=success"' in html
+    assert '<option value="success" selected>' in html
+
+
+def test_chain_page_shows_the_summary_and_incidents(client: TestClient, seeded_store: Seed) -> None:
+    html = client.get(f"/chain/cinema_city/{quote(seeded_store.cinema_run, safe='')}").text
+    assert "20/25 succeeded (80%)" in html
+    assert "never ran: cinema_dates[4] failed" in html
+    assert "movie_details[7] failed (network_error: TMDB search timed out" in html
+    assert 'href="../../executions?dag_id=cinema_city"' in html
+
+
+def test_a_failing_airflow_source_degrades_the_chain_to_the_store(seeded_store: Seed) -> None:
+    class Broken:
+        def dag_structure(self, dag_id: str, run_id: str) -> None:
+            raise RuntimeError("metadata DB went away")
+
+        task_instances = dag_structure
+
+    app = create_app(lambda: seeded_store.dsn, header_auth, Broken())
+    client = TestClient(app, headers={"x-test-user": "admin"})
+    chain = client.get(f"/api/chains/cinema_city/{quote(seeded_store.cinema_run, safe='')}").json()
+    assert chain["source"] == "store"
+    assert chain["summary"]["failed"] == 3
+
+
+def test_unknown_things_are_readable_404s(client: TestClient) -> None:
+    missing_run = client.get("/chain/cinema_city/manual__2030-01-01")
+    assert missing_run.status_code == 200  # the Airflow tab of a run that has not started yet
+    assert "Nothing to show for this run yet" in missing_run.text
+    missing_execution = client.get("/executions/999999")
+    assert missing_execution.status_code == 404
+    assert "no execution with id 999999" in missing_execution.text
+    assert client.get("/static/../app.py").status_code == 404
+    assert client.get("/static/monitor.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_a_bad_filter_renders_an_error_state(client: TestClient) -> None:
+    response = client.get("/executions?state=failure")
+    assert response.status_code == 422
+    assert "Invalid filter" in response.text and "state" in response.text
+    assert '<nav aria-label="Panels">' in response.text
+
+
+def test_anonymous_html_gets_a_login_hint(seeded_store: Seed) -> None:
+    app = create_app(lambda: seeded_store.dsn, header_auth)
+    response = TestClient(app).get("/errors", headers={"accept": "text/html"})
+    assert response.status_code == 401
+    assert "Log in to Airflow first" in response.text
+
+
+# --- charts and CSV cells ---------------------------------------------------------------------
+
+
+def test_chart_labels_are_escaped_and_classes_are_safe() -> None:
+    svg = bar_chart([Bar(XSS, 3, css='x" onload="alert(1)', href="?category=a&b=1")], title="t")
+    assert XSS not in svg and ESCAPED_XSS in svg
+    assert 'class="bar s-x__onload__alert_1_"' in svg
+    assert 'href="?category=a&amp;b=1"' in svg
+    assert css_class("Network_Error") == "network_error"
+
+
+def test_line_chart_leaves_gaps_for_days_without_data() -> None:
+    svg = line_chart(["d1", "d2", "d3", "d4"], [Series("s", "s", [1, None, 2, 3])], title="t")
+    assert svg.count("<polyline") == 2  # d1 alone, then d3-d4
+    assert svg.count("<circle") == 3
+
+
+@pytest.mark.parametrize(
+    ("peak", "integer", "top"),
+    [(0, True, 4), (3, True, 4), (5, True, 8), (17, True, 20), (45, True, 60), (0.37, False, 0.4)],
+)
+def test_y_axis_tops_are_round(peak: float, integer: bool, top: float) -> None:
+    assert _nice_ceiling(peak, integer=integer) == pytest.approx(top)
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+33 600", "'+33 600"),
+        ("-cmd", "'-cmd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("plain", "plain"),
+        (-1, -1),
+        ({"films": 3, "a": 1}, "a=1;films=3"),
+    ],
+)
+def test_csv_cells_cannot_become_formulas(value: object, cell: object) -> None:
+    assert _cell(value) == cell

@@ -59,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sitesim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
 
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # one line per request, live
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     print(f"sitesim: scenario {scenario.name!r}, anchor date {simulator.anchor.isoformat()}")
     for site, url in simulator.base_urls.items():
         print(f"  {site:<12} {url}")
-    sys.stdout.flush()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sitesim import titles
-from sitesim.polish import slugify, strip_diacritics
+from sitesim.polish import search_key, slugify, strip_diacritics
 from sitesim.spec import FilmSpec, KinoKrakowCinema
 from sitesim.tmdb import TmdbCatalog, build_tmdb
 
@@ -151,13 +151,15 @@ def _generated_specs(scenario: Scenario, rng: random.Random) -> list[FilmSpec]:
     count = scenario.generated_films.count
     if not count:
         return []
-    used = {strip_diacritics(t).casefold() for f in scenario.films for t in (f.title_pl, f.title_original)}
+    used = {search_key(t) for f in scenario.films for t in (f.title_pl, f.title_original, f.cc_name)}
     candidates: list[tuple[str, str, str, str]] = [
         (pl, en, "en", rng.choice(("USA", "USA", "Wielka Brytania", "Kanada"))) for pl, en in titles.ENGLISH
     ]
     candidates += [(pl, pl, "pl", "Polska") for pl in titles.POLISH]
     candidates += list(titles.OTHER)
-    candidates = [c for c in candidates if strip_diacritics(c[0]).casefold() not in used]
+    candidates = [c for c in candidates if search_key(c[0]) not in used and search_key(c[1]) not in used]
+    if not candidates:
+        raise ValueError("the explicit films use every built-in title; list the films instead")
     rng.shuffle(candidates)
     chosen: list[tuple[str, str, str, str]] = []
     part = 1

@@ -112,7 +112,7 @@ class KinoKrakowSite:
 
     # --- pages --------------------------------------------------------------------------------
 
-    def _program_page(self, day: int, token: str | None, kind: str | None) -> str:
+    def _program_page(self, day: int, token: str, kind: str | None) -> str:
         the_date = self.anchor + timedelta(days=day)
         films = self.catalog.programme.get(day, ())
         if kind == "selector_removed":
@@ -133,7 +133,7 @@ class KinoKrakowSite:
             f"{escape(f.title_pl)}</a></li>"
             for f in self.catalog.kk_without_showtimes
         )
-        csrf = "" if kind == "csrf_missing" else f'<meta name="csrf-token" content="{escape(token or "")}">\n'
+        csrf = "" if kind == "csrf_missing" else f'<meta name="csrf-token" content="{escape(token)}">\n'
         return (
             '<!DOCTYPE html>\n<html lang="pl">\n<head>\n<meta charset="utf-8">\n'
             "<title>Repertuar kin w Krakowie według filmów - Kino Kraków</title>\n"

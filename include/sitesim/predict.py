@@ -69,7 +69,7 @@ class Client:
 @dataclass(frozen=True)
 class _Step:
     request: Request
-    role: str  # "listing" (dates/in-cinema), "session" (first page), "set_day" or "data"
+    role: str  # "session" (first page of a session), "set_day" or "data"
     shared: bool  # also sent by other units
 
 
@@ -77,13 +77,13 @@ class _Step:
 class _Unit:
     name: str
     steps: tuple[_Step, ...]
-    listed: bool  # Cinema City: in dates/in-cinema; Kino Krakow: the day has a programme
+    listed: bool  # Cinema City: in dates/in-cinema as the sync saw it; Kino Krakow: has a programme
     showtimes: tuple[tuple[Film, int], ...]  # as served without faults
     forced_empty_is_silent: bool  # Kino Krakow: a table without rows is silent even on a notice day
 
 
 def effect(rule: FaultRule | None, role: str, client: Client) -> str:
-    """What a fault does to one request of a unit: ok, retry, fail, empty or unlisted."""
+    """What a fault does to one request of a unit: ok, retry, fail or empty."""
     if rule is None:
         return "ok"
     kind = rule.kind
@@ -94,7 +94,7 @@ def effect(rule: FaultRule | None, role: str, client: Client) -> str:
     if kind in ("truncated_json", "invalid_json", "csrf_rejected"):
         return "fail"
     if kind == "empty":
-        return {"data": "empty", "listing": "unlisted"}.get(role, "ok")
+        return "empty" if role == "data" else "ok"
     if kind == "selector_removed":
         return "fail" if role == "data" else "ok"
     return "fail" if role == "session" else "ok"  # csrf_missing: only the page the token comes from
@@ -115,7 +115,7 @@ def predict_chain(
         raise ValueError("days_ahead, client_attempts and task_tries must be >= 1")
     client = Client(client_attempts, task_tries, client_timeout)
     if chain == "cinema_city":
-        units, outside = _cinema_city_units(scenario, city_name, days_ahead, anchor)
+        units, outside = _cinema_city_units(scenario, city_name, days_ahead, anchor, client)
     elif chain == "kino_krakow":
         units, outside = _kino_krakow_units(scenario, days_ahead, anchor)
     else:
@@ -162,7 +162,7 @@ def _simulate(unit: _Unit, engine: FaultEngine, client: Client) -> tuple[str, in
 
 
 def _run_try(unit: _Unit, engine: FaultEngine, client: Client) -> str:
-    listed, forced_empty = unit.listed, False
+    forced_empty = False
     for step in unit.steps:
         outcome = "retry"
         for _ in range(client.attempts):
@@ -171,13 +171,12 @@ def _run_try(unit: _Unit, engine: FaultEngine, client: Client) -> str:
                 break
         if outcome in ("retry", "fail"):
             return "failed"
-        listed = listed and outcome != "unlisted"
         forced_empty = forced_empty or outcome == "empty"
     if unit.showtimes and not forced_empty:
         return "succeeded"
     if forced_empty and unit.forced_empty_is_silent:
         return "silent"
-    return "silent" if listed else "skipped"
+    return "silent" if unit.listed else "skipped"
 
 
 def _check_rules(
@@ -190,12 +189,16 @@ def _check_rules(
     for rule in rules:
         where = f"fault {rule.name!r}"
         if any(engine.matches_any(rule, r) for r in outside):
-            harmful = rule.kind != "delay" or client.retryable(rule)
-            if harmful and (rule.kind == "empty" or not client.survives(rule)):
+            harmful = rule.kind not in ("delay", "empty") or client.retryable(rule)
+            empty_sync = rule.kind == "empty" and any(
+                engine.matches_any(rule, r) for r in outside if r.endpoint != "dates"
+            )
+            if empty_sync or (harmful and not client.survives(rule)):
                 raise ValueError(
                     f"{where} hits requests outside the units (cinema list, programme sync, film pages,"
                     " TMDB) and would not recover within the retries; predict() models only recoverable"
-                    " faults there (give it a first_n below the retries)"
+                    " faults there (give it a first_n below the retries), and empty answers only for"
+                    " dates/in-cinema"
                 )
         for unit in units:
             for step in unit.steps:
@@ -228,17 +231,31 @@ def _tmdb_requests(scenario: Scenario, films: Iterable[Film]) -> list[Request]:
     return requests
 
 
+def _sync_reads_empty(scenario: Scenario, req: Request, anchor: date, client: Client) -> bool:
+    """Whether the sync task's answer to ``req`` (after its retries) is an ``empty`` fault."""
+    engine = FaultEngine(scenario.faults, anchor)
+    for _ in range(client.attempts * client.tries):
+        rule = engine.match(req)
+        if rule is None or rule.kind == "empty" or effect(rule, "sync", client) == "ok":
+            return rule is not None and rule.kind == "empty"
+    return False
+
+
 def _cinema_city_units(
-    scenario: Scenario, city_name: str, days_ahead: int, anchor: date
+    scenario: Scenario, city_name: str, days_ahead: int, anchor: date, client: Client
 ) -> tuple[list[_Unit], list[Request]]:
     spec, catalog = scenario.cinema_city, scenario.catalog
     until = anchor + timedelta(days=days_ahead)
     units = []
+    outside = [Request("cinema_city", "GET", cinemas_path(spec.tenant, until), "cinemas")]
     for cinema in spec.cinemas:
         listed = set(listed_days(catalog, cinema.id, days_ahead))
         if not same_city(cinema.city, city_name) or not listed:
             continue  # filtered out by the sync task, or not in cinemas/with-event
         dates = Request("cinema_city", "GET", dates_path(spec.tenant, cinema.id, until), "dates")
+        outside.append(dates)
+        if _sync_reads_empty(scenario, dates, anchor, client):
+            listed = set()
         for day in range(days_ahead):
             events = Request(
                 "cinema_city",
@@ -255,13 +272,12 @@ def _cinema_city_units(
             units.append(
                 _Unit(
                     name=f"{cinema.name} day {day}",
-                    steps=(_Step(dates, "listing", shared=True), _Step(events, "data", shared=False)),
+                    steps=(_Step(events, "data", shared=False),),
                     listed=day in listed,
                     showtimes=showtimes,
                     forced_empty_is_silent=False,
                 )
             )
-    outside = [Request("cinema_city", "GET", cinemas_path(spec.tenant, until), "cinemas")]
     return units, outside + _tmdb_requests(scenario, catalog.cc_films)
 
 

@@ -49,7 +49,7 @@ class RequestRecord:
     """One served request, for tests and the console log."""
 
     method: str
-    site: str | None
+    site: str
     path: str  # after the site prefix
     query: str
     status: int
@@ -94,7 +94,10 @@ class SiteSimulator:
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True  # a request sleeping in a delay fault must not block stop()
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sitesim", daemon=True)
+        # A short poll interval makes stop() quick (it waits for one poll): tests start many servers.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sitesim", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -164,9 +167,15 @@ class SiteSimulator:
         return response, delay
 
     def _control(self, method: str, path: str) -> Response:
-        """``/_sitesim/health`` and ``POST /_sitesim/reset`` for scripts that run the CLI."""
+        """``/_sitesim/health`` (with requests matched per fault rule) and ``POST /_sitesim/reset``,
+        for scripts that run the CLI."""
         if path == "/_sitesim/health":
-            body = {"scenario": self.scenario.name, "anchor_date": self.anchor.isoformat(), **self.base_urls}
+            body = {
+                "scenario": self.scenario.name,
+                "anchor_date": self.anchor.isoformat(),
+                **self.base_urls,
+                "fault_matches": self.faults.counts(),
+            }
             return Response(200, json.dumps(body).encode(), "application/json")
         if path == "/_sitesim/reset" and method == "POST":
             self.reset()
@@ -212,6 +221,8 @@ class SiteSimulator:
 class _Handler(BaseHTTPRequestHandler):
     simulator: SiteSimulator
     protocol_version = "HTTP/1.1"  # keep-alive, as real sites: clients reuse connections
+    # Headers and body go out in two writes; with Nagle on, each kept-alive request waits ~40 ms.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._serve("GET")

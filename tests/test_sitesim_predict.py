@@ -1,0 +1,381 @@
+"""TMDB confidence bands and predict(), checked against the live simulator.
+
+The confidence formula and a minimal correct scraper are written here from docs/architecture.md,
+independently of sitesim, so these tests catch the simulator and its predictions disagreeing
+with the contract, not only with themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import requests
+from lxml import html as lxml_html
+
+from sitesim import SiteSimulator, load
+from sitesim.generate import Film
+from sitesim.polish import polish_date, strip_diacritics
+from sitesim.scenario import ScenarioError
+from tests.fixtures.sitesim import ANCHOR, SitesimFactory, small_scenario
+
+API = "/pl/data-api-service/v1/quickbook/10103"
+SEPARATORS = (". ", ": ", " - ", " – ", " — ")
+UUID_SUFFIX = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+# --- the contract's confidence formula --------------------------------------------------------
+
+
+def jaro(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    window = max(max(len(a), len(b)) // 2 - 1, 0)
+    a_hit, b_hit = [False] * len(a), [False] * len(b)
+    matches = 0
+    for i, ch in enumerate(a):
+        for j in range(max(0, i - window), min(len(b), i + window + 1)):
+            if not b_hit[j] and b[j] == ch:
+                a_hit[i] = b_hit[j] = True
+                matches += 1
+                break
+    if not matches:
+        return 0.0
+    b_matched = iter(ch for ch, hit in zip(b, b_hit, strict=True) if hit)
+    half_transpositions = sum(ch != next(b_matched) for ch, hit in zip(a, a_hit, strict=True) if hit)
+    return (matches / len(a) + matches / len(b) + (matches - half_transpositions / 2) / matches) / 3
+
+
+def confidence(queries: list[str], year: int | None, language: str | None, result: dict) -> float:
+    title = max(
+        jaro(q.lower(), t.lower()) for q in queries for t in (result["title"], result["original_title"])
+    )
+    found_year = int(result["release_date"][:4]) if result.get("release_date") else None
+    if year is None or found_year is None:
+        year_score = 0.5
+    else:
+        year_score = {0: 1.0, 1: 0.8, 2: 0.5}.get(abs(year - found_year), 0.0)
+    pop = result["popularity"]
+    pop_score = 1.0 if pop >= 100 else 0.8 if pop >= 50 else 0.6 if pop >= 20 else 0.4 if pop >= 5 else 0.2
+    if language is None:
+        lang_score = 0.5
+    elif result["original_language"] == language:
+        lang_score = 1.0
+    else:
+        lang_score = 0.7 if result["original_language"] == "en" else 0.5
+    return 0.40 * title + 0.30 * year_score + 0.15 * pop_score + 0.15 * lang_score
+
+
+def split_original(name: str) -> str | None:
+    for sep in SEPARATORS:
+        if sep in name:
+            return name.split(sep, 1)[0]
+    return None
+
+
+class Tmdb:
+    def __init__(self, sim: SiteSimulator, timeout: float = 3.0) -> None:
+        self.url = f"{sim.base_urls['tmdb']}/3/search/movie"
+        self.key = sim.scenario.tmdb_api_key
+        self.timeout = timeout
+        self.http = requests.Session()
+
+    def search(self, query: str, language: str | None = None) -> list[dict]:
+        params = {"api_key": self.key, "query": query, **({"language": language} if language else {})}
+        for _ in range(2):  # a timeout is retried, as the HTTP client does
+            try:
+                answer = self.http.get(self.url, params=params, timeout=self.timeout)
+            except requests.Timeout:
+                continue
+            answer.raise_for_status()
+            return answer.json()["results"]
+        raise AssertionError(f"TMDB did not answer {query!r}")
+
+    def best(
+        self, original: str | None, polish: str, year: int, languages: list[str | None]
+    ) -> list[float] | None:
+        """Best confidence under each language reading; None when no query finds anything."""
+        queries = [q for q in (original, polish) if q]
+        results = (self.search(original) if original else []) + self.search(polish, "pl-PL")
+        if not results:
+            return None
+        return [max(confidence(queries, year, lang, r) for r in results) for lang in languages]
+
+
+def cinema_city_form(film: Film) -> tuple[str | None, str]:
+    return (split_original(film.cc_name) if film.language == "en" else None), film.cc_name
+
+
+BANDS = {
+    "match": (0.75, 1.0),
+    "split_match": (0.75, 1.0),
+    "needs_review": (0.55, 0.65),
+    "low_confidence": (0.0, 0.45),
+}
+
+
+def test_every_demo_film_lands_inside_its_tmdb_band(sitesim_factory: SitesimFactory) -> None:
+    demo = dataclasses.replace(load("demo"), faults=())  # data only: no TMDB delay
+    tmdb = Tmdb(sitesim_factory(demo))
+    for film in demo.catalog.films:
+        # The film's language as a scraper may read it: unknown, ISO code, Cinema City's attribute code.
+        languages = [None, film.language, "en-us" if film.language == "en" else film.language]
+        forms = {"kino_krakow": (film.title_original, film.title_pl), "cinema_city": cinema_city_form(film)}
+        for site, (original, polish) in forms.items():
+            scores = tmdb.best(original, polish, film.year, languages)
+            where = f"{film.title_pl!r} ({film.tmdb}) as {site} sends it"
+            if film.tmdb == "no_result":
+                assert scores is None, where
+                continue
+            assert scores is not None, where
+            low, high = BANDS[film.tmdb]
+            assert all(low <= s <= high for s in scores), f"{where}: {scores}"
+        if film.tmdb == "split_match":  # without the split, Cinema City's name finds nothing
+            assert tmdb.search(film.cc_name, "pl-PL") == [], film.cc_name
+
+
+# --- predict() --------------------------------------------------------------------------------
+
+
+def test_demo_units_are_as_designed() -> None:
+    demo = load("demo")
+    units = ("total", "succeeded", "failed", "skipped", "silent", "retried")
+    cinema_city = demo.predict("cinema_city", anchor_date=ANCHOR)
+    kino_krakow = demo.predict("kino_krakow", anchor_date=ANCHOR)
+    assert [cinema_city[f"units_{u}"] for u in units] == [21, 19, 1, 1, 1, 3]
+    assert [kino_krakow[f"units_{u}"] for u in units] == [7, 5, 1, 1, 0, 1]
+    for counts in (cinema_city, kino_krakow):
+        assert counts["showtime_batches_upstream_failed"] == counts["units_failed"] == 1
+        assert counts["showtimes_created"] + counts["showtimes_skipped"] == counts["showtimes_total"]
+        assert counts["films_matched"] + counts["films_not_matched"] == counts["films_total"]
+        assert 0.25 <= counts["films_not_matched"] / counts["films_total"] <= 0.35
+
+
+@pytest.mark.parametrize(
+    ("rule", "attempts", "tries", "state"),
+    [
+        ({"kind": "status", "status": 503, "first_n": 1}, 2, 3, "ok"),  # the client absorbs it
+        ({"kind": "status", "status": 503, "first_n": 2}, 2, 3, "retried"),
+        ({"kind": "status", "status": 503, "first_n": 5}, 2, 3, "retried"),
+        ({"kind": "status", "status": 503, "first_n": 6}, 2, 3, "failed"),  # N >= attempts * tries
+        ({"kind": "status", "status": 503, "first_n": 2}, 3, 3, "ok"),
+        ({"kind": "status", "status": 404, "first_n": 2}, 2, 3, "retried"),  # not retried by the client
+        ({"kind": "truncated_json", "first_n": 2}, 2, 3, "retried"),
+        ({"kind": "truncated_json", "first_n": 3}, 2, 3, "failed"),
+        ({"kind": "delay", "seconds": 6, "first_n": 1}, 2, 3, "ok"),
+        ({"kind": "delay", "seconds": 1}, 2, 3, "ok"),  # slow, within the timeout
+        ({"kind": "delay", "seconds": 6}, 2, 3, "failed"),
+        ({"kind": "empty"}, 2, 3, "silent"),
+    ],
+)
+def test_a_unit_fault_is_survived_or_exhausted_as_the_contract_says(
+    rule: dict, attempts: int, tries: int, state: str
+) -> None:
+    fault = {"site": "cinema_city", "path": "*/film-events/in-cinema/1090/at-date/{day+1}", **rule}
+    counts = small_scenario(faults=[fault]).predict(
+        "cinema_city", days_ahead=3, client_attempts=attempts, task_tries=tries, anchor_date=ANCHOR
+    )
+    observed = {
+        "ok": (0, 0, 0),
+        "retried": (0, 1, 0),
+        "failed": (1, 0, 0),
+        "silent": (0, 0, 1),
+    }[state]
+    assert (counts["units_failed"], counts["units_retried"], counts["units_silent"]) == observed
+
+
+def test_an_empty_dates_list_turns_a_silent_day_into_a_skipped_one() -> None:
+    silent = {"site": "cinema_city", "path": "*/film-events/in-cinema/1090/at-date/{day+1}", "kind": "empty"}
+    unlisted = {"site": "cinema_city", "path": "*/dates/in-cinema/1090/*", "kind": "empty"}
+    before = small_scenario(faults=[silent]).predict("cinema_city", days_ahead=3, anchor_date=ANCHOR)
+    after = small_scenario(faults=[silent, unlisted]).predict("cinema_city", days_ahead=3, anchor_date=ANCHOR)
+    assert (before["units_silent"], before["units_skipped"]) == (1, 1)
+    assert (after["units_silent"], after["units_skipped"]) == (0, 2)
+
+
+def test_city_filter_and_days_ahead_pick_the_units() -> None:
+    scenario = small_scenario()
+    krakow = scenario.predict("cinema_city", days_ahead=3, anchor_date=ANCHOR)
+    warsaw = scenario.predict("cinema_city", city_name="warszawa", days_ahead=2, anchor_date=ANCHOR)
+    assert (krakow["units_total"], krakow["units_skipped"]) == (3, 1)  # day 2 is legitimately empty
+    assert (warsaw["units_total"], warsaw["units_skipped"]) == (2, 0)
+    assert scenario.predict("kino_krakow", days_ahead=3)["units_skipped"] == 1  # notice day
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (
+            {"site": "cinema_city", "path": "*/film-events/*", "kind": "status", "status": 503, "first_n": 2},
+            r"fault 'shaky' \(first_n\) matches \d units",
+        ),
+        (
+            {"site": "kino_krakow", "path": "/cinema_program/by_movie", "kind": "csrf_missing", "first_n": 1},
+            r"fault 'shaky' \(first_n\) hits a request several units send",
+        ),
+        (
+            {"site": "tmdb", "path": "*", "kind": "status", "status": 503},
+            r"fault 'shaky' hits requests outside the units",
+        ),
+    ],
+)
+def test_predictions_refuse_rules_whose_effect_depends_on_timing(fault: dict, message: str) -> None:
+    chain = fault["site"] if fault["site"] != "tmdb" else "cinema_city"
+    scenario = small_scenario(faults=[{"name": "shaky", **fault}])
+    with pytest.raises(ScenarioError, match=message):
+        scenario.predict(chain, days_ahead=3, anchor_date=ANCHOR)
+
+
+def test_unknown_chain_is_an_error() -> None:
+    with pytest.raises(ScenarioError, match="unknown chain 'imdb'"):
+        small_scenario().predict("imdb")
+
+
+# --- a reference scraper against the live demo ------------------------------------------------
+
+
+class Failed(Exception):
+    """One task try failed."""
+
+
+class ReferenceScraper:
+    """Just enough of a correct scraper (docs/architecture.md) to count what the demo yields."""
+
+    def __init__(self, sim: SiteSimulator, attempts: int = 2, tries: int = 3) -> None:
+        self.sim, self.attempts, self.tries = sim, attempts, tries
+        self.tmdb = Tmdb(sim, timeout=1.0)
+        self.counts: Counter[str] = Counter()
+        self.films: dict[str, tuple[str | None, str, int, str | None]] = {}  # key -> TMDB query facts
+        self.showtimes: list[tuple[str, int]] = []
+
+    def fetch(self, http: requests.Session, method: str, url: str, **kwargs) -> requests.Response:
+        for _ in range(self.attempts):
+            try:
+                answer = http.request(method, url, timeout=3, **kwargs)
+            except requests.Timeout:
+                continue
+            if answer.status_code < 500 and answer.status_code != 429:
+                if answer.status_code != 200:
+                    raise Failed(answer.status_code)
+                return answer
+        raise Failed("retries exhausted")
+
+    def unit(self, run_try) -> None:
+        for attempt in range(1, self.tries + 1):
+            try:
+                state = run_try()
+            except (Failed, ValueError):
+                continue
+            self.counts["units_total"] += 1
+            self.counts["units_skipped" if state == "skipped" else "units_succeeded"] += 1
+            self.counts["units_silent"] += state == "silent"
+            self.counts["units_retried"] += attempt > 1 and state != "skipped"
+            return
+        self.counts["units_total"] += 1
+        self.counts["units_failed"] += 1
+
+    def cinema_day(self, cinema: str, the_day: str, dates: list[str]) -> str:
+        base = f"{self.sim.base_urls['cinema_city']}{API}"
+        http = requests.Session()
+        body = self.fetch(http, "GET", f"{base}/film-events/in-cinema/{cinema}/at-date/{the_day}").json()[
+            "body"
+        ]
+        if not body.get("events"):
+            return "silent" if the_day in dates else "skipped"
+        for film in body["films"]:
+            lang = next(
+                (a.split("-")[2] for a in film["attributeIds"] if a.startswith("original-lang-")), None
+            )
+            original = split_original(film["name"]) if lang == "en" else None
+            self.films[film["id"]] = (original, film["name"], int(film["releaseYear"]), lang)
+        self.showtimes += Counter(e["filmId"] for e in body["events"]).items()
+        return "succeeded"
+
+    def day_page(self, n: int) -> str:
+        base = self.sim.base_urls["kino_krakow"]
+        http = requests.Session()
+        first = self.fetch(http, "GET", f"{base}/cinema_program/by_movie").text
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', first)
+        if not token:
+            raise Failed("no csrf token")
+        self.fetch(http, "POST", f"{base}/settings/set_day/{n}", headers={"X-CSRF-Token": token[1]})
+        doc = lxml_html.fromstring(self.fetch(http, "GET", f"{base}/cinema_program/by_movie").text)
+        table = doc.xpath("//table[@class='repert']")
+        if not table:
+            if doc.xpath("//p[@class='notice']"):
+                return "skipped"
+            raise Failed("table.repert missing")
+        rows = table[0].xpath("./tbody/tr")
+        if not rows:
+            return "silent"
+        assert rows[0].xpath("string(.//th[@class='date'])") == polish_date(ANCHOR + timedelta(days=n))
+        slug = None
+        for row in rows[1:]:
+            link = row.xpath(".//a[@class='preview-link film']/@href")
+            if link:
+                slug = UUID_SUFFIX.sub("", re.fullmatch(r"/film/(.+)\.html", link[0])[1])
+                self.films.setdefault(slug, self.movie_page(http, slug))
+            else:
+                self.showtimes.append((slug, len(row.xpath(".//span[@class='hour']"))))
+        return "succeeded"
+
+    def movie_page(self, http: requests.Session, slug: str) -> tuple[str | None, str, int, str | None]:
+        page = self.fetch(http, "GET", f"{self.sim.base_urls['kino_krakow']}/film/{slug}.html").text
+        polish = lxml_html.fromstring(page).xpath("string(//h1)")
+        original = re.search(r"<strong>Tytuł oryginalny:</strong> ([^<]+)</p>", page)[1]
+        year = int(re.search(r"<strong>Produkcja:</strong> [^<]*, (\d{4})</p>", page)[1])
+        return original, polish, year, None
+
+    def matched(self) -> set[str]:
+        return {
+            key
+            for key, (orig, pl, year, lang) in self.films.items()
+            if (self.tmdb.best(orig, pl, year, [lang]) or [0])[0] >= 0.70
+        }
+
+    def totals(self) -> dict[str, int]:
+        matched = self.matched()
+        counts = dict(self.counts)
+        counts["films_total"] = len(self.films)
+        counts["films_matched"] = len(matched)
+        counts["films_not_matched"] = len(self.films) - len(matched)
+        counts["showtimes_total"] = sum(n for _, n in self.showtimes)
+        counts["showtimes_created"] = sum(n for key, n in self.showtimes if key in matched)
+        counts["showtimes_skipped"] = counts["showtimes_total"] - counts["showtimes_created"]
+        counts["showtime_batches_upstream_failed"] = counts.get("units_failed", 0)
+        return counts
+
+
+def test_predictions_match_what_a_correct_scraper_gets_from_the_live_demo(
+    sitesim_factory: SitesimFactory,
+) -> None:
+    sim = sitesim_factory("demo", anchor_date=ANCHOR)
+    cinema_city = ReferenceScraper(sim)
+    api, http = f"{sim.base_urls['cinema_city']}{API}", requests.Session()
+    until = (ANCHOR + timedelta(days=7)).isoformat()
+    cinemas = cinema_city.fetch(http, "GET", f"{api}/cinemas/with-event/until/{until}").json()["body"][
+        "cinemas"
+    ]
+    for cinema in cinemas:  # the sync: the city's cinemas and the days each one lists
+        if strip_diacritics(cinema["addressInfo"]["city"]).lower() == "krakow":
+            dates_url = f"{api}/dates/in-cinema/{cinema['id']}/until/{until}"
+            dates = cinema_city.fetch(http, "GET", dates_url).json()["body"]["dates"]
+            for n in range(7):
+                day = (ANCHOR + timedelta(days=n)).isoformat()
+                cinema_city.unit(lambda c=cinema["id"], d=day, ds=dates: cinema_city.cinema_day(c, d, ds))
+    kino_krakow = ReferenceScraper(sim)
+    for n in range(7):
+        kino_krakow.unit(lambda n=n: kino_krakow.day_page(n))
+
+    for chain, scraper in (("cinema_city", cinema_city), ("kino_krakow", kino_krakow)):
+        predicted = sim.scenario.predict(
+            chain, days_ahead=7, client_attempts=2, task_tries=3, anchor_date=ANCHOR
+        )
+        totals = scraper.totals()
+        observed = {key: totals.get(key, 0) for key in predicted}
+        assert observed == predicted, chain

@@ -53,6 +53,21 @@ def test_cluster_policy_attaches_monitor_callbacks_to_every_task(dagbag) -> None
     assert missing == []
 
 
+# What the demo scenario injects into each chain's unit task, and the category each must get.
+INJECTED_FAULTS = {
+    "cinema_city": {
+        ("network_error", "http_5xx"),  # a 503 that recovers, and one cinema-day that never does
+        ("network_error", "rate_limited"),  # 429 with Retry-After
+        ("data_quality_error", "invalid_json"),  # truncated JSON
+    },
+    "kino_krakow": {
+        ("data_quality_error", "csrf_token_invalid"),  # set_day refuses the token (422)
+        ("data_quality_error", "selector_missing"),  # the day page lost table.repert
+    },
+}
+UNIT_TASK = {"cinema_city": "cinema_day.cinema_dates", "kino_krakow": "day.day_pages"}
+
+
 @pytest.mark.parametrize("dag_id", CHAIN_DAGS)
 def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
     dag_id, dagbag, sitesim_factory, point_chains_at
@@ -68,6 +83,31 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
     assert verdict.ok, verdict.line()
     # A failed unit fails the run (its showtime batch never ran); the demo has one per chain.
     assert run.state == "failed"
+
+    with psycopg.connect(dsn) as conn:
+        errors = set(
+            conn.execute(
+                "SELECT error_category, error_type FROM task_executions "
+                "WHERE task_id = %s AND state IN ('failed', 'retrying')",
+                (UNIT_TASK[dag_id],),
+            ).fetchall()
+        )
+        skipped = conn.execute(
+            "SELECT skip_reason, silent FROM task_executions WHERE task_id = %s AND state = 'skipped'",
+            (UNIT_TASK[dag_id],),
+        ).fetchall()
+        silent_reasons = [
+            r
+            for (r,) in conn.execute(
+                "SELECT silent_reason FROM task_executions WHERE task_id = %s AND silent",
+                (UNIT_TASK[dag_id],),
+            )
+        ]
+    assert errors == INJECTED_FAULTS[dag_id]
+    # The legitimately empty day skipped itself, with its reason, and is not a silent failure.
+    assert len(skipped) == 1 and skipped[0][0] and skipped[0][1] is False
+    assert len(silent_reasons) == predicted["units_silent"]
+    assert all("showtimes = 0" in reason for reason in silent_reasons)
 
 
 def test_rerunning_a_date_updates_rows_instead_of_duplicating(dagbag, sitesim_factory, point_chains_at):

@@ -106,8 +106,10 @@ def _context(spec: ChainSpec) -> tuple[ChainContext, Any]:
     return ChainContext(spec.site_conn_id, dict(ctx["params"]), scrape_date, spec.site_factory), ctx
 
 
-def _finish(result: StepResult) -> dict[str, Any]:
+def _finish(result: StepResult, ctx: Any) -> dict[str, Any]:
     if result.skip_reason:
+        # The skip callback gets no exception to read the reason from; leave it for the monitor.
+        ctx["ti"].xcom_push(STEP_RESULT_KEY, result.to_dict())
         raise AirflowSkipException(result.skip_reason)
     return result.to_dict()
 
@@ -115,7 +117,7 @@ def _finish(result: StepResult) -> dict[str, Any]:
 def _fan_out(result: StepResult, key: str, ctx: Any) -> list[Any]:
     """Airflow maps only over return values, so a fan-out task returns the list to map over and
     leaves its counts and item outcomes for the monitor under STEP_RESULT_KEY."""
-    ctx["ti"].xcom_push(STEP_RESULT_KEY, _finish(result))
+    ctx["ti"].xcom_push(STEP_RESULT_KEY, _finish(result, ctx))
     return list(result.data.get(key, []))
 
 
@@ -154,7 +156,7 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
         def unit(unit: dict[str, Any]) -> dict[str, Any]:
             chain, ctx = _context(spec)
             ctx["unit_label"] = spec.unit_label(unit)
-            return _finish(spec.unit(chain, unit))
+            return _finish(spec.unit(chain, unit), ctx)
 
         @task(task_id="showtimes", map_index_template="{{ unit_label }}")
         def showtimes(unit_result: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +164,8 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             unit = unit_result.get("data", {}).get("unit", {})
             ctx["unit_label"] = spec.unit_label(unit) if unit else ""
             matches = ctx["ti"].xcom_pull(task_ids="collect_matches") or {}
-            return _finish(spec.showtimes(chain, unit_result, matches.get("data", {}).get("matches", {})))
+            matched = matches.get("data", {}).get("matches", {})
+            return _finish(spec.showtimes(chain, unit_result, matched), ctx)
 
         held: dict[str, Any] = {}
 
@@ -181,11 +184,12 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
         def movie_details(film: dict[str, Any]) -> dict[str, Any]:
             chain, ctx = _context(spec)
             ctx["film_label"] = spec.film_label(film)
-            return _finish(spec.movie_details(chain, film))
+            return _finish(spec.movie_details(chain, film), ctx)
 
         @task(task_id="collect_matches", trigger_rule="all_done")
         def collect_matches(detail_results: list[dict[str, Any]]) -> dict[str, Any]:
-            return _finish(common_steps.collect_matches(list(detail_results or [])))
+            _, ctx = _context(spec)
+            return _finish(common_steps.collect_matches(list(detail_results or [])), ctx)
 
         per_unit.expand(unit_arg=sync())
         details = movie_details.expand(film=plan_films(held["unit"]))

@@ -140,7 +140,8 @@ def build_summary(context: Any, state: str) -> ExecutionSummary:
             )
             summary.silent, summary.silent_reason = verdict.silent, verdict.reason
     elif state == SKIPPED:
-        summary.skip_reason = str(exception) if exception else None
+        result = _task_result(ti)
+        summary.skip_reason = str(exception) if exception else (result.skip_reason if result else None)
     elif exception is not None or state in (FAILED, RETRYING):
         found = categorize(exception)
         summary.error_category = found.category

@@ -104,6 +104,13 @@ class CsrfTokenMissing(ParseError):
     error_type = "csrf_token_missing"
 
 
+class CsrfTokenRejected(ParseError):
+    """The site refused our CSRF token (Rails answers 422). A fresh session usually fixes it, so
+    the task's next try (which opens a new session) is the retry."""
+
+    error_type = "csrf_token_invalid"
+
+
 class ValidationFailed(ScraperError):
     """A scraped record lacks a required field or has an invalid value."""
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import requests
 
-from scrapers.errors import CsrfTokenMissing
+from scrapers.errors import CsrfTokenMissing, CsrfTokenRejected, HttpStatusError
 from scrapers.http import HttpClient, SiteConfig
 from scrapers.kino_krakow.parser import csrf_token
 
@@ -50,16 +50,23 @@ class KinoSession:
     def set_day(self, day: int) -> None:
         if not 0 <= day < DAYS_SELECTABLE:
             raise ValueError(f"day must be 0..{DAYS_SELECTABLE - 1}, got {day}")
-        response = self.http.post(
-            f"/settings/set_day/{day}",
-            headers={
-                "Accept": "*/*",
-                "X-CSRF-Token": self.token,
-                "Cookie": self.cookie_header,
-                "X-Requested-With": "XMLHttpRequest",
-                "Referer": self.http.config.url(PROGRAM_PATH),
-            },
-        )
+        try:
+            response = self.http.post(
+                f"/settings/set_day/{day}",
+                headers={
+                    "Accept": "*/*",
+                    "X-CSRF-Token": self.token,
+                    "Cookie": self.cookie_header,
+                    "X-Requested-With": "XMLHttpRequest",
+                    "Referer": self.http.config.url(PROGRAM_PATH),
+                },
+            )
+        except HttpStatusError as exc:
+            if exc.status == 422:  # Rails' InvalidAuthenticityToken
+                raise CsrfTokenRejected(
+                    f"set_day/{day} refused the session's CSRF token (HTTP 422)", url=exc.url, status=422
+                ) from None
+            raise
         # Rails re-issues the session cookie when the session changes; the old one may not carry the day.
         self.cookies.update(_set_cookies(response))
 

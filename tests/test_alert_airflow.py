@@ -61,9 +61,11 @@ def test_deadline_alert(deadlines_on: None, monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setenv("SCRAPER_DEADLINE_MINUTES", "90")
     assert deadline_alert("kino_krakow").interval == timedelta(minutes=90)  # type: ignore[union-attr]
-    for bad in ("0", "soon"):
+    monkeypatch.setenv("SCRAPER_DEADLINE_MINUTES", "0.5")
+    assert deadline_alert("kino_krakow").interval == timedelta(seconds=30)  # type: ignore[union-attr]
+    for bad in ("0", "-1", "soon", "nan"):
         monkeypatch.setenv("SCRAPER_DEADLINE_MINUTES", bad)
-        with pytest.raises(ValueError, match="SCRAPER_DEADLINE_MINUTES must be a whole number"):
+        with pytest.raises(ValueError, match="SCRAPER_DEADLINE_MINUTES must be a positive number"):
             deadline_alert("kino_krakow")
 
 

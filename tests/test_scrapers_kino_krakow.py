@@ -7,7 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from scrapers.errors import CsrfTokenMissing, HttpStatusError, ParseError, ScraperError, SelectorMissing
+from scrapers.errors import (
+    CsrfTokenMissing,
+    CsrfTokenRejected,
+    HttpStatusError,
+    ParseError,
+    ScraperError,
+    SelectorMissing,
+)
 from scrapers.kino_krakow import steps
 from scrapers.kino_krakow.client import PROGRAM_PATH, KinoKrakowClient
 from scrapers.kino_krakow.parser import parse_movie_page, parse_program
@@ -94,7 +101,7 @@ def test_each_day_uses_its_own_session_and_gets_its_own_date(week):
         except ScraperError as exc:  # the outcome of each day is what is checked
             outcomes[day] = exc
     assert all(outcomes[d].counts["showtimes"] > 0 for d in (0, 1, 2))
-    assert isinstance(outcomes[3], HttpStatusError) and outcomes[3].status == 422
+    assert isinstance(outcomes[3], CsrfTokenRejected) and outcomes[3].status == 422
     assert outcomes[4].skip_reason.startswith(f"no screenings on {day_unit(week, 4)['date']}")
     assert isinstance(outcomes[5], SelectorMissing)
     assert outcomes[6].counts == {"films": 0, "showtimes": 0} and outcomes[6].skip_reason is None
@@ -129,9 +136,10 @@ def test_set_day_sends_the_rails_headers_and_a_bad_token_is_422(week):
         session = client.open_session()
         assert session.token and "_kinokrakow_session" in session.cookie_header
         session.token = "forged"
-        with pytest.raises(HttpStatusError) as caught:
+        with pytest.raises(CsrfTokenRejected) as caught:
             session.set_day(1)
-    assert (caught.value.status, caught.value.category) == (422, "validation_error")
+    assert caught.value.status == 422
+    assert (caught.value.category, caught.value.error_type) == ("data_quality_error", "csrf_token_invalid")
 
 
 def test_layout_change_is_selector_missing_with_url(week):

@@ -6,12 +6,13 @@ import json
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from local_stack import processes
 from local_stack.paths import Paths
 from local_stack.settings import api_url
 from local_stack.verdict import CHAINS, Verdict, judge, observe
-from scraper_monitor.airflow_rest import AirflowApi
+from scraper_monitor.airflow_rest import AirflowApi, AirflowHttpError
 
 FINAL_RUN_STATES = {"success", "failed"}
 DEMO_CLIENT_ATTEMPTS = 2
@@ -37,12 +38,28 @@ def wait_for_dags(api: AirflowApi, timeout_s: float = 180) -> None:
     )
 
 
+def _trigger_today(api: AirflowApi, dag_id: str) -> str:
+    """Trigger the chain for today's logical date, before unpausing it.
+
+    Unpausing a @daily DAG makes the scheduler create today's scheduled run, which would run first
+    (max_active_runs=1) and take the scenario's first-N faults. Claiming today's date with the demo
+    run prevents that. When today already ran (a second demo), the run is keyed by the current time.
+    """
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        return api.trigger(dag_id, midnight.isoformat())
+    except AirflowHttpError as exc:
+        if exc.status != 409:
+            raise
+        return api.trigger(dag_id, now.isoformat())
+
+
 def run_chains(api: AirflowApi, timeout_s: float = 900) -> dict[str, str]:
-    logical_date = datetime.now(UTC).isoformat()
     runs = {}
     for dag_id in CHAINS:
+        runs[dag_id] = _trigger_today(api, dag_id)
         api.unpause(dag_id)
-        runs[dag_id] = api.trigger(dag_id, logical_date)
         print(f"triggered {dag_id} run {runs[dag_id]}", flush=True)
     deadline = time.monotonic() + timeout_s
     finished: set[str] = set()
@@ -99,7 +116,7 @@ def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) 
     print(f"\nAirflow UI:      {url}  (login {login['username']} / {login['password']})")
     print(f"Scraper monitor: {url}/plugin/scraper-monitor")
     for dag_id, run_id in runs.items():
-        print(f"Chain of {dag_id}: {url}/dags/{dag_id}/runs/{run_id}")
+        print(f"Chain of {dag_id}: {url}/dags/{dag_id}/runs/{quote(run_id, safe='')}/plugin/chain")
     ok = all(v.ok for v in verdicts)
     if serve:
         print("\nserving; press Ctrl-C to stop (or run `make stop` from another terminal)", flush=True)

@@ -104,20 +104,21 @@ def deadline_alert(dag_id: str) -> DeadlineAlert | None:
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=timedelta(minutes=minutes),
         callback=AsyncCallback(notify_deadline_miss, kwargs={"slack_conn_id": SLACK_CONN_ID}),
-        name=f"{dag_id} done within {minutes} min",
+        name=f"{dag_id} done within {minutes:g} min",
     )
 
 
-def deadline_minutes() -> int:
+def deadline_minutes() -> float:
+    """Minutes from queueing to the deadline; fractions are allowed (tests use a few seconds)."""
     raw = os.environ.get(DEADLINE_MINUTES_ENV, "")
     if not raw:
         return DEFAULT_DEADLINE_MINUTES
     try:
-        minutes = int(raw)
+        minutes = float(raw)
     except ValueError:
         minutes = 0
-    if minutes < 1:
-        raise ValueError(f"{DEADLINE_MINUTES_ENV} must be a whole number of minutes >= 1, got {raw!r}")
+    if not minutes > 0:
+        raise ValueError(f"{DEADLINE_MINUTES_ENV} must be a positive number of minutes, got {raw!r}")
     return minutes
 
 

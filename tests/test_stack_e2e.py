@@ -1,0 +1,112 @@
+"""End to end on the real stack: embedded PostgreSQL, Airflow 3.3 (api-server, scheduler,
+dag-processor, triggerer; LocalExecutor), the simulator on the demo scenario, a local Slack receiver.
+
+One stack per session; the demo runs of both chains are shared by the tests that read them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES, run_chains
+from local_stack.verdict import CHAINS, judge, observe
+from sitesim.scenario import load
+from tests.fixtures.airflow import ROOT
+
+pytestmark = pytest.mark.e2e
+SCRAPER_MONITOR = str(ROOT / ".venv" / "bin" / "scraper-monitor")
+
+
+@pytest.fixture(scope="session")
+def demo_runs(stack) -> dict[str, str]:
+    """Both chains triggered on the demo scenario and run to the end by the real scheduler."""
+    return run_chains(stack.api(), timeout_s=900)
+
+
+def wait_for(condition, timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(2)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+@pytest.mark.parametrize("dag_id", CHAINS)
+def test_chains_under_the_real_scheduler_run_as_the_scenario_predicts(stack, demo_runs, dag_id) -> None:
+    api = stack.api()
+    run_id = demo_runs[dag_id]
+    observed = observe(api.task_instances(dag_id, run_id), stack.monitor_dsn, dag_id, run_id)
+    predicted = load("demo").predict(
+        dag_id, days_ahead=7, client_attempts=DEMO_CLIENT_ATTEMPTS, task_tries=DEMO_TASK_TRIES
+    )
+    verdict = judge(dag_id, observed, predicted)
+    assert verdict.ok, verdict.line()
+    assert api.dag_run(dag_id, run_id)["state"] == "failed"  # one unit per chain exhausts its retries
+
+
+@pytest.mark.parametrize("dag_id", CHAINS)
+def test_reconcile_finds_no_difference_between_airflow_and_the_store(stack, demo_runs, dag_id) -> None:
+    env = stack.env | {
+        "AIRFLOW_USERNAME": stack.login["username"],
+        "AIRFLOW_PASSWORD": stack.login["password"],
+    }
+    out = subprocess.run(
+        [SCRAPER_MONITOR, "reconcile", dag_id, demo_runs[dag_id], "--json"]
+        + ["--airflow-url", stack.api_url, "--dsn", stack.monitor_dsn],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(out.stdout)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert report["count"] == 0 and report["differences"] == []
+    # Every try Airflow ran is a row (retries included); upstream_failed batches have none.
+    assert report["store_rows"] == report["airflow_tries"] > 0
+
+
+def test_deadline_miss_reaches_slack_through_the_triggerer(stack, demo_runs) -> None:
+    def deadline_messages() -> list[dict]:
+        return [m for m in stack.slack.messages if "deadline" in json.dumps(m).lower()]
+
+    messages = wait_for(lambda: len(deadline_messages()) >= len(CHAINS) and deadline_messages(), 180, "Slack")
+    for dag_id, run_id in demo_runs.items():
+        text = next(json.dumps(m) for m in messages if dag_id in json.dumps(m))
+        assert run_id in text
+        assert f"/dags/{dag_id}/runs/" in text and "/plugin/chain" in text  # link to the run's Chain tab
+
+
+def test_backfill_over_two_dates_produces_two_complete_runs(stack, demo_runs) -> None:
+    api = stack.api()
+    today = datetime.now(UTC).date()
+    first, last = today - timedelta(days=2), today - timedelta(days=1)
+    stack.run(
+        "airflow", "backfill", "create", "--dag-id", "cinema_city",
+        "--from-date", first.isoformat(), "--to-date", last.isoformat(),
+        "--dag-run-conf", json.dumps({"days_ahead": 1}),
+    )  # fmt: skip
+
+    def finished_backfill_runs() -> list[dict]:
+        runs = api._call("GET", "/dags/cinema_city/dagRuns", params={"run_type": "backfill", "limit": 10})
+        done = [r for r in runs["dag_runs"] if r["state"] in ("success", "failed")]
+        return done if len(done) == 2 else []
+
+    runs = wait_for(finished_backfill_runs, 420, "two backfill runs")
+    assert sorted(r["logical_date"][:10] for r in runs) == [first.isoformat(), last.isoformat()]
+    assert all(r["state"] == "success" for r in runs)
+    with psycopg.connect(stack.monitor_dsn) as conn:
+        for run in runs:
+            created = conn.execute(
+                "SELECT count(*) FROM item_outcomes i JOIN task_executions e ON e.id = i.execution_id "
+                "WHERE e.dag_id = 'cinema_city' AND e.run_id = %s AND i.entity_type = 'showtime' "
+                "AND i.outcome IN ('created', 'updated')",
+                (run["dag_run_id"],),
+            ).fetchone()[0]
+            assert created > 0, f"backfill run {run['dag_run_id']} stored no showtimes"

@@ -26,7 +26,6 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME}/airflow.db",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "SCRAPER_MONITOR_HOME": str(HOME),
         "SCRAPER_MONITOR_SPOOL": str(HOME / "spool" / "summaries.jsonl"),
         # dag.test() crashes on DAGs with a deadline in 3.3.2 (reference/airflow-3.3.md 4.4).
         "SCRAPER_MONITOR_DISABLE_DEADLINES": "1",

@@ -227,4 +227,4 @@ def test_recent_counts_newest_first(conn: psycopg.Connection, pg_dsn: str) -> No
     )
     save(conn, make_summary(run_id="other", started_at=T0 + timedelta(days=9), counts={"other": 1}))
     save(conn, make_summary(run_id="f", task_id="other_task", counts={"found": 99}))
-    assert queries.recent_counts(pg_dsn, "cinema_city", "cinema_day.cinema_dates", "found", 3) == [40, 30, 20]
+    assert queries.recent_counts(conn, "cinema_city", "cinema_day.cinema_dates", "found", 3) == [40, 30, 20]

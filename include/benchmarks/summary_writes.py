@@ -21,7 +21,6 @@ from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.pgserver import EmbeddedPostgres
 from scraper_monitor.silent import BelowMedian, NonZero, evaluate
 from scraper_monitor.store.migrate import upgrade
-from scraper_monitor.store.queries import recent_counts
 from scraper_monitor.store.writer import SummaryWriter
 from scrapers.errors import HttpStatusError, InvalidJson, RateLimited, SelectorMissing
 from scrapers.outcome import ItemOutcome
@@ -68,7 +67,7 @@ def _record(writer: SummaryWriter, dsn: str, i: int, now: datetime) -> None:
     else:
         summary.counts = {"films": 19, "showtimes": 48, "created": 40, "skipped": 8}
         if summary.task_id.endswith("cinema_dates"):
-            history = lambda count, runs: recent_counts(dsn, summary.dag_id, summary.task_id, count, runs)  # noqa: E731
+            history = lambda count, runs: writer.history(summary.dag_id, summary.task_id, count, runs)  # noqa: E731
             verdict = evaluate(RULES, summary.counts, history)
             summary.silent, summary.silent_reason = verdict.silent, verdict.reason
         else:

@@ -95,13 +95,7 @@ def _task_result(ti: Any) -> StepResult | None:
 
 def _history(dag_id: str, task_id: str) -> silent.History:
     def history(count: str, runs: int) -> Sequence[int]:
-        from scraper_monitor.store.queries import recent_counts
-
-        try:
-            return recent_counts(monitor_dsn(), dag_id, task_id, count, runs)
-        except Exception as exc:  # history is a refinement; without it the rule stays quiet
-            log.warning("scraper monitor: no history for %s.%s (%s)", dag_id, task_id, type(exc).__name__)
-            return []
+        return _writer().history(dag_id, task_id, count, runs)
 
     return history
 

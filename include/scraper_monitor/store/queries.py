@@ -18,7 +18,7 @@ Definitions:
 State names come only from ``scraper_monitor.state`` and reach SQL as parameters.
 
 Every helper takes an open psycopg connection (``scraper_monitor.store.db.connect`` gives one with
-short timeouts), except ``recent_counts``: the task callbacks call it with a DSN and it opens its own.
+short timeouts).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from psycopg import sql
 from psycopg.rows import class_row, dict_row, tuple_row
 
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
-from scraper_monitor.store.db import connect
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.store.rows import (
     ErrorGroup,
@@ -249,7 +248,7 @@ def trends(
     return [TrendRow(**row, success_rate=success_rate(row["success"], row["failed"])) for row in rows]
 
 
-def recent_counts(dsn: str, dag_id: str, task_id: str, count: str, runs: int) -> list[int]:
+def recent_counts(conn: psycopg.Connection, dag_id: str, task_id: str, count: str, runs: int) -> list[int]:
     """Values of one count in the task's last ``runs`` successful tries, newest first.
 
     The history behind the "drop below the median" silent-failure rule (``scraper_monitor.silent``).
@@ -260,11 +259,11 @@ def recent_counts(dsn: str, dag_id: str, task_id: str, count: str, runs: int) ->
         SELECT (counts ->> %(count)s)::bigint
         FROM task_executions
         WHERE dag_id = %(dag_id)s AND task_id = %(task_id)s AND state = %(success)s AND counts ? %(count)s
-        ORDER BY coalesce(started_at, recorded_at) DESC, id DESC
+        ORDER BY started_at DESC NULLS LAST, id DESC
         LIMIT %(runs)s
     """
     params = {"dag_id": dag_id, "task_id": task_id, "count": count, "runs": runs, "success": SUCCESS}
-    with connect(dsn) as conn, conn.cursor(row_factory=tuple_row) as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:
         return [value for (value,) in cur.execute(query, params).fetchall()]
 
 

@@ -124,25 +124,43 @@ def build_summary(context: Any, state: str) -> ExecutionSummary:
         duration_ms=int((ended - started).total_seconds() * 1000) if started else None,
     )
     exception = context.get("exception")
+    # Each enrichment is optional: a failure in one (a rule, the history lookup, categorization)
+    # is logged and the summary is still written, so an execution is never lost to a monitor bug.
     if state == SUCCESS:
-        result = _task_result(ti)
-        if result is not None:
-            summary.counts = result.counts
-            summary.items = result.items
-            verdict = silent.evaluate(
-                silent.rules_for(ti.dag_id, ti.task_id), result.counts, _history(ti.dag_id, ti.task_id)
-            )
-            summary.silent, summary.silent_reason = verdict.silent, verdict.reason
+        _enrich(summary, "task result", lambda: _add_result(summary, ti))
     elif state == SKIPPED:
         result = _task_result(ti)
         summary.skip_reason = str(exception) if exception else (result.skip_reason if result else None)
     elif exception is not None or state in (FAILED, RETRYING):
-        found = categorize(exception)
-        summary.error_category = found.category
-        summary.error_type = found.error_type
-        summary.fingerprint = found.fingerprint
         summary.error_message = _redact(describe(exception)) if exception else None
+        _enrich(summary, "categorization", lambda: _add_category(summary, exception))
     return summary
+
+
+def _enrich(summary: ExecutionSummary, what: str, step: Callable[[], None]) -> None:
+    try:
+        step()
+    except Exception:
+        log.exception("scraper monitor: %s failed for %s; recording without it", what, summary.key)
+
+
+def _add_result(summary: ExecutionSummary, ti: Any) -> None:
+    result = _task_result(ti)
+    if result is None:
+        return
+    summary.counts, summary.items = result.counts, result.items
+    rules = silent.rules_for(ti.dag_id, ti.task_id)
+    verdict = silent.evaluate(rules, result.counts, _history(ti.dag_id, ti.task_id))
+    summary.silent, summary.silent_reason = verdict.silent, verdict.reason
+
+
+def _add_category(summary: ExecutionSummary, exception: BaseException | None) -> None:
+    found = categorize(exception)
+    summary.error_category, summary.error_type, summary.fingerprint = (
+        found.category,
+        found.error_type,
+        found.fingerprint,
+    )
 
 
 def _record(state: str) -> Callable[[Any], None]:

@@ -11,10 +11,13 @@ import logging
 from pathlib import Path
 from typing import Literal
 
+import psycopg
+
 from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.store import spool
 from scraper_monitor.store.db import connect, describe_error
 from scraper_monitor.store.persist import save
+from scraper_monitor.store.queries import recent_counts
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +33,52 @@ class SummaryWriter:
         self._dsn = dsn
         self._spool_path = Path(spool_path)
         self._replay_budget_s = replay_budget_s
+        # One connection per process, shared by the history lookup and the write: connecting costs as
+        # much as the write itself, and a process (a task try, or dag.test()) may record several.
+        self._conn: psycopg.Connection | None = None
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self._dsn)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # closing a broken connection may fail too; it is gone either way
+                pass
+        self._conn = None
 
     def write(self, summary: ExecutionSummary) -> WriteResult:
         """Upsert the summary and its item outcomes; spool it when the store cannot take it."""
         if not self._dsn:
             # No store configured. An empty DSN would make libpq try its own defaults instead.
             return self._spool(summary)
-        try:
-            with connect(self._dsn) as conn:
-                save(conn, summary)
-        except Exception as exc:  # the task must never see a monitoring error
-            log.warning("monitor store write failed (%s); spooling %s", describe_error(exc), summary.key)
-            return self._spool(summary)
+        for attempt in (1, 2):
+            kept = self._conn is not None
+            try:
+                save(self._connection(), summary)
+                break
+            except Exception as exc:  # the task must never see a monitoring error
+                self._drop_connection()
+                if attempt == 1 and kept:
+                    continue  # the kept connection may have gone stale (store restarted): reconnect once
+                log.warning("monitor store write failed (%s); spooling %s", describe_error(exc), summary.key)
+                return self._spool(summary)
         self._replay_spool()
         return "stored"
+
+    def history(self, dag_id: str, task_id: str, count: str, runs: int) -> list[int]:
+        """The task's recent values of one count (for the below-median rule); [] if the store can't say."""
+        if not self._dsn:
+            return []
+        try:
+            return recent_counts(self._connection(), dag_id, task_id, count, runs)
+        except Exception as exc:
+            self._drop_connection()
+            log.warning("monitor store history lookup failed (%s)", describe_error(exc))
+            return []
 
     def _spool(self, summary: ExecutionSummary) -> WriteResult:
         try:

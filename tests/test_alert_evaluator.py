@@ -235,7 +235,9 @@ def test_one_evaluation_at_a_time(
     assert slack_connection.messages == []
 
     # Two evaluations racing: exactly one announces the alert.
-    threads = [threading.Thread(target=_evaluator(store).evaluate, args=(NOW,)) for _ in range(2)]
+    threads = [
+        threading.Thread(target=_evaluator(store).evaluate, args=(NOW,), daemon=True) for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -68,6 +68,7 @@ def server() -> Iterator[tuple[str, Script]]:
     script = Script()
     handler = type("Handler", (_Handler,), {"script": script})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True  # a kept-alive client must not hold up interpreter exit
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/prefix", script

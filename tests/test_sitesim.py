@@ -152,7 +152,7 @@ def test_sessions_keep_their_own_day_under_concurrency(demo: SiteSimulator) -> N
         chosen.wait()  # every session has chosen before anyone reads
         seen[n] = date_header(session.get(f"{base}/cinema_program/by_movie").text)
 
-    threads = [threading.Thread(target=scrape_day, args=(n,)) for n in days]
+    threads = [threading.Thread(target=scrape_day, args=(n,), daemon=True) for n in days]
     for t in threads:
         t.start()
     for t in threads:
@@ -178,8 +178,8 @@ def test_a_shared_session_is_overwritten_by_the_last_set_day(demo: SiteSimulator
         pages[n] = date_header(session.get(f"{base}/cinema_program/by_movie").text)
 
     threads = [
-        threading.Thread(target=day_task, args=(1, None, first_chose)),
-        threading.Thread(target=day_task, args=(2, first_chose, second_chose)),
+        threading.Thread(target=day_task, args=(1, None, first_chose), daemon=True),
+        threading.Thread(target=day_task, args=(2, first_chose, second_chose), daemon=True),
     ]
     for t in threads:
         t.start()

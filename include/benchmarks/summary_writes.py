@@ -7,7 +7,6 @@ outcomes through the real SummaryWriter (a new connection per write, as each tas
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -90,38 +89,44 @@ def run(report: Report) -> None:
             server.ensure_database("bench")
             dsn = server.dsn("bench")
             upgrade(dsn)
-            writer = SummaryWriter(dsn, Path(tmp) / "spool.jsonl")
+            spool_file = Path(tmp) / "spool.jsonl"
             now = datetime.now(UTC)
-            for i in range(50):  # warm-up: imports, rules, first connections
-                _record(writer, dsn, 10_000_000 + i, now)
-            timings: dict[str, list[float]] = {"all": [], "success": [], "failure": []}
+            warm = SummaryWriter(dsn, spool_file)
+            for i in range(50):  # warm-up: imports, rules, the server's caches
+                _record(warm, dsn, 10_000_000 + i, now)
+            # "new connection": a fresh writer per write, as each task try is its own process;
+            # "kept connection": one writer for all, as in dag.test() or a process recording several.
+            timings: dict[str, list[float]] = {"new connection": [], "kept connection": []}
             for i in range(WRITES):
-                start = time.perf_counter()
-                _record(writer, dsn, i, now)
-                elapsed = (time.perf_counter() - start) * 1000
-                timings["all"].append(elapsed)
-                timings["failure" if i % 5 == 0 else "success"].append(elapsed)
-            assert not (Path(tmp) / "spool.jsonl").exists(), "a write fell back to the spool"
+                for mode, writer in (
+                    ("new connection", SummaryWriter(dsn, spool_file)),
+                    ("kept connection", warm),
+                ):
+                    start = time.perf_counter()
+                    _record(writer, dsn, i if mode == "new connection" else 20_000_000 + i, now)
+                    timings[mode].append((time.perf_counter() - start) * 1000)
+            assert not spool_file.exists(), "a write fell back to the spool"
         finally:
             server.stop()
-    report.figures["write_median_ms"] = median(timings["all"])
+    report.figures["write_median_ms"] = median(timings["new connection"])
     rows = "\n".join(
         f"| {kind} | {len(v)} | {median(v):.2f} | {percentile(v, 99):.2f} |" for kind, v in timings.items()
     )
     report.add(
         "Cost of recording one task execution",
         f"""
-{WRITES} writes of a realistic mix (80% successes: unit tasks with the below-median history lookup,
-showtime batches with 48 item outcomes; 20% failures: categorized typed and library exceptions) through
-the real `SummaryWriter` into the embedded PostgreSQL 18, one connection per write as in a task process.
-Command: `make bench` (section `benchmarks.summary_writes`).
+{WRITES} executions of a realistic mix (80% successes: unit tasks with the below-median history
+lookup, showtime batches with 48 item outcomes; 20% failures: categorized typed and library
+exceptions), each recorded the way the task callback does it (summary, categorization, silent rules,
+upsert of the row and its item outcomes) through the real `SummaryWriter` into the embedded
+PostgreSQL 18 with synchronous commit. Command: `make bench` (section `benchmarks.summary_writes`).
 
-| writes | n | median ms | p99 ms |
+| connection | writes | median ms | p99 ms |
 |---|---|---|---|
 {rows}
 
-Target: median under 5 ms. The comparison with Airflow's own per-task overhead is in the chain section
-below (same run).
+"New connection" is what a task pays (each task try is its own process and connects once); it is the
+figure the target applies to. Target: median under 5 ms. The comparison with Airflow's own per-task
+overhead is in the chain section below (same run).
 """,
     )
-    print(json.dumps({k: median(v) for k, v in timings.items()}), flush=True)

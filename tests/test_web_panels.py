@@ -14,9 +14,9 @@ import pytest
 from fastapi import HTTPException, Request
 from fastapi.testclient import TestClient
 
+from scraper_monitor.export import csv_cell
 from scraper_monitor.web import create_app
 from scraper_monitor.web.charts import Bar, Series, _nice_ceiling, bar_chart, css_class, line_chart
-from scraper_monitor.web.routes_api import _cell
 from tests.fixtures.monitor_store import XSS, Seed
 
 ESCAPED_XSS = "&lt;img src=x onerror=alert(1)&gt;"
@@ -160,4 +160,4 @@ def test_y_axis_tops_are_round(peak: float, integer: bool, top: float) -> None:
     ],
 )
 def test_csv_cells_cannot_become_formulas(value: object, cell: object) -> None:
-    assert _cell(value) == cell
+    assert csv_cell(value) == cell

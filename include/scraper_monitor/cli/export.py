@@ -12,45 +12,19 @@ import argparse
 import csv
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import psycopg
 
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.jobs import add_filter_options, check_range, execution_filter, open_store
 from scraper_monitor.cli.table import dumps
+from scraper_monitor.export import COLUMNS, csv_row
 from scraper_monitor.store import queries
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.store.rows import Execution
 
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "started_at",
-    "ended_at",
-    "duration_ms",
-    "scraper",
-    "dag_id",
-    "run_id",
-    "task_id",
-    "map_index",
-    "try_number",
-    "state",
-    "error_category",
-    "error_type",
-    "error_message",
-    "fingerprint",
-    "silent",
-    "silent_reason",
-    "skip_reason",
-    "counts",
-    "logical_date",
-    "recorded_at",
-)
-# Spreadsheets run a cell starting with one of these as a formula (CSV injection); tab and carriage
-# return are on OWASP's list for the same reason.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_ROWS = 1_000_000
 
 
@@ -63,20 +37,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # --json (one of the shared options) means --format json here: the export is the data.
     add_filter_options(parser, limit=None)
     parser.set_defaults(func=_run)
-
-
-def csv_cell(value: Any) -> Any:
-    """One CSV cell: UTC ISO timestamps, counts as k=v;k=v, formula-like text quoted.
-
-    Only text is quoted: numbers (a map index of -1) are data a spreadsheet should keep as numbers.
-    """
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, dict):
-        value = ";".join(f"{k}={v}" for k, v in sorted(value.items()))
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def iter_executions(conn: psycopg.Connection, filters: ExecutionFilter, max_rows: int) -> Iterator[Execution]:
@@ -104,7 +64,7 @@ def _write(out: IO[str], fmt: str, rows: Iterator[Execution]) -> int:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
         for execution in rows:
-            writer.writerow([csv_cell(getattr(execution, c)) for c in COLUMNS])
+            writer.writerow(csv_row(execution))
             count += 1
         return count
     # A JSON array with one object per line: streamable, and still greppable for big exports.

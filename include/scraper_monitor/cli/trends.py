@@ -9,62 +9,17 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.jobs import add_output_options, check_names, open_store
 from scraper_monitor.cli.table import percent, print_json, render
 from scraper_monitor.store import queries
 from scraper_monitor.store.rows import TrendRow
+from scraper_monitor.trends import TrendTally, rate_change
 
 DAY_CHOICES = (7, 30, 90)
 WEEK = 7
-UNCATEGORIZED = "uncategorized"  # failures stored without a category (the panels use the same label)
-
-
-@dataclass
-class _Tally:
-    """Executions of a slice of the rollup; errors = failed + retrying tries, per category."""
-
-    executions: int = 0
-    success: int = 0
-    failed: int = 0
-    retrying: int = 0
-    skipped: int = 0
-    upstream_failed: int = 0
-    silent: int = 0
-    errors: Counter[str] = field(default_factory=Counter)
-
-    def add(self, row: TrendRow) -> None:
-        self.executions += row.executions
-        self.success += row.success
-        self.failed += row.failed
-        self.retrying += row.retrying
-        self.skipped += row.skipped
-        self.upstream_failed += row.upstream_failed
-        self.silent += row.silent
-        if row.failed + row.retrying:
-            self.errors[row.error_category or UNCATEGORIZED] += row.failed + row.retrying
-
-    @property
-    def success_rate(self) -> float | None:
-        return queries.success_rate(self.success, self.failed)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "executions": self.executions,
-            "success": self.success,
-            "failed": self.failed,
-            "retrying": self.retrying,
-            "skipped": self.skipped,
-            "upstream_failed": self.upstream_failed,
-            "silent": self.silent,
-            "success_rate": self.success_rate,
-            "errors": sum(self.errors.values()),
-            "errors_by_category": dict(sorted(self.errors.items())),
-        }
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def _tally(rows: Iterable[TrendRow], first: date, last: date) -> _Tally:
-    tally = _Tally()
+def _tally(rows: Iterable[TrendRow], first: date, last: date) -> TrendTally:
+    tally = TrendTally()
     for row in rows:
         if first <= row.day <= last:
             tally.add(row)
@@ -110,11 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     change = {
         "executions": _change(this_week.executions, last_week.executions),
         "errors": _change(sum(this_week.errors.values()), sum(last_week.errors.values())),
-        "success_rate": (
-            None
-            if this_week.success_rate is None or last_week.success_rate is None
-            else this_week.success_rate - last_week.success_rate
-        ),
+        "success_rate": rate_change(this_week, last_week),
         "errors_by_category": {c: _change(this_week.errors[c], last_week.errors[c]) for c in week_categories},
     }
 

@@ -7,11 +7,11 @@ import io
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 
+from scraper_monitor.export import COLUMNS, csv_row
 from scraper_monitor.web import models, services
 from scraper_monitor.web import queries as web_queries
 from scraper_monitor.web.deps import Settings, Store, open_store
@@ -29,32 +29,6 @@ router = APIRouter(prefix="/api", tags=["scraper monitor"])
 
 _503 = {503: {"description": "the monitor store is not configured, down or too slow"}}
 EXPORT_MAX_ROWS = 100_000
-EXPORT_COLUMNS = (
-    "id",
-    "started_at",
-    "ended_at",
-    "duration_ms",
-    "scraper",
-    "dag_id",
-    "run_id",
-    "task_id",
-    "map_index",
-    "try_number",
-    "state",
-    "error_category",
-    "error_type",
-    "error_message",
-    "fingerprint",
-    "silent",
-    "silent_reason",
-    "skip_reason",
-    "counts",
-    "logical_date",
-    "recorded_at",
-)
-# Spreadsheets run a cell starting with one of these as a formula (CSV injection); tab and carriage
-# return are on OWASP's list for the same reason.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @router.get("/overview", response_model=models.OverviewOut, responses=_503)
@@ -128,16 +102,6 @@ def trends(conn: Store, days: DaysParam = 30, scraper: ScraperParam = None) -> m
     return services.trends(conn, days, scraper=scraper)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, dict):
-        value = ";".join(f"{k}={v}" for k, v in sorted(value.items()))
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 @router.get(
     "/export.csv",
     response_class=StreamingResponse,
@@ -160,10 +124,10 @@ def export_csv(settings: Settings, filters: Filters) -> StreamingResponse:
     def body() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
+        writer.writerow(COLUMNS)
         try:
             for execution in itertools.chain([first] if first else [], rows):
-                writer.writerow([_cell(getattr(execution, c)) for c in EXPORT_COLUMNS])
+                writer.writerow(csv_row(execution))
                 if buffer.tell() > 64 * 1024:
                     yield buffer.getvalue()
                     buffer.seek(0)

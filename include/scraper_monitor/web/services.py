@@ -17,13 +17,13 @@ from scraper_monitor import slo
 from scraper_monitor.chain import Chain, DagStructure, build_chain
 from scraper_monitor.store import queries as store
 from scraper_monitor.store.filters import ExecutionFilter
+from scraper_monitor.trends import TrendTally, rate_change
 from scraper_monitor.web import models
 from scraper_monitor.web import queries as web_queries
 from scraper_monitor.web.deps import TaskInstanceSource
 
 log = logging.getLogger(__name__)
 
-UNCATEGORIZED = "uncategorized"
 TOP_ERRORS = 10
 RECENT_RUNS = 10
 ITEMS_SHOWN = 200
@@ -218,42 +218,10 @@ def _chain_out(built: Chain, source: str) -> models.ChainOut:
     )
 
 
-class _Tally:
-    """Executions, errors per category and final states of one slice of the rollup."""
-
-    def __init__(self) -> None:
-        self.executions = 0
-        self.success = 0
-        self.failed = 0
-        self.errors: dict[str, int] = defaultdict(int)
-
-    def merge(self, other: _Tally) -> None:
-        self.executions += other.executions
-        self.success += other.success
-        self.failed += other.failed
-        for category, count in other.errors.items():
-            self.errors[category] += count
-
-    def add(self, row: store.TrendRow) -> None:
-        self.executions += row.executions
-        self.success += row.success
-        self.failed += row.failed
-        errors = row.failed + row.retrying
-        if errors:
-            self.errors[row.error_category or UNCATEGORIZED] += errors
-
-    @property
-    def rate(self) -> float | None:
-        return store.success_rate(self.success, self.failed)
-
-    def week(self) -> models.WeekCompare:
-        return models.WeekCompare(
-            executions=self.executions, errors=sum(self.errors.values()), success_rate=self.rate
-        )
-
-
-def _change(this: _Tally, last: _Tally) -> float | None:
-    return None if this.rate is None or last.rate is None else this.rate - last.rate
+def _week(tally: TrendTally) -> models.WeekCompare:
+    return models.WeekCompare(
+        executions=tally.executions, errors=tally.error_count, success_rate=tally.success_rate
+    )
 
 
 def trends(
@@ -265,9 +233,9 @@ def trends(
     rows = store.trends(conn, days=max(days, 14), scraper=scraper, today=last_day)
     this_week_start, last_week_start = last_day - timedelta(days=6), last_day - timedelta(days=13)
 
-    per_day: dict[date, _Tally] = defaultdict(_Tally)
-    per_scraper_day: dict[str, dict[date, _Tally]] = defaultdict(lambda: defaultdict(_Tally))
-    weeks: dict[tuple[str | None, str], _Tally] = defaultdict(_Tally)
+    per_day: dict[date, TrendTally] = defaultdict(TrendTally)
+    per_scraper_day: dict[str, dict[date, TrendTally]] = defaultdict(lambda: defaultdict(TrendTally))
+    weeks: dict[tuple[str | None, str], TrendTally] = defaultdict(TrendTally)
     for row in rows:
         week = "this" if row.day >= this_week_start else "last" if row.day >= last_week_start else None
         if week:
@@ -279,12 +247,12 @@ def trends(
 
     day_list = [first_day + timedelta(days=i) for i in range(days)]
 
-    def series(tallies: dict[date, _Tally]) -> list[models.TrendDay]:
+    def series(tallies: dict[date, TrendTally]) -> list[models.TrendDay]:
         return [
             models.TrendDay(
                 day=d,
                 executions=tallies[d].executions if d in tallies else 0,
-                success_rate=tallies[d].rate if d in tallies else None,
+                success_rate=tallies[d].success_rate if d in tallies else None,
                 errors=dict(tallies[d].errors) if d in tallies else {},
             )
             for d in day_list
@@ -298,7 +266,7 @@ def trends(
     scrapers = []
     for name in sorted(per_scraper_day.keys() | {s for s, _ in weeks if s}):
         tallies = per_scraper_day.get(name, {})
-        window = _Tally()
+        window = TrendTally()
         for tally in tallies.values():
             window.merge(tally)
         scrapers.append(
@@ -306,10 +274,10 @@ def trends(
                 scraper=name,
                 executions=window.executions,
                 errors=sum(window.errors.values()),
-                success_rate=window.rate,
-                this_week=weeks[(name, "this")].week(),
-                last_week=weeks[(name, "last")].week(),
-                change=_change(weeks[(name, "this")], weeks[(name, "last")]),
+                success_rate=window.success_rate,
+                this_week=_week(weeks[(name, "this")]),
+                last_week=_week(weeks[(name, "last")]),
+                change=rate_change(weeks[(name, "this")], weeks[(name, "last")]),
                 days=series(tallies),
             )
         )
@@ -319,8 +287,8 @@ def trends(
         last_day=last_day,
         categories=sorted(category_totals, key=lambda c: (-category_totals[c], c)),
         by_day=series(per_day),
-        this_week=weeks[(None, "this")].week(),
-        last_week=weeks[(None, "last")].week(),
-        change=_change(weeks[(None, "this")], weeks[(None, "last")]),
+        this_week=_week(weeks[(None, "this")]),
+        last_week=_week(weeks[(None, "last")]),
+        change=rate_change(weeks[(None, "this")], weeks[(None, "last")]),
         scrapers=scrapers,
     )

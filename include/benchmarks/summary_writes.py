@@ -108,7 +108,15 @@ def run(report: Report) -> None:
             assert not spool_file.exists(), "a write fell back to the spool"
         finally:
             server.stop()
-    report.figures["write_median_ms"] = median(timings["new connection"])
+    fresh, kept = median(timings["new connection"]), median(timings["kept connection"])
+    report.figures["write_median_ms"] = fresh
+    verdict = (
+        f"met: {fresh:.2f} ms with a new connection"
+        if fresh < 5
+        else f"missed with a new connection ({fresh:.2f} ms: connecting, and the new server process's "
+        f"cold catalog caches on its first statements, cost more than the write), "
+        f"met with a kept one ({kept:.2f} ms)"
+    )
     rows = "\n".join(
         f"| {kind} | {len(v)} | {median(v):.2f} | {percentile(v, 99):.2f} |" for kind, v in timings.items()
     )
@@ -126,7 +134,7 @@ PostgreSQL 18 with synchronous commit. Command: `make bench` (section `benchmark
 {rows}
 
 "New connection" is what a task pays (each task try is its own process and connects once); it is the
-figure the target applies to. Target: median under 5 ms. The comparison with Airflow's own per-task
-overhead is in the chain section below (same run).
+figure the target applies to. Target: median under 5 ms: **{verdict}**. The comparison with Airflow's
+own per-task overhead is in the chain section below (same run).
 """,
     )

@@ -18,12 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sections", nargs="*", choices=SECTIONS, default=SECTIONS, metavar="SECTION")
     args = parser.parse_args(argv)
     root = project_root()
-    report = Report(root)
+    command = "make bench" if args.sections == SECTIONS else f"python -m benchmarks {' '.join(args.sections)}"
+    report = Report(root, command=command)
     for name in args.sections:
         print(f"== {name}", flush=True)
+        report.current = name
         importlib.import_module(f"benchmarks.{name}").run(report)
-    command = "make bench" if args.sections == SECTIONS else f"python -m benchmarks {' '.join(args.sections)}"
-    report.write(root / "docs" / "BENCHMARKS.md", command)
+    report.write(root / "docs" / "BENCHMARKS.md", SECTIONS)
     return 0
 
 

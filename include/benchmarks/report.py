@@ -49,23 +49,44 @@ def git_revision(root: Path) -> str:
         return "unknown"
 
 
+MARKER = "<!-- section: {} -->"
+
+
+def _existing_sections(path: Path) -> dict[str, str]:
+    """The sections of an earlier BENCHMARKS.md, by name, so a partial run keeps the others."""
+    if not path.exists():
+        return {}
+    found: dict[str, str] = {}
+    for chunk in path.read_text().split("<!-- section: ")[1:]:
+        name, _, body = chunk.partition(" -->")
+        found[name] = body.strip() + "\n"
+    return found
+
+
 @dataclass
 class Report:
     root: Path
-    sections: list[str] = field(default_factory=list)
+    command: str = "make bench"
+    #: The section being measured (set by the runner before each section's run()).
+    current: str = ""
+    sections: dict[str, str] = field(default_factory=dict)
     #: Figures one section measures and a later one compares against (same run).
     figures: dict[str, float] = field(default_factory=dict)
 
     def add(self, title: str, body: str) -> None:
-        self.sections.append(f"## {title}\n\n{body.strip()}\n")
+        when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        stamp = f"_Measured by `{self.command}` on {when}, revision {git_revision(self.root)}._"
+        self.sections[self.current] = f"## {title}\n\n{stamp}\n\n{body.strip()}\n"
         print(f"\n## {title}\n{body.strip()}\n", flush=True)
 
-    def write(self, path: Path, command: str) -> None:
+    def write(self, path: Path, order: list[str]) -> None:
+        sections = _existing_sections(path) | self.sections
         header = (
             "# Benchmarks\n\n"
-            f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, revision "
-            f"{git_revision(self.root)}.\n\nMachine: {machine()}.\n\n"
-            "All figures below come from that one run; ratios compare numbers measured in it.\n\n"
+            f"Machine: {machine()}.\n\n"
+            "Each section says which command measured it; the figures and ratios inside a section come from\n"
+            "that one run. `make bench` runs every section; `python -m benchmarks SECTION` re-measures one.\n"
         )
-        path.write_text(header + "\n".join(self.sections))
+        body = "\n".join(f"{MARKER.format(name)}\n{sections[name]}" for name in order if name in sections)
+        path.write_text(header + "\n" + body)
         print(f"wrote {path}", file=sys.stderr)

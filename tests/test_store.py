@@ -21,10 +21,13 @@ from scrapers.outcome import ItemOutcome
 from tests.test_store_support import count, make_summary
 
 TABLES = {"task_executions", "item_outcomes", "execution_daily", "item_daily"}
+# The panel indexes at head (0003 replaced 0001's started_at indexes with ones in listing order).
 INDEXES = {
-    "ix_task_executions_scraper_started",
-    "ix_task_executions_started",
-    "ix_task_executions_failures",
+    "ix_task_executions_newest",
+    "ix_task_executions_scraper_newest",
+    "ix_task_executions_failures_newest",
+    "ix_task_executions_category_newest",
+    "ix_task_executions_activity",
     "ix_task_executions_silent",
     "ix_item_outcomes_execution",
     "ix_item_outcomes_scraper_recorded",
@@ -55,9 +58,9 @@ def test_upgrade_creates_the_schema_and_is_idempotent(pg_dsn: str) -> None:
     assert INDEXES <= _names(pg_dsn, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
     with psycopg.connect(pg_dsn) as conn:
         (failures_index,) = conn.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_task_executions_failures'"
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_task_executions_failures_newest'"
         ).fetchone()
-    assert "(error_category, started_at)" in failures_index and "'failed'" in failures_index
+    assert "started_at DESC NULLS LAST" in failures_index and "'failed'" in failures_index
 
 
 def test_concurrent_upgrades_do_not_race(pg_dsn: str) -> None:

@@ -23,7 +23,7 @@ from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, STATE
 from scraper_monitor.store import migrate
 from scraper_monitor.store import queries as store
 from scraper_monitor.store.db import connect
-from scraper_monitor.web import create_app
+from scraper_monitor.web import create_app, services
 
 SHAPE = StoreShape(
     executions=3_000, item_outcomes=9_000, days=21, scrapers=3, units=6, films=5, retry_share=0.25
@@ -206,7 +206,7 @@ def test_overview_recent_runs_are_the_newest(dsn: str, client: TestClient) -> No
 
 def test_executions_totals_and_pages(dsn: str, client: TestClient) -> None:
     body = client.get("/api/executions").json()
-    assert body["total"] == SHAPE.executions
+    assert (body["total"], body["total_capped"]) == (SHAPE.executions, False)
     category = client.get("/api/executions", params={"category": "network_error", "limit": 500}).json()
     assert category["total"] == scalar(
         dsn, "SELECT count(*) FROM task_executions WHERE error_category = 'network_error'"
@@ -219,6 +219,22 @@ def test_executions_totals_and_pages(dsn: str, client: TestClient) -> None:
         " ORDER BY started_at DESC NULLS LAST, id DESC OFFSET 2000 LIMIT 20) page",
     )
     assert [e["id"] for e in deep["items"]] == expected_ids
+
+
+def test_a_total_past_the_cap_reads_as_a_lower_bound(
+    dsn: str, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "TOTAL_CAP", 1_000)
+    body = client.get("/api/executions", params={"limit": 50}).json()
+    assert (body["total"], body["total_capped"], len(body["items"])) == (1_000, True, 50)
+    network = scalar(dsn, "SELECT count(*) FROM task_executions WHERE error_category = 'network_error'")
+    below = client.get("/api/executions", params={"category": "network_error"}).json()
+    assert 0 < network < 1_000
+    assert (below["total"], below["total_capped"]) == (network, False)
+    page = client.get("/executions", params={"offset": 1_975}).text
+    assert "1000+ matching" in page
+    # Past the cap the pager still offers older rows, and counts this page from its rows.
+    assert "1976–2000 of 1000+" in page and "Older →" in page
 
 
 def test_errors_and_silent_failures_count_the_window(dsn: str, client: TestClient) -> None:

@@ -397,7 +397,13 @@ def test_empty_store_is_an_empty_state_not_an_error(get: Get, empty_store: str, 
     use_store(empty_store)
     overview = get("api/overview").json()
     assert overview["empty"] is True and overview["scrapers"] == [] and overview["success_rate"] is None
-    assert get("api/executions").json() == {"total": 0, "limit": 50, "offset": 0, "items": []}
+    assert get("api/executions").json() == {
+        "total": 0,
+        "total_capped": False,
+        "limit": 50,
+        "offset": 0,
+        "items": [],
+    }
     assert get("api/errors").json()["categories"] == []
     assert get("api/trends").json()["scrapers"] == []
     assert get("api/silent-failures").json()["count"] == 0

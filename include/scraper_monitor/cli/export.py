@@ -15,14 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import psycopg
-
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.jobs import add_filter_options, check_range, execution_filter, open_store
 from scraper_monitor.cli.table import dumps
 from scraper_monitor.export import COLUMNS, csv_row
 from scraper_monitor.store import queries
-from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.store.rows import Execution
 
 MAX_ROWS = 1_000_000
@@ -37,25 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     # --json (one of the shared options) means --format json here: the export is the data.
     add_filter_options(parser, limit=None)
     parser.set_defaults(func=_run)
-
-
-def iter_executions(conn: psycopg.Connection, filters: ExecutionFilter, max_rows: int) -> Iterator[Execution]:
-    """Every matching row, newest first, a page at a time.
-
-    Rows written during the export shift later pages by offset, which would repeat a row at a page
-    boundary; ids already sent are skipped.
-    """
-    seen: set[int] = set()
-    offset = 0
-    while len(seen) < max_rows:
-        page = queries.list_executions(conn, filters, limit=queries.MAX_LIMIT, offset=offset)
-        for execution in page:
-            if execution.id not in seen and len(seen) < max_rows:
-                seen.add(execution.id)
-                yield execution
-        if len(page) < queries.MAX_LIMIT:
-            return
-        offset += len(page)
 
 
 def _write(out: IO[str], fmt: str, rows: Iterator[Execution]) -> int:
@@ -82,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     check_range("--limit", args.limit, 1, MAX_ROWS)
     filters = execution_filter(args)
     with open_store(args.dsn) as conn:
-        rows = iter_executions(conn, filters, args.limit or MAX_ROWS)
+        rows = queries.iter_executions(conn, filters, args.limit or MAX_ROWS)
         if args.output is None:
             _write(sys.stdout, fmt, rows)
             return 0

@@ -53,7 +53,8 @@ class ExecutionDetail(BaseModel):
 
 
 class ExecutionPage(BaseModel):
-    total: int = Field(description="rows matching the filters")
+    total: int = Field(description="rows matching the filters, counted up to 10,000")
+    total_capped: bool = Field(description="true when more rows than `total` match (shown as 10,000+)")
     limit: int
     offset: int
     items: list[ExecutionOut]

@@ -6,8 +6,7 @@ matches the same rows, state names as parameters, failures = ``ERROR_STATES`` tr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
@@ -16,10 +15,7 @@ from psycopg.rows import class_row, tuple_row
 
 from scraper_monitor.state import ERROR_STATES, FAILED, SKIPPED, SUCCESS, UPSTREAM_FAILED
 from scraper_monitor.store.filters import ExecutionFilter
-from scraper_monitor.store.queries import MAX_LIMIT, Execution, ItemOutcomeRow
-
-# Built from the dataclass, so a column added to the store's Execution is selected here too.
-_EXECUTION_COLUMNS = sql.SQL(", ").join(sql.Identifier(f.name) for f in fields(Execution))
+from scraper_monitor.store.queries import EXECUTION_COLUMNS, Execution, ItemOutcomeRow
 
 
 def _errors_only(where: sql.Composable, params: dict) -> tuple[sql.Composable, dict]:
@@ -29,11 +25,21 @@ def _errors_only(where: sql.Composable, params: dict) -> tuple[sql.Composable, d
     }
 
 
-def count_executions(conn: psycopg.Connection, filters: ExecutionFilter, *, errors_only: bool = False) -> int:
+def count_executions(
+    conn: psycopg.Connection, filters: ExecutionFilter, *, errors_only: bool = False, cap: int | None = None
+) -> int:
+    """Rows matching ``filters``; with ``cap``, counting stops at ``cap + 1`` ("more than cap")."""
     where, params = filters.where()
     if errors_only:
         where, params = _errors_only(where, params)
     query = sql.SQL("SELECT count(*) FROM task_executions WHERE {}").format(where)
+    if cap is not None:
+        # An exact count of an unfiltered listing reads every index entry (0.4 s at 10 M rows);
+        # nobody pages that far, so "10,000+" is what the pager needs.
+        query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM task_executions WHERE {} LIMIT %(cap)s) s").format(
+            where
+        )
+        params = {**params, "cap": cap + 1}
     with conn.cursor(row_factory=tuple_row) as cur:
         return cur.execute(query, params).fetchone()[0]
 
@@ -68,7 +74,7 @@ def category_breakdown(conn: psycopg.Connection, filters: ExecutionFilter) -> li
 
 
 def get_execution(conn: psycopg.Connection, execution_id: int) -> Execution | None:
-    query = sql.SQL("SELECT {} FROM task_executions WHERE id = %(id)s").format(_EXECUTION_COLUMNS)
+    query = sql.SQL("SELECT {} FROM task_executions WHERE id = %(id)s").format(EXECUTION_COLUMNS)
     with conn.cursor(row_factory=class_row(Execution)) as cur:
         return cur.execute(query, {"id": execution_id}).fetchone()
 
@@ -78,7 +84,7 @@ def tries_of(conn: psycopg.Connection, execution: Execution) -> list[Execution]:
     query = sql.SQL(
         "SELECT {} FROM task_executions WHERE dag_id = %(dag_id)s AND run_id = %(run_id)s"
         " AND task_id = %(task_id)s AND map_index = %(map_index)s ORDER BY try_number"
-    ).format(_EXECUTION_COLUMNS)
+    ).format(EXECUTION_COLUMNS)
     params = {k: getattr(execution, k) for k in ("dag_id", "run_id", "task_id", "map_index")}
     with conn.cursor(row_factory=class_row(Execution)) as cur:
         return cur.execute(query, params).fetchall()
@@ -182,20 +188,3 @@ def recent_runs(conn: psycopg.Connection, limit: int, scraper: str | None = None
     }
     with conn.cursor(row_factory=class_row(RunSummary)) as cur:
         return cur.execute(query, params).fetchall()
-
-
-def iter_executions(conn: psycopg.Connection, filters: ExecutionFilter, max_rows: int) -> Iterator[Execution]:
-    """The newest ``max_rows`` matching rows, newest first (the CSV export streams this).
-
-    One query read through a server-side cursor, in the order of ``store.queries.list_executions``:
-    one snapshot for the whole file and a constant cost per row. Paging with OFFSET re-read every
-    earlier row for each page, which made a 100,000-row export quadratic.
-    """
-    where, params = filters.where()
-    query = sql.SQL(
-        "SELECT {} FROM task_executions WHERE {}"
-        " ORDER BY started_at DESC NULLS LAST, id DESC LIMIT %(max_rows)s"
-    ).format(_EXECUTION_COLUMNS, where)
-    with conn.transaction(), conn.cursor("export", row_factory=class_row(Execution)) as cur:
-        cur.itersize = MAX_LIMIT
-        yield from cur.execute(query, {**params, "max_rows": max_rows})

@@ -12,8 +12,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 
 from scraper_monitor.export import COLUMNS, csv_row
+from scraper_monitor.store import queries as store
 from scraper_monitor.web import models, services
-from scraper_monitor.web import queries as web_queries
 from scraper_monitor.web.deps import Settings, Store, open_store
 from scraper_monitor.web.params import (
     CategoryParam,
@@ -115,7 +115,7 @@ def export_csv(settings: Settings, filters: Filters) -> StreamingResponse:
     # is still a 503, not a cut-off file.
     conn = open_store(settings)
     try:
-        rows = web_queries.iter_executions(conn, filters, EXPORT_MAX_ROWS)
+        rows = store.iter_executions(conn, filters, EXPORT_MAX_ROWS)
         first = next(rows, None)
     except BaseException:
         conn.close()

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 TOP_ERRORS = 10
 RECENT_RUNS = 10
 ITEMS_SHOWN = 200
+# Listings count matching rows up to here; beyond it the total reads "10,000+".
+TOTAL_CAP = 10_000
 
 
 def overview(conn: psycopg.Connection, hours: int, now: datetime | None = None) -> models.OverviewOut:
@@ -82,8 +84,10 @@ def executions(
 ) -> models.ExecutionPage:
     fetch = store.failures if errors_only else store.list_executions
     rows = fetch(conn, filters, limit=limit, offset=offset)
+    counted = web_queries.count_executions(conn, filters, errors_only=errors_only, cap=TOTAL_CAP)
     return models.ExecutionPage(
-        total=web_queries.count_executions(conn, filters, errors_only=errors_only),
+        total=min(counted, TOTAL_CAP),
+        total_capped=counted > TOTAL_CAP,
         limit=limit,
         offset=offset,
         items=[models.ExecutionOut.model_validate(r) for r in rows],

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from scraper_monitor.execution import ExecutionSummary
-from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
+from scraper_monitor.state import FAILED, RETRYING, SKIPPED, STATES, SUCCESS
 from scraper_monitor.store import migrate
 from scraper_monitor.store.db import connect
 from scraper_monitor.store.persist import save
@@ -85,6 +85,28 @@ def _execution_daily(dsn: str) -> dict[tuple, tuple]:
     return {row[:5]: row[5:] for row in rows}
 
 
+def _scraper_daily(dsn: str) -> dict[tuple, tuple]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT day, scraper, error_category, executions, success, failed, retrying, skipped,"
+            " upstream_failed, silent, duration_ms_sum FROM scraper_daily"
+        ).fetchall()
+    return {row[:3]: row[3:] for row in rows}
+
+
+def _scraper_daily_from(execution_daily: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """execution_daily summed over tasks, with the states as columns (what the trends panel reads)."""
+    found: dict[tuple, list[int]] = {}
+    for key, (executions, silent, ms_sum, _ms_max) in execution_daily.items():
+        day, scraper, _task, state, category = key
+        row = found.setdefault((day, scraper, category), [0] * (3 + len(STATES)))
+        row[0] += executions
+        row[1 + STATES.index(state)] += executions
+        row[-2] += silent
+        row[-1] += ms_sum
+    return {key: tuple(row) for key, row in found.items()}
+
+
 def _item_daily(dsn: str) -> dict[tuple, int]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("SELECT day, scraper, entity_type, outcome, items FROM item_daily").fetchall()
@@ -96,6 +118,7 @@ def test_rollup_matches_the_raw_rows_and_is_idempotent(store_dsn: str) -> None:
     first = rollup(store_dsn, date(2025, 1, 1), NOW.date())
     assert _execution_daily(store_dsn) == _expected_execution_daily(summaries)
     assert _item_daily(store_dsn) == _expected_item_daily(summaries)
+    assert _scraper_daily(store_dsn) == _scraper_daily_from(_execution_daily(store_dsn))
     second = rollup(store_dsn, date(2025, 1, 1), NOW.date())
     assert (second.execution_rows, second.item_rows) == (first.execution_rows, first.item_rows)
     assert second.stale_rows_deleted == 0
@@ -110,8 +133,9 @@ def test_rollup_follows_rewritten_rows(store_dsn: str) -> None:
         fixed = make_summary(state=SUCCESS, duration_ms=200)  # same try, newer: replaces the row
         save(conn, fixed)
     report = rollup(store_dsn, fixed.started_at.date(), fixed.started_at.date())
-    assert report.stale_rows_deleted == 1
+    assert report.stale_rows_deleted == 2  # the failed row's category, in both rollups
     assert _execution_daily(store_dsn) == _expected_execution_daily([fixed])
+    assert _scraper_daily(store_dsn) == _scraper_daily_from(_expected_execution_daily([fixed]))
 
 
 def test_rollup_recent_covers_today(store_dsn: str) -> None:

@@ -56,6 +56,11 @@ def test_db_upgrade_then_maintenance_commands(pg_dsn: str, tmp_path: Path) -> No
     assert pruned.stdout.startswith("deleted 1 executions and 2 item outcomes before ")
     assert count(pg_dsn, "SELECT count(*) FROM task_executions") == 2
 
+    snap = run_cli("snapshot", "--dsn", pg_dsn, "--json")
+    assert snap.returncode == 0, snap.stderr
+    assert json.loads(snap.stdout)["slo_statuses"] > 0
+    assert count(pg_dsn, "SELECT count(*) FROM snapshots WHERE computed_at >= %s", now) == 2
+
 
 def test_dsn_comes_from_the_local_env_file(pg_dsn: str, tmp_path: Path) -> None:
     (tmp_path / ".local").mkdir()

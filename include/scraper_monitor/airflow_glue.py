@@ -233,3 +233,10 @@ def prune_raw_rows(retention_days: int) -> dict[str, int]:
 
     report = prune(monitor_dsn(), retention_days)
     return {"executions_deleted": report.executions_deleted, "items_deleted": report.items_deleted}
+
+
+def refresh_snapshots() -> dict[str, object]:
+    """The ``scraper_monitor_snapshots`` task: SLO statuses and metrics for the current time."""
+    from scraper_monitor.snapshot import refresh
+
+    return refresh(monitor_dsn()).to_json()

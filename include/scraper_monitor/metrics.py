@@ -8,11 +8,17 @@ gives no result, and the alert can never fire).
 
 The web app mounts ``render_metrics`` at ``/scraper-monitor/metrics``; the rules that read these
 names are in ``include/prometheus/rules.yml``.
+
+Reading a week of raw rows takes seconds at millions of executions, so a scrape serves the
+``metrics`` snapshot (refreshed every 5 minutes by the DAG ``scraper_monitor_snapshots``) while it is
+at most 30 minutes old, and reads the store itself otherwise. ``scraper_monitor_computed_timestamp_seconds``
+says which moment the numbers describe.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +32,7 @@ from psycopg.rows import dict_row
 from scraper_monitor import slo
 from scraper_monitor.category import CATEGORIES, UNKNOWN_ERROR
 from scraper_monitor.state import ERROR_STATES, SKIPPED, STATES, SUCCESS
+from scraper_monitor.store import snapshots
 from scraper_monitor.store.db import connect
 from scrapers.outcome import OUTCOMES
 
@@ -38,6 +45,7 @@ ITEMS_EXPECTED_LOOKBACK = timedelta(days=8)
 # Batch tasks: from a one-second page fetch to an hour-long batch.
 DURATION_BUCKETS_S: tuple[float, ...] = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 STATEMENT_TIMEOUT_MS = 10_000
+METRICS_SNAPSHOT = "metrics"
 PRODUCED_OUTCOMES = ("created", "updated")
 
 # Tries that never started (upstream_failed) have no started_at: they count by recorded_at, as in
@@ -87,7 +95,7 @@ WITH final AS (
     GROUP BY scraper, dag_id, run_id
     HAVING bool_and(state IN (%(success)s, %(skipped)s)) AND bool_or(state = %(success)s AND NOT silent)
 )
-SELECT scraper, max(finished) AS last_success FROM good_runs GROUP BY scraper
+SELECT scraper, extract(epoch FROM max(finished))::float8 AS last_success FROM good_runs GROUP BY scraper
 """
 
 _DURATION_SQL = """
@@ -98,11 +106,73 @@ GROUP BY scraper, task_id, b.le
 """
 
 _DURATION_TOTALS_SQL = """
-SELECT scraper, task_id, count(*) AS n, sum(duration_ms) / 1000.0 AS seconds
+SELECT scraper, task_id, count(*) AS n, (sum(duration_ms) / 1000.0)::float8 AS seconds
 FROM task_executions
 WHERE started_at >= %(since)s AND state = ANY(%(ran)s) AND duration_ms IS NOT NULL
 GROUP BY scraper, task_id
 """
+
+
+@dataclass(frozen=True)
+class MetricsData:
+    """Every number of the exposition, read from the store for ``computed_at``: query rows as plain
+    JSON values, so a snapshot can store them as they are (``scraper_monitor.snapshot``)."""
+
+    computed_at: datetime
+    known: list[dict[str, Any]]
+    executions: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    last_success: list[dict[str, Any]]
+    duration_buckets: list[dict[str, Any]]
+    duration_totals: list[dict[str, Any]]
+    slo: list[dict[str, Any]]  # SloStatus.to_json() of every status
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "computed_at": self.computed_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> MetricsData:
+        return cls(**{**raw, "computed_at": datetime.fromisoformat(raw["computed_at"])})
+
+
+def read_metrics(conn: psycopg.Connection, slo_config: slo.SloConfig, now: datetime) -> MetricsData:
+    """Query every family's numbers from the raw rows (seconds at 10 M executions: the endpoint
+    serves a snapshot of this when a fresh one exists)."""
+    params: dict[str, Any] = {
+        "since": now - WINDOW,
+        "known_since": now - KNOWN_FOR,
+        "lookback": now - LAST_SUCCESS_LOOKBACK,
+        "expected_since": now - ITEMS_EXPECTED_LOOKBACK,
+        "success": SUCCESS,
+        "skipped": SKIPPED,
+        "error_states": sorted(ERROR_STATES),
+        "ran": sorted({SUCCESS, *ERROR_STATES}),
+        "bounds": list(DURATION_BUCKETS_S),
+    }
+    return MetricsData(
+        computed_at=now,
+        known=_rows(conn, _KNOWN_SQL, params),
+        executions=_rows(conn, _EXECUTIONS_SQL, params),
+        errors=_rows(conn, _ERRORS_SQL, params),
+        items=_rows(conn, _ITEMS_SQL, params),
+        last_success=_rows(conn, _LAST_SUCCESS_SQL, params),
+        duration_buckets=_rows(conn, _DURATION_SQL, params),
+        duration_totals=_rows(conn, _DURATION_TOTALS_SQL, params),
+        slo=[s.to_json() for s in slo.slo_statuses(conn, slo_config, now=now)],
+    )
+
+
+def current_metrics(
+    conn: psycopg.Connection, slo_config: slo.SloConfig, *, now: datetime | None = None
+) -> MetricsData:
+    """The snapshot if it is fresh, else the numbers read now (a small store, a fresh install, or
+    a snapshot DAG that stopped: then the store answers, or the scrape fails visibly)."""
+    now = now or datetime.now(UTC)
+    found = snapshots.load_fresh(conn, METRICS_SNAPSHOT, now)
+    if found is not None:
+        return MetricsData.from_json(found.body)
+    return read_metrics(conn, slo_config, now)
 
 
 class StoreCollector(Collector):
@@ -114,29 +184,18 @@ class StoreCollector(Collector):
         self.fixed_now = now  # tests pin the clock; a live endpoint reads the time per scrape
 
     def collect(self) -> Iterator[Metric]:
-        now = self.fixed_now or datetime.now(UTC)
-        params: dict[str, Any] = {
-            "since": now - WINDOW,
-            "known_since": now - KNOWN_FOR,
-            "lookback": now - LAST_SUCCESS_LOOKBACK,
-            "expected_since": now - ITEMS_EXPECTED_LOOKBACK,
-            "success": SUCCESS,
-            "skipped": SKIPPED,
-            "error_states": sorted(ERROR_STATES),
-            "ran": sorted({SUCCESS, *ERROR_STATES}),
-            "bounds": list(DURATION_BUCKETS_S),
-        }
         with connect(self.dsn, statement_timeout_ms=STATEMENT_TIMEOUT_MS) as conn:
-            tasks = self._known_tasks(_rows(conn, _KNOWN_SQL, params))
-            scrapers = sorted(tasks)
-            executions = _rows(conn, _EXECUTIONS_SQL, params)
-            yield _executions(tasks, executions)
-            yield _silent(scrapers, executions)
-            yield _errors(scrapers, _rows(conn, _ERRORS_SQL, params))
-            yield from _items(scrapers, _rows(conn, _ITEMS_SQL, params))
-            yield _last_success(scrapers, _rows(conn, _LAST_SUCCESS_SQL, params))
-            yield _durations(_rows(conn, _DURATION_SQL, params), _rows(conn, _DURATION_TOTALS_SQL, params))
-            yield from _slo(scrapers, slo.slo_statuses(conn, self.slo_config, now=now), self.slo_config)
+            data = current_metrics(conn, self.slo_config, now=self.fixed_now)
+        tasks = self._known_tasks(data.known)
+        scrapers = sorted(tasks)
+        yield _executions(tasks, data.executions)
+        yield _silent(scrapers, data.executions)
+        yield _errors(scrapers, data.errors)
+        yield from _items(scrapers, data.items)
+        yield _last_success(scrapers, data.last_success)
+        yield _durations(data.duration_buckets, data.duration_totals)
+        yield from _slo(scrapers, data.slo, self.slo_config)
+        yield _computed_at(data.computed_at)
 
     def _known_tasks(self, rows: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
         tasks: dict[str, set[str]] = {
@@ -236,7 +295,7 @@ def _last_success(scrapers: list[str], rows: list[dict[str, Any]]) -> GaugeMetri
         "something; 0 when there was none in the last 7 days",
         labels=["scraper"],
     )
-    found = {row["scraper"]: row["last_success"].timestamp() for row in rows}
+    found = {row["scraper"]: row["last_success"] for row in rows}
     for scraper in sorted(set(scrapers) | set(found)):
         family.add_metric([scraper], found.get(scraper, 0.0))
     return family
@@ -259,7 +318,7 @@ def _durations(buckets: list[dict[str, Any]], totals: list[dict[str, Any]]) -> G
 
 
 def _slo(
-    scrapers: list[str], statuses: list[slo.SloStatus], config: slo.SloConfig
+    scrapers: list[str], statuses: list[dict[str, Any]], config: slo.SloConfig
 ) -> Iterator[GaugeMetricFamily]:
     ratio = GaugeMetricFamily(
         "scraper_monitor_slo_success_ratio",
@@ -274,17 +333,31 @@ def _slo(
         "Success ratio below which the scraper's SLO is critical",
         labels=["scraper"],
     )
-    whole = {s.scraper: s for s in statuses if s.task_id is None}
+    whole = {s["scraper"]: s for s in statuses if s["task_id"] is None}
     for scraper in sorted(set(scrapers) | set(whole)):
         slo_target = config.target_for(scraper)
         target.add_metric([scraper], slo_target.target_success_rate)
         threshold.add_metric([scraper], slo_target.alert_threshold)
         status = whole.get(scraper)
-        if status is not None and status.status != slo.INSUFFICIENT_DATA and status.success_rate is not None:
-            ratio.add_metric([scraper], status.success_rate)
+        if (
+            status is not None
+            and status["status"] != slo.INSUFFICIENT_DATA
+            and status["success_rate"] is not None
+        ):
+            ratio.add_metric([scraper], status["success_rate"])
     yield ratio
     yield target
     yield threshold
+
+
+def _computed_at(moment: datetime) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "scraper_monitor_computed_timestamp_seconds",
+        "When the numbers above were read from the store: the snapshot's time (DAG "
+        "scraper_monitor_snapshots), or this scrape's when there was no fresh snapshot",
+    )
+    family.add_metric([], moment.timestamp())
+    return family
 
 
 def _rows(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:

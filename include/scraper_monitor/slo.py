@@ -215,6 +215,17 @@ class SloStatus:
         out["window_end"] = self.window_end.isoformat()
         return out
 
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> SloStatus:
+        return cls(
+            **{
+                **raw,
+                "target": SloTarget(**raw["target"]),
+                "window_start": datetime.fromisoformat(raw["window_start"]),
+                "window_end": datetime.fromisoformat(raw["window_end"]),
+            }
+        )
+
 
 def classify(
     success_rate: float | None, avg_duration_ms: float | None, runs: int, target: SloTarget, min_runs: int

@@ -34,12 +34,17 @@ class TrendTally:
         self.skipped += row.skipped
         self.upstream_failed += row.upstream_failed
         self.silent += row.silent
-        if row.failed + row.retrying:
-            self.errors[row.error_category or UNCATEGORIZED] += row.failed + row.retrying
+        for category, count in row.errors.items():
+            self.errors[category or UNCATEGORIZED] += count
 
     def merge(self, other: TrendTally) -> None:
-        for name in ("executions", "success", "failed", "retrying", "skipped", "upstream_failed", "silent"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.executions += other.executions
+        self.success += other.success
+        self.failed += other.failed
+        self.retrying += other.retrying
+        self.skipped += other.skipped
+        self.upstream_failed += other.upstream_failed
+        self.silent += other.silent
         self.errors.update(other.errors)
 
     @property

@@ -1,4 +1,5 @@
-"""Store maintenance: ``prune``, ``replay-spool`` and ``rollup`` (what the maintenance DAG runs)."""
+"""Store maintenance: ``prune``, ``replay-spool``, ``rollup`` (what the maintenance DAG runs) and
+``snapshot`` (what the snapshots DAG runs)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from scraper_monitor import slo, snapshot
 from scraper_monitor.cli import CliError
 from scraper_monitor.config import add_dsn_option, resolve_dsn, spool_path
 from scraper_monitor.store import retention, rollup, spool
@@ -53,7 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     rollup_cmd.set_defaults(func=_rollup)
 
-    for parser in (prune, replay, rollup_cmd):
+    snapshot_cmd = subparsers.add_parser(
+        "snapshot", help="recompute the SLO and metrics snapshots the overview and /metrics read"
+    )
+    snapshot_cmd.set_defaults(func=_snapshot)
+
+    for parser in (prune, replay, rollup_cmd, snapshot_cmd):
         add_dsn_option(parser)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -104,5 +111,21 @@ def _rollup(args: argparse.Namespace) -> int:
         args.json,
         f"rollups {report.first_day}..{report.last_day}: {report.execution_rows} execution rows, "
         f"{report.item_rows} item rows, {report.stale_rows_deleted} stale rows deleted",
+    )
+    return 0
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    dsn = resolve_dsn(args.dsn)
+    try:
+        config = slo.load_config()
+    except slo.SloConfigError as exc:
+        raise CliError(str(exc)) from exc
+    report = _run(lambda: snapshot.refresh(dsn, slo_config=config))
+    _print(
+        report,
+        args.json,
+        f"snapshots for {report.computed_at:%Y-%m-%d %H:%M:%S} UTC: metrics and "
+        f"{report.slo_statuses} SLO statuses in {report.seconds:.1f} s",
     )
     return 0

@@ -1,4 +1,5 @@
-"""Daily rollups: execution_daily and item_daily, recomputed from the raw rows for a range of days.
+"""Daily rollups: execution_daily and item_daily, recomputed from the raw rows for a range of days,
+and scraper_daily (execution_daily summed over tasks: what the trends panel reads) from execution_daily.
 
 Recomputing is idempotent (one statement per table: upsert the fresh aggregates, delete rollup rows
 that no longer have raw rows behind them). A day is the UTC date of ``started_at``, falling back
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg
 from psycopg.rows import tuple_row
 
+from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
 from scraper_monitor.store.db import MAINTENANCE_STATEMENT_TIMEOUT_MS, connect
 
 _EXECUTION_DAILY = """
@@ -79,6 +81,54 @@ WITH fresh AS (
 SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM stale)
 """
 
+# A mirror of execution_daily for the range: recomputed from it, so it never disagrees with it.
+_SCRAPER_DAILY = """
+WITH fresh AS (
+    SELECT day, scraper, error_category,
+           sum(executions)::int AS executions,
+           coalesce(sum(executions) FILTER (WHERE state = %(success)s), 0)::int AS success,
+           coalesce(sum(executions) FILTER (WHERE state = %(failed)s), 0)::int AS failed,
+           coalesce(sum(executions) FILTER (WHERE state = %(retrying)s), 0)::int AS retrying,
+           coalesce(sum(executions) FILTER (WHERE state = %(skipped)s), 0)::int AS skipped,
+           coalesce(sum(executions) FILTER (WHERE state = %(upstream_failed)s), 0)::int AS upstream_failed,
+           sum(silent)::int AS silent,
+           sum(duration_ms_sum)::bigint AS duration_ms_sum
+    FROM execution_daily
+    WHERE day >= %(first_day)s AND day <= %(last_day)s
+    GROUP BY day, scraper, error_category
+), upserted AS (
+    INSERT INTO scraper_daily (day, scraper, error_category, executions, success, failed, retrying,
+                               skipped, upstream_failed, silent, duration_ms_sum)
+    SELECT * FROM fresh
+    ON CONFLICT (day, scraper, error_category) DO UPDATE SET
+        executions = EXCLUDED.executions,
+        success = EXCLUDED.success,
+        failed = EXCLUDED.failed,
+        retrying = EXCLUDED.retrying,
+        skipped = EXCLUDED.skipped,
+        upstream_failed = EXCLUDED.upstream_failed,
+        silent = EXCLUDED.silent,
+        duration_ms_sum = EXCLUDED.duration_ms_sum
+    RETURNING 1
+), stale AS (
+    DELETE FROM scraper_daily d
+    WHERE d.day >= %(first_day)s AND d.day <= %(last_day)s
+      AND NOT EXISTS (
+          SELECT 1 FROM fresh f
+          WHERE (f.day, f.scraper, f.error_category) = (d.day, d.scraper, d.error_category))
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM stale)
+"""
+
+_STATES = {
+    "success": SUCCESS,
+    "failed": FAILED,
+    "retrying": RETRYING,
+    "skipped": SKIPPED,
+    "upstream_failed": UPSTREAM_FAILED,
+}
+
 # Before any plausible execution: "from the beginning" for ranges that are open on the left.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -105,10 +155,15 @@ def refresh(conn: psycopg.Connection, first_day: date | None, last_day: date) ->
         "start": _EPOCH if first_day is None else day_start(first_day),
         "end": day_start(last_day + timedelta(days=1)),
     }
+    days = {**_STATES, "first_day": bounds["start"].date(), "last_day": last_day}
     with conn.cursor(row_factory=tuple_row) as cur:
         executions, stale_executions = cur.execute(_EXECUTION_DAILY, bounds).fetchone() or (0, 0)
         items, stale_items = cur.execute(_ITEM_DAILY, bounds).fetchone() or (0, 0)
-    return RollupReport(first_day, last_day, executions, items, stale_executions + stale_items)
+        # After execution_daily, in the same transaction: it reads what the statement above wrote.
+        _, stale_scraper_days = cur.execute(_SCRAPER_DAILY, days).fetchone() or (0, 0)
+    return RollupReport(
+        first_day, last_day, executions, items, stale_executions + stale_items + stale_scraper_days
+    )
 
 
 def rollup(dsn: str, first_day: date, last_day: date) -> RollupReport:

@@ -112,6 +112,9 @@ class OverviewOut(BaseModel):
     silent_24h: int = Field(description="silent failures in the last 24 hours (the banner)")
     scrapers: list[ScraperStatsOut]
     recent_runs: list[RunOut]
+    slo_as_of: datetime | None = Field(
+        None, description="end of the SLO window the statuses describe (their snapshot's time)"
+    )
     slo_error: str | None = Field(None, description="why SLO statuses are missing, if they are")
 
 

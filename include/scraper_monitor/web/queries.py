@@ -36,9 +36,9 @@ def count_executions(
     if cap is not None:
         # An exact count of an unfiltered listing reads every index entry (0.4 s at 10 M rows);
         # nobody pages that far, so "10,000+" is what the pager needs.
-        query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM task_executions WHERE {} LIMIT %(cap)s) s").format(
-            where
-        )
+        query = sql.SQL(
+            "SELECT count(*) FROM (SELECT 1 FROM task_executions WHERE {} LIMIT %(cap)s) s"
+        ).format(where)
         params = {**params, "cap": cap + 1}
     with conn.cursor(row_factory=tuple_row) as cur:
         return cur.execute(query, params).fetchone()[0]
@@ -53,7 +53,7 @@ def scrapers(conn: psycopg.Connection) -> list[str]:
     """Scraper names for the filter dropdowns: the rollups plus the last week's raw rows (which
     may not be rolled up yet); both are small index scans, unlike a DISTINCT over all raw rows."""
     query = """
-        SELECT scraper FROM execution_daily
+        SELECT scraper FROM scraper_daily
         UNION
         SELECT scraper FROM task_executions WHERE started_at >= now() - interval '7 days'
         ORDER BY scraper

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
-from scraper_monitor import slo
+from scraper_monitor import slo, snapshot
 from scraper_monitor.chain import Chain, DagStructure, build_chain
 from scraper_monitor.store import queries as store
 from scraper_monitor.store.filters import ExecutionFilter
@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 TOP_ERRORS = 10
 RECENT_RUNS = 10
 ITEMS_SHOWN = 200
+SLO_TOO_SLOW = (
+    "SLO statuses are not shown: there is no fresh snapshot and computing them took too long. "
+    "The DAG scraper_monitor_snapshots refreshes them every 5 minutes; is it unpaused?"
+)
 # Listings count matching rows up to here; beyond it the total reads "10,000+".
 TOTAL_CAP = 10_000
 
@@ -35,7 +39,7 @@ def overview(conn: psycopg.Connection, hours: int, now: datetime | None = None) 
     now = now or datetime.now(UTC)
     rows = store.stats(conn, hours=hours, now=now)
     silent_24h = rows if hours == 24 else store.stats(conn, hours=24, now=now)
-    slo_by_scraper, slo_error = _slo_statuses(conn, now)
+    slo_by_scraper, slo_as_of, slo_error = _slo_statuses(conn, now)
     scrapers = [
         models.ScraperStatsOut.model_validate(row).model_copy(update={"slo": slo_by_scraper.get(row.scraper)})
         for row in rows
@@ -54,19 +58,28 @@ def overview(conn: psycopg.Connection, hours: int, now: datetime | None = None) 
         silent_24h=sum(r.silent for r in silent_24h),
         scrapers=scrapers,
         recent_runs=runs(conn, RECENT_RUNS),
+        slo_as_of=slo_as_of,
         slo_error=slo_error,
     )
 
 
-def _slo_statuses(conn: psycopg.Connection, now: datetime) -> tuple[dict[str, models.SloOut], str | None]:
-    """Scraper-wide SLO statuses; a broken SLO file degrades the column, never the panel."""
+def _slo_statuses(
+    conn: psycopg.Connection, now: datetime
+) -> tuple[dict[str, models.SloOut], datetime | None, str | None]:
+    """Scraper-wide SLO statuses and the moment they describe; a broken SLO file or a store too slow
+    to compute them degrades the column, never the panel."""
     try:
         config = slo.load_config()
     except slo.SloConfigError as exc:
         log.warning("scraper monitor: SLO config: %s", exc)
-        return {}, f"SLO file invalid: {exc}"
+        return {}, None, f"SLO file invalid: {exc}"
+    try:
+        view = snapshot.slo_view(conn, config, now=now)
+    except psycopg.errors.QueryCanceled:
+        log.warning("scraper monitor: SLO statuses: no fresh snapshot, and computing them timed out")
+        return {}, None, SLO_TOO_SLOW
     out = {}
-    for status in slo.slo_statuses(conn, config, now=now):
+    for status in view.statuses:
         if status.task_id is None:
             out[status.scraper] = models.SloOut(
                 status=status.status,
@@ -76,7 +89,7 @@ def _slo_statuses(conn: psycopg.Connection, now: datetime) -> tuple[dict[str, mo
                 target_duration_ms=status.target.target_duration_ms,
                 runs=status.runs,
             )
-    return out, None
+    return out, view.computed_at, None
 
 
 def executions(
@@ -237,17 +250,20 @@ def trends(
     rows = store.trends(conn, days=max(days, 14), scraper=scraper, today=last_day)
     this_week_start, last_week_start = last_day - timedelta(days=6), last_day - timedelta(days=13)
 
+    # One tally per row (a scraper's day); days, weeks and windows merge those.
     per_day: dict[date, TrendTally] = defaultdict(TrendTally)
-    per_scraper_day: dict[str, dict[date, TrendTally]] = defaultdict(lambda: defaultdict(TrendTally))
+    per_scraper_day: dict[str, dict[date, TrendTally]] = defaultdict(dict)
     weeks: dict[tuple[str | None, str], TrendTally] = defaultdict(TrendTally)
     for row in rows:
+        tally = TrendTally()
+        tally.add(row)
         week = "this" if row.day >= this_week_start else "last" if row.day >= last_week_start else None
         if week:
-            weeks[(None, week)].add(row)
-            weeks[(row.scraper, week)].add(row)
+            weeks[(None, week)].merge(tally)
+            weeks[(row.scraper, week)].merge(tally)
         if row.day >= first_day:
-            per_day[row.day].add(row)
-            per_scraper_day[row.scraper][row.day].add(row)
+            per_day[row.day].merge(tally)
+            per_scraper_day[row.scraper][row.day] = tally
 
     day_list = [first_day + timedelta(days=i) for i in range(days)]
 

@@ -1,0 +1,27 @@
+"""Precomputes the numbers over long windows that the overview's SLO column and the Prometheus
+endpoint show (a week of raw rows is too much to aggregate per page view or scrape at scale).
+
+Every 5 minutes by default (env ``SCRAPER_MONITOR_SNAPSHOT_SCHEDULE``). While this DAG is paused the
+panels compute the numbers themselves, which is fine for a small store; see docs/architecture.md.
+"""
+
+import os
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, task
+
+from scraper_monitor import airflow_glue
+
+with DAG(
+    dag_id="scraper_monitor_snapshots",
+    description="SLO and metrics snapshots of the scraper monitor store",
+    schedule=os.environ.get("SCRAPER_MONITOR_SNAPSHOT_SCHEDULE", "*/5 * * * *"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    # No retries: the next run, minutes later, is the retry; the readers keep the last snapshot.
+    default_args={"retries": 0, "execution_timeout": timedelta(minutes=4)},
+    tags=["scraper_monitor"],
+    doc_md=__doc__,
+) as dag:
+    task(task_id="refresh")(airflow_glue.refresh_snapshots)()

@@ -15,7 +15,7 @@ from scraper_monitor.store.rows import TrendRow
 UNCATEGORIZED = "uncategorized"
 
 
-@dataclass
+@dataclass(slots=True)  # thousands per trends request: no __dict__ each
 class TrendTally:
     executions: int = 0
     success: int = 0

@@ -1,5 +1,5 @@
-"""The DAGs: they import cleanly and fast, every task carries the monitor's callbacks, and both
-chains run end to end under real Airflow (`dag.test()`) against the real simulator, reporting
+"""The DAGs: they import cleanly without connecting anywhere, every task carries the monitor's
+callbacks, and both chains run end to end under real Airflow (`dag.test()`) against the real simulator, reporting
 exactly what the scenario predicts - in Airflow's task states and in the monitor store."""
 
 from __future__ import annotations
@@ -28,19 +28,24 @@ def test_every_dag_file_imports_without_errors(dagbag) -> None:
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
-def test_dag_file_parses_in_under_half_a_second(dag_file) -> None:
-    # Measured in a fresh interpreter with Airflow already imported, like a dag-processor child:
-    # our own imports count, Airflow's do not.
+def test_dag_file_parses_without_touching_the_network_or_the_store(dag_file) -> None:
+    # The dag-processor parses every file every few seconds: a connection made at parse time (to a
+    # site, TMDB, the store or Airflow's metadata DB through a Variable) would block it. Parse time
+    # itself is a figure in docs/BENCHMARKS.md (python -m benchmarks dag_parse).
     code = (
-        "import time, airflow.sdk\n"
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise RuntimeError(f'connection at parse time: {args!r}')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
-        "t = time.perf_counter()\n"
         f"bag = DagBag(dag_folder={str(dag_file)!r})\n"
         "assert not bag.import_errors, bag.import_errors\n"
-        "print(time.perf_counter() - t)\n"
+        "print(len(bag.dag_ids))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert float(out.stdout.strip().splitlines()[-1]) < 0.5
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.strip().splitlines()[-1]) == 1  # one DAG per file
 
 
 def test_cluster_policy_attaches_monitor_callbacks_to_every_task(dagbag) -> None:

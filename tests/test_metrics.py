@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scraper_monitor import metrics, slo
@@ -26,7 +25,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def scrape(store: str) -> Samples:
-    body = generate_latest(metrics.build_registry(store, slo_config=slo.load_config(), now=NOW)).decode()
+    body = metrics.render_metrics(store, slo_config=slo.load_config(), now=NOW)[0].decode()
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(body)

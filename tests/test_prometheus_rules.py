@@ -14,7 +14,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
-from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scraper_monitor import metrics, slo
@@ -124,7 +123,7 @@ def test_every_series_the_rules_read_exists_in_the_exposition(store: str, db: ps
     only the SLO ratio needs those runs, all the others are pre-initialised zeros."""
     for i in range(5):
         add_execution(db, scraper="kino_krakow", task_id="day.day_pages", map_index=i)
-    body = generate_latest(metrics.build_registry(store, slo_config=slo.load_config(), now=NOW)).decode()
+    body = metrics.render_metrics(store, slo_config=slo.load_config(), now=NOW)[0].decode()
     samples = [s for family in text_string_to_metric_families(body) for s in family.samples]
     exprs = [rule["expr"] for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
     referenced = [(m.group(1), m.group(2) or "") for expr in exprs for m in _SELECTOR.finditer(expr)]

@@ -18,7 +18,7 @@ says which moment the numbers describe.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -115,8 +115,7 @@ GROUP BY scraper, task_id
 
 @dataclass(frozen=True)
 class MetricsData:
-    """Every number of the exposition, read from the store for ``computed_at``: query rows as plain
-    JSON values, so a snapshot can store them as they are (``scraper_monitor.snapshot``)."""
+    """Every number of the exposition, read from the store for ``computed_at``."""
 
     computed_at: datetime
     known: list[dict[str, Any]]
@@ -128,17 +127,10 @@ class MetricsData:
     duration_totals: list[dict[str, Any]]
     slo: list[dict[str, Any]]  # SloStatus.to_json() of every status
 
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "computed_at": self.computed_at.isoformat()}
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> MetricsData:
-        return cls(**{**raw, "computed_at": datetime.fromisoformat(raw["computed_at"])})
-
 
 def read_metrics(conn: psycopg.Connection, slo_config: slo.SloConfig, now: datetime) -> MetricsData:
     """Query every family's numbers from the raw rows (seconds at 10 M executions: the endpoint
-    serves a snapshot of this when a fresh one exists)."""
+    serves a snapshot when a fresh one exists)."""
     params: dict[str, Any] = {
         "since": now - WINDOW,
         "known_since": now - KNOWN_FOR,
@@ -163,29 +155,15 @@ def read_metrics(conn: psycopg.Connection, slo_config: slo.SloConfig, now: datet
     )
 
 
-def current_metrics(
-    conn: psycopg.Connection, slo_config: slo.SloConfig, *, now: datetime | None = None
-) -> MetricsData:
-    """The snapshot if it is fresh, else the numbers read now (a small store, a fresh install, or
-    a snapshot DAG that stopped: then the store answers, or the scrape fails visibly)."""
-    now = now or datetime.now(UTC)
-    found = snapshots.load_fresh(conn, METRICS_SNAPSHOT, now)
-    if found is not None:
-        return MetricsData.from_json(found.body)
-    return read_metrics(conn, slo_config, now)
+class MetricsCollector(Collector):
+    """The metric families of one ``MetricsData``; the data is read before, so collecting never queries."""
 
-
-class StoreCollector(Collector):
-    """Reads the store on each ``collect()``; one short-lived connection per scrape."""
-
-    def __init__(self, dsn: str, slo_config: slo.SloConfig, *, now: datetime | None = None) -> None:
-        self.dsn = dsn
+    def __init__(self, data: MetricsData, slo_config: slo.SloConfig) -> None:
+        self.data = data
         self.slo_config = slo_config
-        self.fixed_now = now  # tests pin the clock; a live endpoint reads the time per scrape
 
     def collect(self) -> Iterator[Metric]:
-        with connect(self.dsn, statement_timeout_ms=STATEMENT_TIMEOUT_MS) as conn:
-            data = current_metrics(conn, self.slo_config, now=self.fixed_now)
+        data = self.data
         tasks = self._known_tasks(data.known)
         scrapers = sorted(tasks)
         yield _executions(tasks, data.executions)
@@ -206,17 +184,26 @@ class StoreCollector(Collector):
         return tasks
 
 
-def build_registry(
+def exposition(data: MetricsData, slo_config: slo.SloConfig) -> bytes:
+    """The Prometheus text format of ``data``."""
+    registry = CollectorRegistry(auto_describe=False)  # no describe(): registering must not collect
+    registry.register(MetricsCollector(data, slo_config))
+    return generate_latest(registry)
+
+
+def render_metrics(
     dsn: str, *, slo_config: slo.SloConfig | None = None, now: datetime | None = None
-) -> CollectorRegistry:
-    registry = CollectorRegistry(auto_describe=False)  # no describe(): registering must not query
-    registry.register(StoreCollector(dsn, slo_config or slo.load_config(), now=now))
-    return registry
-
-
-def render_metrics(dsn: str) -> tuple[bytes, str]:
-    """The exposition for ``/scraper-monitor/metrics``: (body, content type)."""
-    return generate_latest(build_registry(dsn)), CONTENT_TYPE_LATEST
+) -> tuple[bytes, str]:
+    """The body of ``/scraper-monitor/metrics`` and its content type: the fresh snapshot's text, else
+    the numbers read now (a small store, a fresh install, or a snapshot DAG that stopped: then the
+    store answers, or the scrape times out visibly). ``now`` is pinned by tests only."""
+    now = now or datetime.now(UTC)
+    with connect(dsn, statement_timeout_ms=STATEMENT_TIMEOUT_MS) as conn:
+        found = snapshots.load_fresh(conn, METRICS_SNAPSHOT, now)
+        if found is not None:
+            return found.body["exposition"].encode(), CONTENT_TYPE_LATEST
+        config = slo_config or slo.load_config()
+        return exposition(read_metrics(conn, config, now), config), CONTENT_TYPE_LATEST
 
 
 # --- families ----------------------------------------------------------------------------------

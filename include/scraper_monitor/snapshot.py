@@ -54,8 +54,10 @@ def refresh(
     with connect(dsn, statement_timeout_ms=MAINTENANCE_STATEMENT_TIMEOUT_MS) as conn:
         # The metrics read includes the SLO statuses: one pass over the week for both snapshots.
         data = metrics.read_metrics(conn, config, now)
+        # The exposition is stored as text: a scrape then only reads one row and sends it.
+        text = metrics.exposition(data, config).decode()
         with conn.transaction():
-            snapshots.save(conn, metrics.METRICS_SNAPSHOT, now, data.to_json())
+            snapshots.save(conn, metrics.METRICS_SNAPSHOT, now, {"exposition": text})
             snapshots.save(conn, SLO_SNAPSHOT, now, data.slo)
     return RefreshReport(computed_at=now, slo_statuses=len(data.slo), seconds=time.monotonic() - started)
 

@@ -1,6 +1,7 @@
 """The DAGs: they import cleanly without connecting anywhere, every task carries the monitor's
-callbacks, and both chains run end to end under real Airflow (`dag.test()`) against the real simulator, reporting
-exactly what the scenario predicts - in Airflow's task states and in the monitor store."""
+callbacks, and both chains run end to end under real Airflow (`dag.test()`) against the real
+simulator, reporting exactly what the scenario predicts - in Airflow's task states and in the
+monitor store."""
 
 from __future__ import annotations
 

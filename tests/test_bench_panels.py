@@ -16,7 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.rows import tuple_row
 
+from benchmarks import panels
 from benchmarks.panels import endpoints, raw_trends, trend_mismatches
+from benchmarks.report import Report
 from benchmarks.store_generator import GeneratedStore, StoreShape, generate
 from scraper_monitor.pgserver import EmbeddedPostgres
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, STATES, SUCCESS, UPSTREAM_FAILED
@@ -288,3 +290,27 @@ def test_export_and_metrics_match_sql(dsn: str, client: TestClient) -> None:
     )
     expected, text = settled(lambda: scalar(dsn, metrics_sql), lambda: client.get("/metrics").text)
     assert sum(float(v) for v in metric.findall(text)) == expected > 0
+
+
+# --- the section as `make bench` runs it --------------------------------------------------------
+
+
+def test_the_bench_section_reports_every_endpoint(
+    pg_server: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    pg_server.ensure_database(name)
+    monkeypatch.setenv("BENCH_PG_DSN", pg_server.dsn(name))
+    for key, value in {"EXECUTIONS": 2_000, "ITEMS": 4_000, "DAYS": 20, "SCRAPERS": 2, "REPEATS": 2}.items():
+        monkeypatch.setenv(f"BENCH_PANEL_{key}", str(value))
+    report = Report(tmp_path, command="python -m benchmarks panels", current="panels")
+
+    panels.run(report)
+
+    text = report.sections["panels"]
+    with connect(pg_server.dsn(name)) as conn:
+        for endpoint in endpoints(conn, datetime.now(UTC)):
+            row = next(line for line in text.splitlines() if line.startswith(f"| {endpoint.label} |"))
+            assert re.search(r"\| \d+\.\d \| \d+\.\d \|", row), row  # p50 and p95 measured, no HTTP error
+    assert "Numbers: equal." in text
+    assert "refreshing them took" in text and "**Targets.** p95 < 150 ms:" in text

@@ -369,6 +369,16 @@ def render(
         f"{'met' if trends.ratio >= TARGET_TRENDS_RATIO else 'NOT met'}). The rollup query alone: "
         f"{median(trends.rollup_query_ms):.1f} ms ({trends.query_ratio:.0f}x). Numbers: {equal}.",
     ]
+    held = [t for t in timings if not t.endpoint.bulk]
+    missed = [t.endpoint.label for t in held if t.error or t.p95 >= TARGET_P95_MS]
+    verdict = "met by every endpoint" if not missed else f"**missed** by {', '.join(missed)}"
+    lines += [
+        "",
+        f"**Targets.** p95 < {TARGET_P95_MS:.0f} ms: {verdict} ({len(held) - len(missed)} of {len(held)}; "
+        "the CSV downloads are not held to it). "
+        f"Trends at least {TARGET_TRENDS_RATIO:.0f}x faster than raw rows: "
+        f"{'met' if trends.ratio >= TARGET_TRENDS_RATIO and not trends.mismatches else 'NOT met'}.",
+    ]
     return "\n".join(lines)
 
 

@@ -16,6 +16,8 @@ from psycopg.types.json import Jsonb
 # Older than this, readers compute the numbers themselves: a snapshot DAG that stopped must not
 # leave the panels showing last week's SLOs as current.
 MAX_AGE = timedelta(minutes=30)
+# A snapshot stamped a little after "now" was computed on a host whose clock runs ahead.
+CLOCK_SKEW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ def load(conn: psycopg.Connection, name: str) -> Snapshot | None:
 def load_fresh(
     conn: psycopg.Connection, name: str, now: datetime, max_age: timedelta = MAX_AGE
 ) -> Snapshot | None:
-    """The snapshot if it describes a moment at most ``max_age`` before ``now`` (and not after it)."""
+    """The snapshot if it describes a moment at most ``max_age`` before ``now`` (and not after it,
+    beyond clock skew)."""
     found = load(conn, name)
-    if found is None or not timedelta(0) <= found.age(now) <= max_age:
+    if found is None or not -CLOCK_SKEW <= found.age(now) <= max_age:
         return None
     return found

@@ -34,8 +34,7 @@ class TrendTally:
         self.skipped += row.skipped
         self.upstream_failed += row.upstream_failed
         self.silent += row.silent
-        for category, count in row.errors.items():
-            self.errors[category or UNCATEGORIZED] += count
+        self.errors.update(error_counts(row))
 
     def merge(self, other: TrendTally) -> None:
         self.executions += other.executions
@@ -68,6 +67,13 @@ class TrendTally:
             "errors": self.error_count,
             "errors_by_category": dict(sorted(self.errors.items())),
         }
+
+
+def error_counts(counts: TrendRow | TrendTally) -> dict[str, int]:
+    """Failures by category, uncategorized ones (stored under '') named UNCATEGORIZED."""
+    if "" not in counts.errors:
+        return counts.errors
+    return {category or UNCATEGORIZED: count for category, count in counts.errors.items()}
 
 
 def rate_change(this: TrendTally, last: TrendTally) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,7 +18,8 @@ from scraper_monitor import slo, snapshot
 from scraper_monitor.chain import Chain, DagStructure, build_chain
 from scraper_monitor.store import queries as store
 from scraper_monitor.store.filters import ExecutionFilter
-from scraper_monitor.trends import TrendTally, rate_change
+from scraper_monitor.store.rows import TrendRow
+from scraper_monitor.trends import TrendTally, error_counts, rate_change
 from scraper_monitor.web import models
 from scraper_monitor.web import queries as web_queries
 from scraper_monitor.web.deps import TaskInstanceSource
@@ -250,34 +252,32 @@ def trends(
     rows = store.trends(conn, days=max(days, 14), scraper=scraper, today=last_day)
     this_week_start, last_week_start = last_day - timedelta(days=6), last_day - timedelta(days=13)
 
-    # One tally per row (a scraper's day); days, weeks and windows merge those.
+    # A row is one scraper's day already: kept as it is for that scraper's series, and added to
+    # the tallies of its day and week. No object per row beyond the row itself: at 90 days those
+    # would be thousands more objects for Python's garbage collector to walk.
     per_day: dict[date, TrendTally] = defaultdict(TrendTally)
-    per_scraper_day: dict[str, dict[date, TrendTally]] = defaultdict(dict)
+    per_scraper_day: dict[str, dict[date, TrendRow]] = defaultdict(dict)
     weeks: dict[tuple[str | None, str], TrendTally] = defaultdict(TrendTally)
     for row in rows:
-        tally = TrendTally()
-        tally.add(row)
         week = "this" if row.day >= this_week_start else "last" if row.day >= last_week_start else None
         if week:
-            weeks[(None, week)].merge(tally)
-            weeks[(row.scraper, week)].merge(tally)
+            weeks[(None, week)].add(row)
+            weeks[(row.scraper, week)].add(row)
         if row.day >= first_day:
-            per_day[row.day].merge(tally)
-            per_scraper_day[row.scraper][row.day] = tally
+            per_day[row.day].add(row)
+            per_scraper_day[row.scraper][row.day] = row
 
     day_list = [first_day + timedelta(days=i) for i in range(days)]
 
-    empty = TrendTally()
-
-    def series(tallies: dict[date, TrendTally]) -> list[models.TrendDay]:
-        # model_construct: the values are already of the declared types, and validating ~1,800 days
-        # copied every errors dict once more.
+    def series(found: Mapping[date, TrendTally | TrendRow]) -> list[models.TrendDay]:
+        # model_construct: the values already have the declared types; validating would copy them.
         return [
             models.TrendDay.model_construct(
-                day=d, executions=t.executions, success_rate=t.success_rate, errors=dict(t.errors)
+                day=d, executions=t.executions, success_rate=t.success_rate, errors=error_counts(t)
             )
+            if (t := found.get(d)) is not None
+            else models.TrendDay.model_construct(day=d, executions=0, success_rate=None, errors={})
             for d in day_list
-            for t in (tallies.get(d, empty),)
         ]
 
     category_totals: dict[str, int] = defaultdict(int)
@@ -289,8 +289,8 @@ def trends(
     for name in sorted(per_scraper_day.keys() | {s for s, _ in weeks if s}):
         tallies = per_scraper_day.get(name, {})
         window = TrendTally()
-        for tally in tallies.values():
-            window.merge(tally)
+        for row in tallies.values():
+            window.add(row)
         scrapers.append(
             models.ScraperTrend(
                 scraper=name,

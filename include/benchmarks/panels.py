@@ -161,8 +161,9 @@ def endpoints(conn: psycopg.Connection, now: datetime) -> list[Endpoint]:
         # A finished run from a day ago that had a failure: the chain view has incidents to build.
         dag_id, run_id = cur.execute(
             "SELECT dag_id, run_id FROM task_executions WHERE state = %s AND started_at < %s"
-            " ORDER BY started_at DESC LIMIT 1",
-            (FAILED, now - timedelta(days=1)),
+            " ORDER BY started_at DESC NULLS LAST, id DESC LIMIT 1"(  # the failures index order,
+                FAILED, now - timedelta(days=1)
+            ),
         ).fetchone()
     since = (now - timedelta(hours=24)).replace(microsecond=0).isoformat()
     run = f"api/chains/{quote(dag_id, safe='')}/{quote(run_id, safe='')}"

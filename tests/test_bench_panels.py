@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from psycopg.rows import tuple_row
 
 from benchmarks import panels
+from benchmarks.__main__ import SECTIONS, parse_sections
 from benchmarks.panels import endpoints, raw_trends, trend_mismatches
 from benchmarks.report import Report
 from benchmarks.store_generator import GeneratedStore, StoreShape, generate
@@ -314,3 +315,10 @@ def test_the_bench_section_reports_every_endpoint(
             assert re.search(r"\| \d+\.\d \| \d+\.\d \|", row), row  # p50 and p95 measured, no HTTP error
     assert "Numbers: equal." in text
     assert "refreshing them took" in text and "**Targets.** p95 < 150 ms:" in text
+
+
+def test_make_bench_runs_every_section_and_a_name_picks_one() -> None:
+    assert parse_sections([]) == SECTIONS
+    assert parse_sections(["panels", "summary_writes"]) == ["summary_writes", "panels"]  # in order
+    with pytest.raises(SystemExit):
+        parse_sections(["panel"])

@@ -13,14 +13,23 @@ from local_stack.paths import project_root
 SECTIONS = ["summary_writes", "chains", "dag_parse", "panels"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_sections(argv: list[str] | None = None) -> list[str]:
+    """The sections to run, in their order; all of them when none is named."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("sections", nargs="*", choices=SECTIONS, default=SECTIONS, metavar="SECTION")
-    args = parser.parse_args(argv)
+    # Checked here, not with choices=: Python 3.11's argparse rejects an empty "*" list against them.
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)}")
+    named = parser.parse_args(argv).sections
+    if unknown := [name for name in named if name not in SECTIONS]:
+        parser.error(f"unknown section {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    return [name for name in SECTIONS if name in named] if named else list(SECTIONS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    sections = parse_sections(argv)
     root = project_root()
-    command = "make bench" if args.sections == SECTIONS else f"python -m benchmarks {' '.join(args.sections)}"
+    command = "make bench" if sections == SECTIONS else f"python -m benchmarks {' '.join(sections)}"
     report = Report(root, command=command)
-    for name in args.sections:
+    for name in sections:
         print(f"== {name}", flush=True)
         report.current = name
         importlib.import_module(f"benchmarks.{name}").run(report)

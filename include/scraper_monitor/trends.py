@@ -15,7 +15,7 @@ from scraper_monitor.store.rows import TrendRow
 UNCATEGORIZED = "uncategorized"
 
 
-@dataclass(slots=True)  # thousands per trends request: no __dict__ each
+@dataclass(slots=True)  # one per day and per week of a trends request: no __dict__ each
 class TrendTally:
     executions: int = 0
     success: int = 0
@@ -35,16 +35,6 @@ class TrendTally:
         self.upstream_failed += row.upstream_failed
         self.silent += row.silent
         self.errors.update(error_counts(row))
-
-    def merge(self, other: TrendTally) -> None:
-        self.executions += other.executions
-        self.success += other.success
-        self.failed += other.failed
-        self.retrying += other.retrying
-        self.skipped += other.skipped
-        self.upstream_failed += other.upstream_failed
-        self.silent += other.silent
-        self.errors.update(other.errors)
 
     @property
     def error_count(self) -> int:

@@ -5,7 +5,7 @@ PY       := $(BIN)/python
 SCENARIO ?= demo
 STAMP    := $(VENV)/.installed
 
-.PHONY: setup demo e2e stop test lint format bench debs
+.PHONY: setup demo e2e stop test test-clock lint format bench debs
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,8 +37,19 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The modules whose answers depend on the day, the week or "the last 24 hours": `make test` runs them
+# once more with the clock just after and just before midnight UTC (scripts/test-clock.sh).
+CLOCK_TESTS := tests/test_web_api.py tests/test_web_panels.py tests/test_queries.py tests/test_retention.py \
+	tests/test_snapshots.py tests/test_cli_jobs.py tests/test_store_cli.py tests/test_slo.py \
+	tests/test_metrics.py tests/test_alert_checks.py tests/test_alert_evaluator.py
+
 test: $(STAMP) debs lint
 	$(BIN)/pytest -q
+	CLOCKS="00:05|23:55" bash scripts/test-clock.sh -q $(CLOCK_TESTS)
+
+# The whole suite at 00:05, 23:55 and Monday 00:05 UTC (about 25 minutes); CLOCKS=... to choose.
+test-clock: $(STAMP) debs
+	bash scripts/test-clock.sh -q
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

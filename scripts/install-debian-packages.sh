@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need: promtool (prometheus), amtool (prometheus-alertmanager)
-# and chromium (browser tests). Idempotent: when every package is already installed it does nothing,
-# and `apt-get update` runs only when something is missing (it is the slow, network-bound part).
+# Installs the Debian packages the tests need: promtool (prometheus), amtool (prometheus-alertmanager),
+# chromium (browser tests) and faketime (suites with the clock set near midnight: scripts/test-clock.sh).
+# Idempotent: when every package is already installed it does nothing, and `apt-get update` runs only
+# when something is missing (it is the slow, network-bound part).
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager chromium)
+PACKAGES=(prometheus prometheus-alertmanager chromium faketime)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -38,7 +38,11 @@ def test_chains_under_the_real_scheduler_run_as_the_scenario_predicts(stack, dem
     run_id = demo_runs[dag_id]
     observed = observe(api.task_instances(dag_id, run_id), stack.monitor_dsn, dag_id, run_id)
     predicted = load("demo").predict(
-        dag_id, days_ahead=7, client_attempts=DEMO_CLIENT_ATTEMPTS, task_tries=DEMO_TASK_TRIES
+        dag_id,
+        days_ahead=7,
+        client_attempts=DEMO_CLIENT_ATTEMPTS,
+        task_tries=DEMO_TASK_TRIES,
+        anchor_date=stack.simulator_day(),
     )
     verdict = judge(dag_id, observed, predicted)
     assert verdict.ok, verdict.line()
@@ -78,8 +82,8 @@ def test_deadline_miss_reaches_slack_through_the_triggerer(stack, demo_runs) -> 
 
 def test_backfill_over_two_dates_produces_two_complete_runs(stack, demo_runs) -> None:
     api = stack.api()
-    today = datetime.now(UTC).date()
-    first, last = today - timedelta(days=2), today - timedelta(days=1)
+    day0 = stack.simulator_day()  # not the clock's date: the suite may have crossed midnight
+    first, last = day0 - timedelta(days=2), day0 - timedelta(days=1)
     stack.run(
         "airflow", "backfill", "create", "--dag-id", "cinema_city",
         "--from-date", first.isoformat(), "--to-date", last.isoformat(),

@@ -42,7 +42,7 @@ def _items(dsn: str, dag_id: str, run_id: str) -> dict[str, int]:
 def run(report: Report) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp, private_stack(Path(tmp), "demo") as stack:
         api = stack.api()
-        runs = run_chains(api, timeout_s=900)
+        runs = run_chains(api, stack.simulator_day(), timeout_s=900)
         lines, queue_waits, no_op_lives = [], [], []
         earliest, latest = None, None
         for dag_id, run_id in runs.items():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
 from urllib.parse import quote
 
 from local_stack import processes
@@ -38,27 +39,32 @@ def wait_for_dags(api: AirflowApi, timeout_s: float = 180) -> None:
     )
 
 
-def _trigger_today(api: AirflowApi, dag_id: str) -> str:
-    """Trigger the chain for today's logical date, before unpausing it.
+def _trigger_for(api: AirflowApi, dag_id: str, day: date) -> str:
+    """Trigger the chain for the simulator's day 0 as logical date, before unpausing it.
 
     Unpausing a @daily DAG makes the scheduler create today's scheduled run, which would run first
-    (max_active_runs=1) and take the scenario's first-N faults. Claiming today's date with the demo
-    run prevents that. When today already ran (a second demo), the run is keyed by the current time.
+    (max_active_runs=1) and take the scenario's first-N faults. Claiming the date with the demo run
+    prevents that. When that date already ran (a second demo), the run is keyed by the same day at the
+    current time of day.
+
+    The day is the simulator's, not the clock's: the simulator fixed its day 0 when it started, and a
+    stack started at 23:59 UTC triggers its runs after midnight. A logical date read from the clock
+    then would scrape a day the simulator's data does not start on.
     """
-    now = datetime.now(UTC)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = datetime.combine(day, clock_time(), UTC)
     try:
         return api.trigger(dag_id, midnight.isoformat())
     except AirflowHttpError as exc:
         if exc.status != 409:
             raise
-        return api.trigger(dag_id, now.isoformat())
+        return api.trigger(dag_id, datetime.combine(day, datetime.now(UTC).time(), UTC).isoformat())
 
 
-def run_chains(api: AirflowApi, timeout_s: float = 900) -> dict[str, str]:
+def run_chains(api: AirflowApi, day: date, timeout_s: float = 900) -> dict[str, str]:
+    """Run both chains for logical date ``day`` (the simulator's day 0) and wait for them to finish."""
     runs = {}
     for dag_id in CHAINS:
-        runs[dag_id] = _trigger_today(api, dag_id)
+        runs[dag_id] = _trigger_for(api, dag_id, day)
         api.unpause(dag_id)
         print(f"triggered {dag_id} run {runs[dag_id]}", flush=True)
     deadline = time.monotonic() + timeout_s
@@ -97,15 +103,20 @@ def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) 
     scenario = load(scenario_name)
     login = json.loads(paths.login_file.read_text())
     api = start_stack(paths, env, scenario_name)
+    day = processes.simulator_day()
     started = time.monotonic()
-    runs = run_chains(api)
+    runs = run_chains(api, day)
     elapsed = time.monotonic() - started
 
     verdicts: list[Verdict] = []
     for dag_id, run_id in runs.items():
         observed = observe(api.task_instances(dag_id, run_id), env["SCRAPER_MONITOR_DSN"], dag_id, run_id)
         predicted = scenario.predict(
-            dag_id, days_ahead=7, client_attempts=DEMO_CLIENT_ATTEMPTS, task_tries=DEMO_TASK_TRIES
+            dag_id,
+            days_ahead=7,
+            client_attempts=DEMO_CLIENT_ATTEMPTS,
+            task_tries=DEMO_TASK_TRIES,
+            anchor_date=day,
         )
         verdicts.append(judge(dag_id, observed, predicted))
 

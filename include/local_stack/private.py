@@ -10,9 +10,11 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from local_stack.paths import project_root
+from local_stack.processes import simulator_day
 from scraper_monitor.airflow_rest import AirflowApi
 from scraper_monitor.config import read_env_file
 
@@ -33,6 +35,10 @@ class PrivateStack:
     @property
     def monitor_dsn(self) -> str:
         return self.env["SCRAPER_MONITOR_DSN"]
+
+    def simulator_day(self) -> date:
+        """The simulator's day 0, the logical date the stack's chain runs scrape."""
+        return simulator_day(int(self.env["SITESIM_PORT"]))
 
     def api(self) -> AirflowApi:
         return AirflowApi(self.login["username"], self.login["password"], base_url=self.api_url)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import date
 
 import requests
 
@@ -93,6 +94,13 @@ def wait_healthy(timeout_s: float = 180, say: Callable[[str], None] = print) -> 
             last = now
         time.sleep(2)
     raise SystemExit(f"Airflow did not become healthy within {timeout_s:.0f}s; see .local/logs/*.log")
+
+
+def simulator_day(port: int | None = None) -> date:
+    """The running simulator's day 0: the date its data starts on, fixed when it started."""
+    health = requests.get(f"http://127.0.0.1:{port or sim_port()}/_sitesim/health", timeout=5)
+    health.raise_for_status()
+    return date.fromisoformat(health.json()["anchor_date"])
 
 
 def wait_simulator(timeout_s: float = 30) -> None:

@@ -43,14 +43,23 @@ class EmbeddedPostgres:
                 conn.execute(f'CREATE DATABASE "{name}"')
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown); the data folder stays."""
-        if not (self.pgdata / "postmaster.pid").exists():
-            return
-        cmd = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"]
-        if os.geteuid() == 0:
-            cmd = ["su", "-s", "/bin/sh", "embedded_postgres", "-c", " ".join(cmd)]
-        subprocess.run(cmd, check=False, capture_output=True, timeout=60)
-        if self._server is not None:
-            atexit.unregister(self._server._cleanup)
+        """Stop the server (fast shutdown); the data folder stays.
+
+        Any handle this process holds on the server is released too, including one opened by another
+        ``EmbeddedPostgres`` for the same folder (``make e2e`` starts the server in one object and
+        stops it from another). The library registers an exit handler per handle that expects its
+        handle to still be registered; a handle released here but left registered made every such
+        exit end with a ``KeyError`` traceback.
+        """
+        if (self.pgdata / "postmaster.pid").exists():
+            cmd = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"]
+            if os.geteuid() == 0:
+                cmd = ["su", "-s", "/bin/sh", "embedded_postgres", "-c", " ".join(cmd)]
+            subprocess.run(cmd, check=False, capture_output=True, timeout=60)
+        handle = self._server or embedded_postgres.PostgresServer._instances.get(self.pgdata)
+        if handle is not None:
+            atexit.unregister(handle._cleanup)
+            with handle._lock:
+                handle.global_process_id_list.get_and_remove(os.getpid())
         embedded_postgres.PostgresServer._instances.pop(self.pgdata, None)
         self._server = None

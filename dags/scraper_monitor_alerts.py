@@ -11,7 +11,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, task
 
-from scraper_monitor.airflow_alerting import alert_schedule, evaluate_alerts
+from scraper_monitor.airflow.tasks import alert_schedule, evaluate_alerts
 
 with DAG(
     dag_id="scraper_monitor_alerts",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Param, task
 
-from scraper_monitor import airflow_glue
+from scraper_monitor.airflow import tasks
 
 with DAG(
     dag_id="scraper_monitor_maintenance",
@@ -30,14 +30,14 @@ with DAG(
 
     @task
     def replay_spool(params=None):
-        return airflow_glue.replay_spool()
+        return tasks.replay_spool()
 
     @task
     def refresh_rollups(params=None):
-        return airflow_glue.refresh_rollups(params["rollup_days"])
+        return tasks.refresh_rollups(params["rollup_days"])
 
     @task
     def prune(params=None):
-        return airflow_glue.prune_raw_rows(params["retention_days"])
+        return tasks.prune_raw_rows(params["retention_days"])
 
     replay_spool() >> refresh_rollups() >> prune()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, task
 
-from scraper_monitor import airflow_glue
+from scraper_monitor.airflow import tasks
 
 with DAG(
     dag_id="scraper_monitor_snapshots",
@@ -24,4 +24,4 @@ with DAG(
     tags=["scraper_monitor"],
     doc_md=__doc__,
 ) as dag:
-    task(task_id="refresh")(airflow_glue.refresh_snapshots)()
+    task(task_id="refresh")(tasks.refresh_snapshots)()

@@ -3,4 +3,4 @@
 Attaches the scraper monitor's callbacks to every task of every DAG.
 """
 
-from scraper_monitor.airflow_glue import task_policy  # noqa: F401
+from scraper_monitor.airflow.callbacks import task_policy  # noqa: F401

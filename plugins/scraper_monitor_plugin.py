@@ -1,6 +1,6 @@
 """Registers the scraper monitor in the Airflow UI: its FastAPI app and two iframe views. Nothing else.
 
-The app itself (routes, auth, data) lives in ``scraper_monitor.airflow_web``.
+The app itself (routes, auth, data) lives in ``scraper_monitor.airflow.web``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,6 @@ class ScraperMonitorPlugin(AirflowPlugin):
     def fastapi_apps(self) -> list[dict[str, Any]]:  # type: ignore[override]
         # Built on first access, which only the api-server makes. Every task process also imports
         # the plugins folder (for macros), and the web stack would add about a second to each task.
-        from scraper_monitor.airflow_web import build_app
+        from scraper_monitor.airflow.web import build_app
 
         return [{"app": build_app(), "url_prefix": "/scraper-monitor", "name": "Scraper monitor"}]

@@ -18,14 +18,10 @@ from airflow.sdk import DAG, AsyncCallback, DeadlineReference
 from airflow.serialization.serialized_objects import DagSerialization
 from airflow.triggers.callback import CallbackTrigger
 
-from scraper_monitor import airflow_alerting, slo
-from scraper_monitor.airflow_alerting import (
-    DISABLE_DEADLINES_ENV,
-    AlertChecksFailed,
-    deadline_alert,
-    evaluate_alerts,
-    notify_deadline_miss,
-)
+from scraper_monitor import slo
+from scraper_monitor.airflow import notifications
+from scraper_monitor.airflow.notifications import DISABLE_DEADLINES_ENV, deadline_alert, notify_deadline_miss
+from scraper_monitor.airflow.tasks import AlertChecksFailed, evaluate_alerts
 from scraper_monitor.state import FAILED
 from tests.airflow_env import ROOT
 from tests.fixtures.slack import SlackReceiver
@@ -56,7 +52,7 @@ def test_deadline_alert(deadlines_on: None, monkeypatch: pytest.MonkeyPatch) -> 
     assert isinstance(alert.reference, type(DeadlineReference.DAGRUN_QUEUED_AT))
     assert alert.interval == timedelta(minutes=60)
     assert isinstance(alert.callback, AsyncCallback)
-    assert alert.callback.path == "scraper_monitor.airflow_alerting.notify_deadline_miss"
+    assert alert.callback.path == "scraper_monitor.airflow.notifications.notify_deadline_miss"
     assert alert.callback.kwargs == {"slack_conn_id": "slack_scraper_alerts"}
 
     monkeypatch.setenv("SCRAPER_DEADLINE_MINUTES", "90")
@@ -75,7 +71,7 @@ def test_dag_with_the_deadline_serializes(deadlines_on: None) -> None:
     serialized = DagSerialization.to_dict(dag)["dag"]["deadline"]
     assert (
         serialized[0]["callback"]["__data__"]["path"]
-        == "scraper_monitor.airflow_alerting.notify_deadline_miss"
+        == "scraper_monitor.airflow.notifications.notify_deadline_miss"
     )
 
 
@@ -102,7 +98,7 @@ def test_deadline_callback_posts_through_the_slack_provider(
     monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com")
     # Run it as the triggerer does: CallbackTrigger imports the path and awaits it with the context.
     trigger = CallbackTrigger(
-        callback_path="scraper_monitor.airflow_alerting.notify_deadline_miss",
+        callback_path="scraper_monitor.airflow.notifications.notify_deadline_miss",
         callback_kwargs={
             "slack_conn_id": "slack_scraper_alerts",
             "context": _deadline_context(deadline_time),
@@ -143,7 +139,7 @@ def test_evaluate_alerts_task_body(
     assert "https://airflow.example.com/dags/cinema_city/runs/r2/plugin/chain" in str(
         slack_connection.messages
     )
-    assert airflow_alerting.airflow_base_url() == "https://airflow.example.com"
+    assert notifications.airflow_base_url() == "https://airflow.example.com"
 
 
 def test_evaluate_alerts_fails_the_task_when_a_check_cannot_run(

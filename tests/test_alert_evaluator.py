@@ -15,7 +15,7 @@ import psycopg
 import yaml
 
 from scraper_monitor import slo
-from scraper_monitor.airflow_alerting import SlackHookSender
+from scraper_monitor.airflow.notifications import SlackHookSender
 from scraper_monitor.alerts import state
 from scraper_monitor.alerts.checks import CheckContext, FailedRunsCheck, SilentFailureCheck
 from scraper_monitor.alerts.evaluator import EVALUATOR_LOCK_KEY, Evaluator

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from scraper_monitor.airflow_rest import resolve_credentials, resolve_url
-from scraper_monitor.cli.chain import dag_structure, task_instance_record
+from scraper_monitor.airflow.rest import resolve_credentials, resolve_url
+from scraper_monitor.airflow.task_instances import dag_structure, task_instance_record
 from scraper_monitor.pgserver import EmbeddedPostgres
 from tests.test_cli_support import CC_RUN, Seeded, run_cli, seeded_store
 

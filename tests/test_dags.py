@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from local_stack.verdict import judge, observe
-from scraper_monitor.airflow_glue import has_monitor_callbacks
+from scraper_monitor.airflow.callbacks import has_monitor_callbacks
 from tests.fixtures.airflow import ROOT, task_instance_dicts
 
 CHAIN_DAGS = ("cinema_city", "kino_krakow")

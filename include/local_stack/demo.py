@@ -13,7 +13,7 @@ from local_stack import processes
 from local_stack.paths import Paths
 from local_stack.settings import api_url
 from local_stack.verdict import CHAINS, Verdict, judge, observe
-from scraper_monitor.airflow_rest import AirflowApi, AirflowHttpError
+from scraper_monitor.airflow.rest import AirflowApi, AirflowHttpError
 
 FINAL_RUN_STATES = {"success", "failed"}
 DEMO_CLIENT_ATTEMPTS = 2

@@ -27,8 +27,8 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from scraper_airflow.connections import showtime_sink, site_config, tmdb_config
 from scraper_monitor import silent
-from scraper_monitor.airflow_alerting import deadline_alert
-from scraper_monitor.airflow_glue import STEP_RESULT_KEY
+from scraper_monitor.airflow.callbacks import STEP_RESULT_KEY
+from scraper_monitor.airflow.notifications import deadline_alert
 from scrapers import common_steps
 from scrapers.outcome import StepResult
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from scraper_monitor.airflow_glue import connection_dsn
+from scraper_monitor.airflow.connections import connection_dsn
 from scrapers.cinema_city.client import CinemaCitySite
 from scrapers.http import SiteConfig
 from scrapers.sink import PostgresShowtimeSink

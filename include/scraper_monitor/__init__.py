@@ -1,5 +1,6 @@
 """Scraper monitor: categorized execution summaries, silent failures, chains, SLOs, alerts.
 
-Everything here is plain Python except ``scraper_monitor.airflow_glue``, the one module that talks
-to Airflow (callbacks, cluster policy, notifiers).
+Everything here is plain Python except ``scraper_monitor.airflow``, the one door to Airflow (callbacks
+and cluster policy, connections, the monitor DAGs' task bodies, notifications, the web app's Airflow
+side, task-instance sources). Layout: docs/architecture.md.
 """

@@ -18,39 +18,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
-
-# Not-yet-finished states: shown in the chain, never counted as errors nor in the success rate.
-RUNNING = "running"
-QUEUED = "queued"
-NONE = "none"  # the scheduler created the task instance but has not scheduled it yet
-PENDING_STATES: frozenset[str] = frozenset({RUNNING, QUEUED, NONE})
-
-# Airflow TaskInstanceState values -> the monitor vocabulary. "removed" (the mapped input shrank) is
-# absent on purpose: such task instances are not part of the run any more and are dropped.
-AIRFLOW_STATE_MAP: dict[str | None, str] = {
-    "success": SUCCESS,
-    "failed": FAILED,
-    "up_for_retry": RETRYING,
-    "skipped": SKIPPED,
-    "upstream_failed": UPSTREAM_FAILED,
-    "running": RUNNING,
-    "restarting": RUNNING,
-    "deferred": RUNNING,
-    "up_for_reschedule": RUNNING,
-    "awaiting_input": RUNNING,
-    "queued": QUEUED,
-    "scheduled": QUEUED,
-    None: NONE,
-    "none": NONE,
-}
+from scraper_monitor.state import (
+    FAILED,
+    PENDING_STATES,
+    RETRYING,
+    SKIPPED,
+    SUCCESS,
+    UPSTREAM_FAILED,
+    from_airflow,
+)
 
 MESSAGE_PREVIEW_CHARS = 80
-
-
-def map_airflow_state(state: str | None) -> str | None:
-    """The monitor state for an Airflow task-instance state (its string value); None means drop it."""
-    return AIRFLOW_STATE_MAP.get(state)
 
 
 @dataclass(frozen=True)
@@ -260,7 +238,7 @@ def build_chain(
 
     nodes: dict[tuple[str, int], ChainNode] = {}
     for ti in task_instances:
-        state = map_airflow_state(ti.state)
+        state = from_airflow(ti.state)
         if state is None:
             continue
         node = _new_node(ti.task_id, ti.map_index, state, rules)

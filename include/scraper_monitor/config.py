@@ -14,11 +14,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from scraper_monitor.cli import CliError
-
 DSN_ENV = "SCRAPER_MONITOR_DSN"
 SPOOL_ENV = "SCRAPER_MONITOR_SPOOL"
 HOME_ENV = "SCRAPER_MONITOR_HOME"
+
+
+class ConfigError(Exception):
+    """Nothing says where the store is: the command line prints it as one line (exit status 2)."""
 
 
 def project_root(environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Path:
@@ -63,7 +65,7 @@ def resolve_dsn(explicit: str | None = None, environ: Mapping[str, str] = os.env
     path = env_file(project_root(environ))
     if path.is_file() and (from_file := read_env_file(path).get(DSN_ENV)):
         return from_file
-    raise CliError(
+    raise ConfigError(
         f"no monitor store configured: pass --dsn, set {DSN_ENV}, or start the local stack (it writes {path})"
     )
 

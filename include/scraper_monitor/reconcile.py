@@ -24,15 +24,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
-
-# Airflow TaskInstanceState values that mean "not finished yet" (None: not scheduled yet).
-UNFINISHED_AIRFLOW_STATES: frozenset[str | None] = frozenset(
-    {None, "none", "scheduled", "queued", "running", "restarting", "deferred", "up_for_reschedule"}
-    | {"awaiting_input"}
+from scraper_monitor.state import (
+    FAILED,
+    RETRYING,
+    SKIPPED,
+    SUCCESS,
+    UPSTREAM_FAILED,
+    airflow_unfinished,
+    from_airflow,
 )
-REMOVED = "removed"
-_DIRECT: dict[str, str] = {"success": SUCCESS, "skipped": SKIPPED, "up_for_retry": RETRYING}
 
 DifferenceKind = Literal["missing_row", "state_mismatch", "unknown_try"]
 TryKey = tuple[str, int, int]
@@ -66,11 +66,15 @@ class AirflowTry:
 
     @property
     def ran(self) -> bool:
-        return self.try_number > 0 and not self.pending and self.state not in ("upstream_failed", REMOVED)
+        return (
+            self.try_number > 0
+            and not self.pending
+            and from_airflow(self.state) not in (UPSTREAM_FAILED, None)
+        )
 
     @property
     def pending(self) -> bool:
-        return self.state in UNFINISHED_AIRFLOW_STATES
+        return airflow_unfinished(self.state)
 
 
 class StoreRow(Protocol):
@@ -125,7 +129,7 @@ def _rank(t: AirflowTry) -> int:
     # One try can be reported twice: by the task instance and by its history. up_for_retry says
     # more than the history's "failed"; a try that ran says more than a cleared instance waiting
     # (state None) or never run (upstream_failed) under the same try number.
-    if t.state == "up_for_retry":
+    if from_airflow(t.state) == RETRYING:
         return 2
     return 1 if t.ran else 0
 
@@ -143,9 +147,10 @@ def expected_state(t: AirflowTry, is_last: bool) -> str | None:
     """The store state this try implies; None when it never ran (no row expected)."""
     if not t.ran:
         return None
-    if t.state in _DIRECT:
-        return _DIRECT[t.state]
-    if t.state == "failed" and not is_last and (t.max_tries is None or t.try_number <= t.max_tries):
+    state = from_airflow(t.state)
+    if state in (SUCCESS, SKIPPED, RETRYING):
+        return state
+    if state == FAILED and not is_last and (t.max_tries is None or t.try_number <= t.max_tries):
         return RETRYING
     return FAILED
 
@@ -167,7 +172,7 @@ def compare(task_instance_tries: Iterable[AirflowTry], executions: Iterable[Stor
         if t is None:
             differences.append(Difference("unknown_try", *key, None, None, store_state))
             continue
-        if t.pending or t.state == REMOVED:
+        if t.pending or from_airflow(t.state) is None:
             continue
         expected = expected_state(t, is_last=t.try_number == last_try.get(key[:2]))
         if expected is None:

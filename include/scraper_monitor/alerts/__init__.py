@@ -2,6 +2,6 @@
 
 ``Evaluator`` runs the checks in ``checks`` (SLO breach, silent failures, error spike, k of n runs
 failed), keeps each alert's state in ``alert_state`` and posts through an injected sender; the Airflow
-glue (``scraper_monitor.airflow_alerting``) supplies a sender that goes through the Slack provider.
+glue (``scraper_monitor.airflow.notifications``) supplies a sender that goes through the Slack provider.
 No Airflow import here.
 """

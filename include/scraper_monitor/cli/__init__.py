@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from scraper_monitor.config import ConfigError
+
 # Modules under scraper_monitor.cli, each exposing register(subparsers).
 COMMAND_MODULES: list[str] = [
     "db",
@@ -27,6 +29,10 @@ class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+# Errors of the plain modules that a user can fix (where the store is): one line, like a CliError.
+USER_ERRORS: tuple[type[Exception], ...] = (CliError, ConfigError)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scraper-monitor", description="Inspect and maintain the scraper monitor store."
@@ -42,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
+    except USER_ERRORS as exc:
         print(f"scraper-monitor: {exc}", file=sys.stderr)
         return 2
 

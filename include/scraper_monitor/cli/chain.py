@@ -10,29 +10,18 @@ Example: ``scraper-monitor chain cinema_city scheduled__2025-11-24T06:00:00+00:0
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 from typing import Any
 
-from scraper_monitor import airflow_rest
-from scraper_monitor.chain import Chain, ChainNode, DagStructure, TaskInstanceRecord, TaskSpec, build_chain
+from scraper_monitor.airflow import rest
+from scraper_monitor.airflow.task_instances import RestView, read_rest
+from scraper_monitor.chain import Chain, ChainNode, DagStructure, build_chain
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.jobs import add_output_options, check_names, open_store
 from scraper_monitor.cli.table import colour_enabled, duration, preview, print_json, render, state_painter
 from scraper_monitor.store import queries
 
 _NODE_HEADERS = ("TASK", "STATE", "TRY", "DURATION", "DETAIL")
-
-
-@dataclass(frozen=True)
-class AirflowView:
-    """What Airflow said about the run; ``error`` says why there is nothing (unreachable, 404, ...)."""
-
-    url: str
-    structure: DagStructure | None = None
-    task_instances: tuple[TaskInstanceRecord, ...] = ()
-    error: str | None = None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,50 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_airflow_url_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--airflow-url",
-        help=f"Airflow api-server; default: ${airflow_rest.URL_ENV}, else {airflow_rest.DEFAULT_URL} "
-        f"(login: ${airflow_rest.USERNAME_ENV}/${airflow_rest.PASSWORD_ENV}, else the local stack's)",
+        help=f"Airflow api-server; default: ${rest.URL_ENV}, else {rest.DEFAULT_URL} "
+        f"(login: ${rest.USERNAME_ENV}/${rest.PASSWORD_ENV}, else the local stack's)",
     )
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def task_instance_record(raw: Mapping[str, Any]) -> TaskInstanceRecord:
-    return TaskInstanceRecord(
-        task_id=raw["task_id"],
-        map_index=int(raw["map_index"]),
-        state=raw.get("state"),
-        try_number=int(raw.get("try_number") or 0),
-        start_date=_parse_time(raw.get("start_date")),
-        end_date=_parse_time(raw.get("end_date")),
-        duration=raw.get("duration"),
-    )
-
-
-def dag_structure(dag_id: str, tasks: list[dict[str, Any]]) -> DagStructure:
-    """The REST API lists downstream ids; the chain wants each task's upstream ids."""
-    upstream: dict[str, list[str]] = {t["task_id"]: [] for t in tasks}
-    for task in tasks:
-        for child in task.get("downstream_task_ids") or []:
-            upstream.setdefault(child, []).append(task["task_id"])
-    return DagStructure(dag_id, tuple(TaskSpec(tid, tuple(ups)) for tid, ups in upstream.items()))
-
-
-def read_airflow(url: str | None, dag_id: str, run_id: str) -> AirflowView:
-    api_url = airflow_rest.resolve_url(url)
-    structure = None
-    try:
-        api = airflow_rest.connect(api_url)
-        structure = dag_structure(dag_id, api.tasks(dag_id))
-        tis = tuple(task_instance_record(t) for t in api.task_instances(dag_id, run_id))
-    except airflow_rest.AirflowUnreachable as exc:
-        return AirflowView(api_url, structure, error=f"Airflow unreachable: {exc}")
-    except airflow_rest.AirflowHttpError as exc:
-        if exc.status == 404:
-            return AirflowView(api_url, structure, error="Airflow does not know this DAG or run (HTTP 404)")
-        return AirflowView(api_url, structure, error=f"Airflow refused the request: {exc}")
-    return AirflowView(api_url, structure, tis)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -98,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
     with open_store(args.dsn) as conn:
         executions = queries.executions_for_run(conn, args.dag_id, args.run_id)
         item_counts = queries.item_outcome_counts_for_run(conn, args.dag_id, args.run_id)
-    airflow = read_airflow(args.airflow_url, args.dag_id, args.run_id)
+    airflow = read_rest(args.airflow_url, args.dag_id, args.run_id)
     if not executions and not airflow.task_instances:
         reason = f" ({airflow.error})" if airflow.error else ""
         raise CliError(f"no run {args.run_id!r} of {args.dag_id!r} in the store nor in Airflow{reason}")
@@ -117,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def chain_json(chain: Chain, source: str, airflow: AirflowView) -> dict[str, Any]:
+def chain_json(chain: Chain, source: str, airflow: RestView) -> dict[str, Any]:
     """The web API's chain shape (same keys), plus where Airflow was and what went wrong."""
     summary = chain.summary
     return {
@@ -176,7 +124,7 @@ def _seconds(value: float | None) -> str:
     return duration(None if value is None else value * 1000)
 
 
-def chain_text(chain: Chain, source: str, airflow: AirflowView) -> str:
+def chain_text(chain: Chain, source: str, airflow: RestView) -> str:
     lines = [f"{chain.dag_id}  {chain.run_id}"]
     if source == "airflow":
         lines.append(f"states from Airflow ({airflow.url}), details from the monitor store")

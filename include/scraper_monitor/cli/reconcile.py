@@ -13,7 +13,8 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from scraper_monitor import airflow_rest
+from scraper_monitor.airflow import rest
+from scraper_monitor.airflow.task_instances import rest_tries
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.chain import add_airflow_url_option
 from scraper_monitor.cli.jobs import add_output_options, check_names, open_store
@@ -33,32 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def airflow_tries(api: airflow_rest.AirflowApi, dag_id: str, run_id: str) -> list[AirflowTry]:
-    """Every try of the run: each task instance's current try plus its ``/tries`` history.
-
-    The history is fetched only where it can hold a try the task instance does not show: past try
-    1, or at try 1 when the instance was cleared and waits (its finished try is in the history).
-    That keeps a run of a hundred single-try instances at one paged request.
-    """
-    tries: list[AirflowTry] = []
-    for ti in api.task_instances(dag_id, run_id):
-        current = AirflowTry.from_api(ti)
-        tries.append(current)
-        if current.try_number > 1 or (current.try_number == 1 and current.pending):
-            history = api.task_instance_tries(dag_id, run_id, current.task_id, current.map_index)
-            tries += [AirflowTry.from_api(t) for t in history]
-    return tries
-
-
 def _read_airflow(url: str, dag_id: str, run_id: str) -> list[AirflowTry]:
     try:
-        api = airflow_rest.connect(url)
-        return airflow_tries(api, dag_id, run_id)
-    except airflow_rest.AirflowHttpError as exc:
+        api = rest.connect(url)
+        return rest_tries(api, dag_id, run_id)
+    except rest.AirflowHttpError as exc:
         if exc.status == 404:
             raise CliError(f"Airflow does not know run {run_id!r} of {dag_id!r}") from exc
         raise CliError(f"Airflow refused the request: {exc}") from exc
-    except airflow_rest.AirflowUnreachable as exc:
+    except rest.AirflowUnreachable as exc:
         raise CliError(str(exc)) from exc
 
 
@@ -66,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
     check_names(dag_id=args.dag_id)
     with open_store(args.dsn) as conn:
         rows = queries.executions_for_run(conn, args.dag_id, args.run_id)
-    airflow_url = airflow_rest.resolve_url(args.airflow_url)
+    airflow_url = rest.resolve_url(args.airflow_url)
     tries = _read_airflow(airflow_url, args.dag_id, args.run_id)
     report = build_report(args.dag_id, args.run_id, airflow_url, tries, rows)
     if args.json:

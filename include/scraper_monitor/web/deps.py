@@ -1,7 +1,7 @@
 """What the routes depend on: the store connection and the task-instance source, both injected.
 
 ``create_app`` receives a DSN provider and a task-instance source instead of importing Airflow, so the
-web app runs (and is tested) without Airflow; ``scraper_monitor.airflow_web`` passes the real ones.
+web app runs (and is tested) without Airflow; ``scraper_monitor.airflow.web`` passes the real ones.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""Airflow glue for alerting: Slack through the provider, the Deadline Alert of the scraper DAGs, and
-the body of the ``scraper_monitor_alerts`` task. The core (``scraper_monitor.alerts``) stays free of
-Airflow; this module is the one place where alerting meets it.
+"""Notifications through Airflow: Slack through the provider, and the Deadline Alert of the scraper
+DAGs (SLA misses). The decisions (``scraper_monitor.alerts``) stay free of Airflow.
 
 Slack goes through the ``slack_scraper_alerts`` connection (type ``slackwebhook``): its password is the
 webhook URL, so the secret lives in Airflow's connections, never in code or logs.
@@ -17,10 +16,6 @@ from airflow.configuration import conf
 from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
-from scraper_monitor import slo
-from scraper_monitor.airflow_glue import monitor_dsn
-from scraper_monitor.alerts.config import alert_config
-from scraper_monitor.alerts.evaluator import Evaluator
 from scraper_monitor.alerts.slack_message import SlackMessage, deadline_miss_message
 
 log = logging.getLogger(__name__)
@@ -29,15 +24,9 @@ SLACK_CONN_ID = "slack_scraper_alerts"
 DEADLINE_MINUTES_ENV = "SCRAPER_DEADLINE_MINUTES"
 DISABLE_DEADLINES_ENV = "SCRAPER_MONITOR_DISABLE_DEADLINES"
 DEFAULT_DEADLINE_MINUTES = 60
-ALERT_SCHEDULE_ENV = "SCRAPER_MONITOR_ALERT_SCHEDULE"
-DEFAULT_ALERT_SCHEDULE = "*/15 * * * *"
 # [callbacks] callback_execution_timeout is off by default: without a timeout of its own, a hung Slack
 # would keep the callback (and its triggerer slot) waiting indefinitely.
 DEADLINE_SLACK_TIMEOUT_S = 10
-
-
-class AlertChecksFailed(RuntimeError):
-    """A check could not run (a query error, a bug): its alerts can neither open nor resolve."""
 
 
 class SlackHookSender:
@@ -55,37 +44,6 @@ class SlackHookSender:
 def airflow_base_url() -> str:
     """Where links in Slack messages point: ``[api] base_url``, as the users reach the UI."""
     return (conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
-
-
-def alert_schedule() -> str:
-    """The alert DAG's schedule: a cron expression or preset from the env, every 15 minutes by default."""
-    return os.environ.get(ALERT_SCHEDULE_ENV, "").strip() or DEFAULT_ALERT_SCHEDULE
-
-
-def evaluate_alerts(dsn: str | None = None) -> dict[str, Any]:
-    """One evaluation (the ``scraper_monitor_alerts`` task); returns the report (shown as XCom).
-
-    Slack trouble never fails the task: the next evaluation retries the send. A check that could not
-    run does fail it, after everything else was evaluated and sent, so a blind spot is visible in
-    Airflow instead of only in a log line.
-    """
-    slo_config = slo.load_config()
-    sender = SlackHookSender(timeout_seconds=alert_config(slo_config).slack_timeout_seconds)
-    evaluator = Evaluator(dsn or monitor_dsn(), sender, slo_config=slo_config, base_url=airflow_base_url())
-    report = evaluator.evaluate()
-    log.info(
-        "alerts: %d firing, opened %s, repeated %s, resolved %s, sent %s",
-        len(report.firing),
-        report.opened,
-        report.repeated,
-        report.resolved,
-        report.sent,
-    )
-    if report.failed_sends:
-        log.warning("alerts: Slack did not take %s; retried on the next evaluation", report.failed_sends)
-    if report.check_errors:
-        raise AlertChecksFailed(f"alert checks failed: {report.check_errors}")
-    return report.to_json()
 
 
 # --- SLA misses: Deadline Alerts ---------------------------------------------------------------

@@ -1,0 +1,160 @@
+"""Task callbacks and the cluster policy that attaches them to every task of every DAG.
+
+``task_policy`` (installed as ``$AIRFLOW_HOME/config/airflow_local_settings.py``) gives every task
+success / failure / retry / skipped callbacks, so no DAG author can forget monitoring. Callbacks run
+in the task's own process on the worker after it finished; they read the try from Airflow, build the
+summary with ``scraper_monitor.recording``, and write it through the monitor's own connection
+(Airflow 3 workers cannot touch the metadata DB). They never raise: a monitoring problem must not
+change a task's outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from scraper_monitor import silent
+from scraper_monitor.airflow.connections import monitor_dsn
+from scraper_monitor.recording import TryFacts, build_summary
+from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
+from scraper_monitor.store.writer import SummaryWriter
+from scrapers.outcome import StepResult
+
+log = logging.getLogger(__name__)
+
+#: A task whose return value is not its StepResult (fan-out tasks return the list Airflow maps
+#: over) pushes the StepResult under this XCom key instead.
+STEP_RESULT_KEY = "step_result"
+_MARK = "_scraper_monitor_callback"
+
+
+# --- where summaries go ------------------------------------------------------------------------
+
+
+def spool_path() -> Path:
+    default = Path(os.environ.get("SCRAPER_MONITOR_HOME", ".")) / ".local" / "spool" / "summaries.jsonl"
+    return Path(os.environ.get("SCRAPER_MONITOR_SPOOL", default))
+
+
+@cache
+def _writer_for(dsn: str, spool: Path) -> SummaryWriter:
+    return SummaryWriter(dsn, spool)
+
+
+def _writer() -> SummaryWriter:
+    try:
+        dsn = monitor_dsn()
+    except Exception as exc:  # no connection configured: keep the summary in the spool
+        log.warning("scraper monitor: no store connection (%s); spooling", type(exc).__name__)
+        dsn = ""
+    return _writer_for(dsn, spool_path())
+
+
+# --- reading the try from Airflow ----------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _task_result(ti: Any) -> StepResult | None:
+    for key in (STEP_RESULT_KEY, "return_value"):
+        try:
+            raw = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index, key=key)
+        except Exception:
+            continue
+        if isinstance(raw, dict) and isinstance(raw.get("counts"), dict):
+            return StepResult.from_dict(raw)
+    return None
+
+
+def _history(dag_id: str, task_id: str) -> silent.History:
+    def history(count: str, runs: int) -> Sequence[int]:
+        return _writer().history(dag_id, task_id, count, runs)
+
+    return history
+
+
+def _redact(message: str) -> str:
+    from airflow.sdk._shared.secrets_masker import redact  # the path the deprecation warning names
+
+    return str(redact(message))
+
+
+def try_facts(context: Any, state: str) -> TryFacts:
+    """The finished try as plain values. Only a success or a skip reads the task's step result."""
+    ti = context["ti"]
+    result = None
+    if state in (SUCCESS, SKIPPED):
+        try:
+            result = _task_result(ti)
+        except Exception:
+            log.exception("scraper monitor: could not read the task result of %s", ti.task_id)
+    return TryFacts(
+        dag_id=ti.dag_id,
+        run_id=ti.run_id,
+        task_id=ti.task_id,
+        map_index=ti.map_index if ti.map_index is not None else -1,
+        try_number=ti.try_number,
+        state=state,
+        logical_date=context.get("logical_date"),
+        started_at=getattr(ti, "start_date", None),
+        ended_at=_now(),
+        exception=context.get("exception"),
+        result=result,
+    )
+
+
+def _record(state: str) -> Callable[[Any], None]:
+    def callback(context: Any) -> None:
+        try:
+            facts = try_facts(context, state)
+            summary = build_summary(facts, _history(facts.dag_id, facts.task_id), _redact)
+            _writer().write(summary)
+        except Exception:
+            log.exception("scraper monitor: could not record the execution (task outcome unchanged)")
+
+    setattr(callback, _MARK, state)
+    callback.__name__ = f"record_{state}"
+    return callback
+
+
+ON_SUCCESS = _record(SUCCESS)
+ON_FAILURE = _record(FAILED)
+ON_RETRY = _record(RETRYING)
+ON_SKIPPED = _record(SKIPPED)
+
+_CALLBACKS = {
+    "on_success_callback": ON_SUCCESS,
+    "on_failure_callback": ON_FAILURE,
+    "on_retry_callback": ON_RETRY,
+    "on_skipped_callback": ON_SKIPPED,
+}
+
+
+def _with(existing: Any, callback: Callable[[Any], None]) -> list[Any]:
+    callbacks = (
+        [] if existing is None else list(existing) if isinstance(existing, list | tuple) else [existing]
+    )
+    if not any(getattr(c, _MARK, None) for c in callbacks):
+        callbacks.append(callback)
+    return callbacks
+
+
+def task_policy(task: Any) -> None:
+    """Cluster policy: attach the monitor's callbacks to every task, keeping the author's own."""
+    for attribute, callback in _CALLBACKS.items():
+        setattr(task, attribute, _with(getattr(task, attribute, None), callback))
+
+
+def has_monitor_callbacks(task: Any) -> bool:
+    """True if every monitor callback is attached (used by the coverage test)."""
+    return all(
+        any(getattr(c, _MARK, None) == cb_state for c in (getattr(task, attr, None) or []))
+        for attr, cb_state in ((a, getattr(cb, _MARK)) for a, cb in _CALLBACKS.items())
+    )

@@ -1,0 +1,96 @@
+"""The bodies of the monitor's own DAG tasks: maintenance, snapshots and alert evaluation.
+
+The DAG files stay declarative; each task calls one function here, which resolves the store through
+Airflow's connection and returns a small JSON report (shown as the task's XCom).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from scraper_monitor.airflow.connections import monitor_dsn
+
+log = logging.getLogger(__name__)
+
+ALERT_SCHEDULE_ENV = "SCRAPER_MONITOR_ALERT_SCHEDULE"
+DEFAULT_ALERT_SCHEDULE = "*/15 * * * *"
+
+
+class AlertChecksFailed(RuntimeError):
+    """A check could not run (a query error, a bug): its alerts can neither open nor resolve."""
+
+
+# --- scraper_monitor_maintenance -----------------------------------------------------------------
+
+
+def replay_spool() -> dict[str, int]:
+    from scraper_monitor.airflow.callbacks import spool_path
+    from scraper_monitor.store.spool import replay
+
+    report = replay(monitor_dsn(), spool_path())
+    return {"replayed": report.replayed, "failed": report.failed, "rejected": report.rejected}
+
+
+def refresh_rollups(days: int) -> dict[str, int]:
+    from scraper_monitor.store.rollup import rollup_recent
+
+    report = rollup_recent(monitor_dsn(), days)
+    return {"days": days, "execution_rows": report.execution_rows, "item_rows": report.item_rows}
+
+
+def prune_raw_rows(retention_days: int) -> dict[str, int]:
+    from scraper_monitor.store.retention import prune
+
+    report = prune(monitor_dsn(), retention_days)
+    return {"executions_deleted": report.executions_deleted, "items_deleted": report.items_deleted}
+
+
+# --- scraper_monitor_snapshots -------------------------------------------------------------------
+
+
+def refresh_snapshots() -> dict[str, object]:
+    """SLO statuses and metrics for the current time."""
+    from scraper_monitor.snapshot import refresh
+
+    return refresh(monitor_dsn()).to_json()
+
+
+# --- scraper_monitor_alerts ----------------------------------------------------------------------
+
+
+def alert_schedule() -> str:
+    """The alert DAG's schedule: a cron expression or preset from the env, every 15 minutes by default."""
+    return os.environ.get(ALERT_SCHEDULE_ENV, "").strip() or DEFAULT_ALERT_SCHEDULE
+
+
+def evaluate_alerts(dsn: str | None = None) -> dict[str, Any]:
+    """One evaluation; returns the report.
+
+    Slack trouble never fails the task: the next evaluation retries the send. A check that could not
+    run does fail it, after everything else was evaluated and sent, so a blind spot is visible in
+    Airflow instead of only in a log line.
+    """
+    from scraper_monitor import slo
+    from scraper_monitor.airflow.notifications import SlackHookSender, airflow_base_url
+    from scraper_monitor.alerts.config import alert_config
+    from scraper_monitor.alerts.evaluator import Evaluator
+
+    slo_config = slo.load_config()
+    sender = SlackHookSender(timeout_seconds=alert_config(slo_config).slack_timeout_seconds)
+    evaluator = Evaluator(dsn or monitor_dsn(), sender, slo_config=slo_config, base_url=airflow_base_url())
+    report = evaluator.evaluate()
+    log.info(
+        "alerts: %d firing, opened %s, repeated %s, resolved %s, sent %s",
+        len(report.firing),
+        report.opened,
+        report.repeated,
+        report.resolved,
+        report.sent,
+    )
+    if report.failed_sends:
+        log.warning("alerts: Slack did not take %s; retried on the next evaluation", report.failed_sends)
+    if report.check_errors:
+        raise AlertChecksFailed(f"alert checks failed: {report.check_errors}")
+    return report.to_json()

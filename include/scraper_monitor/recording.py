@@ -1,0 +1,104 @@
+"""What goes into a summary: the per-state rules, from plain values, without Airflow.
+
+The Airflow door (``scraper_monitor.airflow.callbacks``) reads the task instance, its exception and its
+returned step result, and hands them here. Keeping the rules here makes each one a millisecond unit
+test instead of a ``dag.test()`` run:
+
+- success: the step result's counts and items, and the silent verdict of the task's declared rules
+  against its own history;
+- skipped: the reason the task gave (the skip exception's text, else the step result's reason);
+- failed / retrying (or any state with an exception): the redacted message and its category, type and
+  fingerprint.
+
+Each enrichment is optional: a failure in one (a rule, the history lookup, categorization) is logged
+and the summary is still built, so an execution is never lost to a monitor bug.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from scraper_monitor import silent
+from scraper_monitor.category import categorize, describe
+from scraper_monitor.execution import ExecutionSummary
+from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
+from scrapers.outcome import StepResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TryFacts:
+    """One finished try, as plain values: who it was, when it ran, how it ended."""
+
+    state: str
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    logical_date: datetime | None
+    started_at: datetime | None
+    ended_at: datetime
+    exception: BaseException | None = None
+    result: StepResult | None = None
+
+
+def build_summary(
+    facts: TryFacts,
+    history: silent.History,
+    redact: Callable[[str], str] = str,
+) -> ExecutionSummary:
+    """The summary of one try. ``history(count, runs)`` gives the task's recent values of a count
+    (for the silent rules); ``redact`` masks secrets in an error message before it is stored."""
+    started = facts.started_at
+    summary = ExecutionSummary(
+        dag_id=facts.dag_id,
+        run_id=facts.run_id,
+        task_id=facts.task_id,
+        map_index=facts.map_index,
+        try_number=facts.try_number,
+        state=facts.state,
+        scraper=facts.dag_id,
+        logical_date=facts.logical_date,
+        started_at=started,
+        ended_at=facts.ended_at,
+        duration_ms=int((facts.ended_at - started).total_seconds() * 1000) if started else None,
+    )
+    exception, result = facts.exception, facts.result
+    if facts.state == SUCCESS:
+        _enrich(summary, "task result", lambda: _add_result(summary, result, history))
+    elif facts.state == SKIPPED:
+        summary.skip_reason = str(exception) if exception else (result.skip_reason if result else None)
+    elif exception is not None or facts.state in (FAILED, RETRYING):
+        summary.error_message = redact(describe(exception)) if exception else None
+        _enrich(summary, "categorization", lambda: _add_category(summary, exception))
+    return summary
+
+
+def _enrich(summary: ExecutionSummary, what: str, step: Callable[[], None]) -> None:
+    try:
+        step()
+    except Exception:
+        log.exception("scraper monitor: %s failed for %s; recording without it", what, summary.key)
+
+
+def _add_result(summary: ExecutionSummary, result: StepResult | None, history: silent.History) -> None:
+    if result is None:
+        return
+    summary.counts, summary.items = result.counts, result.items
+    rules = silent.rules_for(summary.dag_id, summary.task_id)
+    verdict = silent.evaluate(rules, result.counts, history)
+    summary.silent, summary.silent_reason = verdict.silent, verdict.reason
+
+
+def _add_category(summary: ExecutionSummary, exception: BaseException | None) -> None:
+    found = categorize(exception)
+    summary.error_category, summary.error_type, summary.fingerprint = (
+        found.category,
+        found.error_type,
+        found.fingerprint,
+    )

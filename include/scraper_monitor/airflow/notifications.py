@@ -7,7 +7,6 @@ webhook URL, so the secret lives in Airflow's connections, never in code or logs
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,8 +16,6 @@ from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
 from scraper_monitor.alerts.slack_message import SlackMessage, deadline_miss_message
-
-log = logging.getLogger(__name__)
 
 SLACK_CONN_ID = "slack_scraper_alerts"
 DEADLINE_MINUTES_ENV = "SCRAPER_DEADLINE_MINUTES"

@@ -18,10 +18,10 @@ from airflow.sdk import DAG, AsyncCallback, DeadlineReference
 from airflow.serialization.serialized_objects import DagSerialization
 from airflow.triggers.callback import CallbackTrigger
 
-from scraper_monitor import slo
 from scraper_monitor.airflow import notifications
 from scraper_monitor.airflow.notifications import DISABLE_DEADLINES_ENV, deadline_alert, notify_deadline_miss
 from scraper_monitor.airflow.tasks import AlertChecksFailed, evaluate_alerts
+from scraper_monitor.reports import slo as slo_report
 from scraper_monitor.state import FAILED
 from tests.airflow_env import ROOT
 from tests.fixtures.slack import SlackReceiver
@@ -148,7 +148,7 @@ def test_evaluate_alerts_fails_the_task_when_a_check_cannot_run(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise psycopg.errors.QueryCanceled("statement timeout")
 
-    monkeypatch.setattr(slo, "slo_statuses", broken)
+    monkeypatch.setattr(slo_report, "slo_statuses", broken)
     now = datetime.now(UTC)
     for i in range(3):
         add_execution(db, run_id=f"r{i}", state=FAILED, started_at=now - timedelta(hours=3 - i))

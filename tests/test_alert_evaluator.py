@@ -16,11 +16,11 @@ import yaml
 
 from scraper_monitor import slo
 from scraper_monitor.airflow.notifications import SlackHookSender
-from scraper_monitor.alerts import state
 from scraper_monitor.alerts.checks import CheckContext, FailedRunsCheck, SilentFailureCheck
 from scraper_monitor.alerts.evaluator import EVALUATOR_LOCK_KEY, Evaluator
 from scraper_monitor.alerts.model import EVENTS, Alert
 from scraper_monitor.state import FAILED
+from scraper_monitor.store import alert_state
 from tests.fixtures.slack import SlackReceiver
 from tests.test_alert_support import (  # noqa: F401
     NOW,
@@ -133,7 +133,7 @@ def test_slack_down_retries_next_evaluation_and_sends_once(
     assert report.sent == []
     assert len(report.failed_sends) == 1  # the first failure ends this round: no timeout per alert
     assert slack_connection.messages == []
-    [record] = [r for r in state.all_records(db) if r.key == report.failed_sends[0].split()[0]]
+    [record] = [r for r in alert_state.all_records(db) if r.key == report.failed_sends[0].split()[0]]
     assert record.pending_event == "opened"
 
     slack_connection.answer(200)
@@ -219,7 +219,7 @@ def test_a_broken_check_does_not_stop_the_others_or_resolve_its_alerts(
     assert report.check_errors == {"silent": "QueryCanceled: statement timeout"}
     assert report.opened == ["runs:cinema_city"]
     assert report.resolved == []  # silent:cinema_city is still open, not declared fine
-    assert {r.key: r.status for r in state.all_records(db)} == {
+    assert {r.key: r.status for r in alert_state.all_records(db)} == {
         "runs:cinema_city": "open",
         "silent:cinema_city": "open",
     }
@@ -266,6 +266,6 @@ def test_repeat_interval_comes_from_the_config(
 def test_migration_vocabulary_matches_the_code() -> None:
     # 0002 keeps frozen copies (a migration must not change meaning later); they must still agree.
     migration = importlib.import_module("scraper_monitor.migrations.versions.0002_alert_state")
-    assert migration.STATUSES == (state.OPEN, state.RESOLVED)
+    assert migration.STATUSES == (alert_state.OPEN, alert_state.RESOLVED)
     assert migration.EVENTS == EVENTS
     assert (migration.revision, migration.down_revision) == ("0002", "0001")

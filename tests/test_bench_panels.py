@@ -22,11 +22,12 @@ from benchmarks.panels import endpoints, raw_trends, trend_mismatches
 from benchmarks.report import Report
 from benchmarks.store_generator import GeneratedStore, StoreShape, generate
 from scraper_monitor.pgserver import EmbeddedPostgres
+from scraper_monitor.reports import executions
+from scraper_monitor.reports.trends import daily_rows
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, STATES, SUCCESS, UPSTREAM_FAILED
 from scraper_monitor.store import migrate
-from scraper_monitor.store import queries as store
 from scraper_monitor.store.db import connect
-from scraper_monitor.web import create_app, services
+from scraper_monitor.web import create_app
 
 SHAPE = StoreShape(
     executions=3_000, item_outcomes=9_000, days=21, scrapers=3, units=6, films=5, retry_share=0.25
@@ -163,7 +164,7 @@ def test_trends_equal_the_raw_rows(dsn: str, client: TestClient) -> None:
     today = datetime.now(UTC).date()
     with connect(dsn) as conn:
         raw = raw_trends(conn, 90, today)
-        assert raw and store.trends(conn, days=90, today=today) == raw
+        assert raw and daily_rows(conn, days=90, today=today) == raw
     for days in (7, 30, 90):
         body = client.get("/api/trends", params={"days": days}).json()
         assert trend_mismatches(body, raw) == []
@@ -227,7 +228,7 @@ def test_executions_totals_and_pages(dsn: str, client: TestClient) -> None:
 def test_a_total_past_the_cap_reads_as_a_lower_bound(
     dsn: str, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "TOTAL_CAP", 1_000)
+    monkeypatch.setattr(executions, "TOTAL_CAP", 1_000)
     body = client.get("/api/executions", params={"limit": 50}).json()
     assert (body["total"], body["total_capped"], len(body["items"])) == (1_000, True, 50)
     network = scalar(dsn, "SELECT count(*) FROM task_executions WHERE error_category = 'network_error'")

@@ -6,6 +6,9 @@
 - No module outside the CLI imports the CLI; none outside the web app (and the door that serves it)
   imports the web app.
 - No product module imports the development tools (``local_stack``, ``benchmarks``, ``sitesim``).
+- SQL lives in two places: the reports (``scraper_monitor.reports``, every read a face renders) and
+  the store (``scraper_monitor.store``: writes and upkeep). The faces (CLI, web app, alerts,
+  metrics) and the rest of the core hold none.
 
 The rules read every module's imports from its syntax tree, so an import hidden inside a function
 counts too; a second test imports the core for real and checks that no Airflow module was loaded.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import pkgutil
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -131,6 +135,46 @@ def test_the_rules_catch_a_wrong_import_at_module_level_or_in_a_function(tmp_pat
         "scraper_monitor/config.py:1 imports scraper_monitor.cli (only the CLI imports the CLI)",
         "scraper_monitor/slo.py:1 imports scraper_monitor.cli (only the CLI imports the CLI)",
         "scraper_monitor/slo.py:2 imports local_stack (no product module imports local_stack)",
+    ]
+
+
+# A statement on one of the monitor's tables, or any SELECT: what a face must ask a report for.
+_SQL = re.compile(
+    r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(?:task_executions|item_outcomes|scraper_daily|execution_daily"
+    r"|snapshots|alert_state)\b|\bSELECT\s",
+)
+SQL_HOMES = (
+    "scraper_monitor.reports",
+    "scraper_monitor.store",
+    "scraper_monitor.migrations",
+    "scraper_monitor.pgserver",
+)
+
+
+def sql_outside_its_homes(root: Path) -> list[str]:
+    """One line per string literal holding SQL in a monitor module outside the reports and the store."""
+    found = []
+    for path in sorted((root / "scraper_monitor").rglob("*.py")):
+        module = module_name(path, root)
+        if any(_within(module, home) for home in SQL_HOMES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL.search(node.value):
+                found.append(f"{path.relative_to(root)}:{node.lineno} holds SQL")
+    return found
+
+
+def test_sql_lives_in_the_reports_and_the_store_only(tmp_path: Path) -> None:
+    assert sql_outside_its_homes(INCLUDE) == []
+    pkg = tmp_path / "scraper_monitor"
+    for folder in ("cli", "reports"):
+        (pkg / folder).mkdir(parents=True)
+    (pkg / "reports" / "errors.py").write_text('Q = "SELECT count(*) FROM task_executions"\n')  # its home
+    (pkg / "cli" / "errors.py").write_text('def f(conn):\n    conn.execute("SELECT 1 FROM item_outcomes")\n')
+    (pkg / "metrics.py").write_text('Q = """\nSELECT scraper\n  FROM scraper_daily"""\n')
+    assert sql_outside_its_homes(tmp_path) == [
+        "scraper_monitor/cli/errors.py:2 holds SQL",
+        "scraper_monitor/metrics.py:1 holds SQL",
     ]
 
 

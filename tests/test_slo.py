@@ -14,6 +14,7 @@ import yaml
 from scraper_monitor import slo
 from scraper_monitor.alerts.config import parse_alert_config
 from scraper_monitor.cli import main
+from scraper_monitor.reports.slo import slo_statuses
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, UPSTREAM_FAILED
 from tests.test_alert_support import NOW, add_execution, db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
 
@@ -160,7 +161,7 @@ def test_classify(rate: float | None, avg_ms: float | None, runs: int, expected:
 
 
 def _statuses(db: psycopg.Connection, **kwargs: object) -> dict[tuple[str, str | None], slo.SloStatus]:
-    return {(s.scraper, s.task_id): s for s in slo.slo_statuses(db, slo.load_config(), now=NOW, **kwargs)}
+    return {(s.scraper, s.task_id): s for s in slo_statuses(db, slo.load_config(), now=NOW, **kwargs)}
 
 
 def test_status_counts_final_tries_only(db: psycopg.Connection) -> None:

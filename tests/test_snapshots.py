@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from scraper_monitor import metrics, slo, snapshot
+from scraper_monitor.reports.slo import slo_statuses, slo_view
 from scraper_monitor.state import FAILED, SUCCESS
 from scraper_monitor.store import snapshots
 from scraper_monitor.store.db import connect
@@ -64,9 +65,9 @@ def test_a_snapshot_serves_the_same_numbers_as_the_store(store: str, db: psycopg
 
     assert metrics.render_metrics(store, slo_config=config, now=NOW + timedelta(minutes=1))[0] == live
     with connect(store) as conn:
-        view = snapshot.slo_view(conn, config, now=NOW + timedelta(minutes=1))
+        view = slo_view(conn, config, now=NOW + timedelta(minutes=1))
     assert view.computed_at == NOW
-    assert view.statuses == slo.slo_statuses(psycopg.connect(store), config, now=NOW)
+    assert view.statuses == slo_statuses(psycopg.connect(store), config, now=NOW)
     assert any(s.status != slo.INSUFFICIENT_DATA for s in view.statuses)
 
 

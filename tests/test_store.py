@@ -11,11 +11,11 @@ import psycopg
 import pytest
 
 from scraper_monitor.pgserver import EmbeddedPostgres
+from scraper_monitor.reports.executions import item_outcomes_of_run, of_run
 from scraper_monitor.state import FAILED, RETRYING, STATES, SUCCESS
 from scraper_monitor.store import migrate, spool
 from scraper_monitor.store.db import connect, describe_error
 from scraper_monitor.store.persist import save
-from scraper_monitor.store.queries import executions_for_run, item_outcomes_for_run
 from scraper_monitor.store.writer import SummaryWriter
 from scrapers.outcome import ItemOutcome
 from tests.test_store_support import count, make_summary
@@ -108,8 +108,8 @@ def test_upsert_same_key_twice_keeps_one_row_and_replaces_items(store_dsn: str) 
     with connect(store_dsn) as conn:
         first_id = save(conn, first)
         second_id = save(conn, second)
-        rows = executions_for_run(conn, first.dag_id, first.run_id)
-        items = item_outcomes_for_run(conn, first.dag_id, first.run_id)
+        rows = of_run(conn, first.dag_id, first.run_id)
+        items = item_outcomes_of_run(conn, first.dag_id, first.run_id)
     assert first_id == second_id
     assert [(r.state, r.counts, r.error_category) for r in rows] == [(SUCCESS, {"showtimes_found": 3}, None)]
     assert len(items) == 3 and {i.execution_id for i in items} == {first_id}
@@ -120,7 +120,7 @@ def test_one_row_per_try(store_dsn: str) -> None:
     with connect(store_dsn) as conn:
         save(conn, make_summary(try_number=1, state=RETRYING, error_message="HTTP 503"))
         save(conn, make_summary(try_number=2, state=SUCCESS, items=2))
-        rows = executions_for_run(conn, "cinema_city", make_summary().run_id)
+        rows = of_run(conn, "cinema_city", make_summary().run_id)
     assert [(r.try_number, r.state) for r in rows] == [(1, RETRYING), (2, SUCCESS)]
 
 
@@ -130,8 +130,8 @@ def test_a_replayed_older_version_does_not_override_a_newer_one(store_dsn: str) 
     with connect(store_dsn) as conn:
         save(conn, newer)
         assert save(conn, older) is None
-        (row,) = executions_for_run(conn, newer.dag_id, newer.run_id)
-        assert len(item_outcomes_for_run(conn, newer.dag_id, newer.run_id)) == 1
+        (row,) = of_run(conn, newer.dag_id, newer.run_id)
+        assert len(item_outcomes_of_run(conn, newer.dag_id, newer.run_id)) == 1
     assert (row.state, row.error_message) == (SUCCESS, None)
 
 
@@ -149,8 +149,8 @@ def test_hostile_text_is_stored_verbatim(store_dsn: str, text: str) -> None:
     summary.items = [ItemOutcome("film", text, "failed", "validation_error", text)]
     with connect(store_dsn) as conn:
         save(conn, summary)
-        (row,) = executions_for_run(conn, summary.dag_id, summary.run_id)
-        (item,) = item_outcomes_for_run(conn, summary.dag_id, summary.run_id)
+        (row,) = of_run(conn, summary.dag_id, summary.run_id)
+        (item,) = item_outcomes_of_run(conn, summary.dag_id, summary.run_id)
     assert row.error_message == row.silent_reason == row.skip_reason == row.fingerprint == text
     assert item.external_id == item.reason == text
     assert count(store_dsn, "SELECT count(*) FROM task_executions") == 1
@@ -161,8 +161,8 @@ def test_long_text_is_bounded_and_nul_replaced(store_dsn: str) -> None:
     summary.items = [ItemOutcome("film", "i" * 1000, "failed", reason="r" * 1000)]
     with connect(store_dsn) as conn:
         save(conn, summary)
-        (row,) = executions_for_run(conn, summary.dag_id, summary.run_id)
-        (item,) = item_outcomes_for_run(conn, summary.dag_id, summary.run_id)
+        (row,) = of_run(conn, summary.dag_id, summary.run_id)
+        (item,) = item_outcomes_of_run(conn, summary.dag_id, summary.run_id)
     assert len(row.error_message or "") == 2000 and row.error_message.startswith("x" * 1999)
     assert row.silent_reason == "a\ufffdb"  # PostgreSQL text cannot hold NUL
     assert (len(item.external_id or ""), len(item.reason or "")) == (300, 500)
@@ -251,7 +251,7 @@ def test_store_down_spools_fast_and_replays_exactly_once(tmp_path: Path) -> None
         assert spool.replay(dsn, spool_file).replayed == 5
 
         with connect(dsn) as conn:
-            rows = executions_for_run(conn, "cinema_city", summaries[0].run_id)
+            rows = of_run(conn, "cinema_city", summaries[0].run_id)
         assert sorted(r.map_index for r in rows) == sorted(s.map_index for s in summaries)
         assert {(r.map_index, r.try_number) for r in rows} == {(s.map_index, s.try_number) for s in summaries}
         assert count(dsn, "SELECT count(*) FROM item_outcomes") == 3 * len(summaries[:6])

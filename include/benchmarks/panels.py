@@ -39,12 +39,12 @@ from benchmarks.report import Report, median, percentile
 from benchmarks.store_generator import GeneratedStore, StoreShape, generate
 from scraper_monitor import snapshot
 from scraper_monitor.pgserver import EmbeddedPostgres
+from scraper_monitor.reports.base import success_rate
+from scraper_monitor.reports.trends import TrendTally, daily_rows
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
 from scraper_monitor.store import migrate
-from scraper_monitor.store import queries as store
 from scraper_monitor.store.db import connect
 from scraper_monitor.store.rows import TrendRow
-from scraper_monitor.trends import TrendTally
 from scraper_monitor.web import create_app
 
 TARGET_P95_MS = 150.0
@@ -52,7 +52,7 @@ TARGET_TRENDS_RATIO = 20.0
 WARMUP = 3
 RAW_REPEATS = 5  # the raw GROUP BY takes seconds; five runs give a stable median
 
-# Same definitions as store.trends, over raw rows: the day is the UTC date of started_at, else
+# Same definitions as reports.trends.daily_rows, over raw rows: the day is the UTC date of started_at, else
 # recorded_at; '' stands for "no category".
 RAW_TRENDS_SQL = """
 WITH per_category AS (
@@ -84,7 +84,7 @@ ORDER BY day, scraper
 
 
 def raw_trends(conn: psycopg.Connection, days: int, today: date) -> list[TrendRow]:
-    """``store.trends(conn, days, today=today)`` answered from task_executions instead of the rollup."""
+    """``daily_rows(conn, days, today=today)`` answered from task_executions instead of the rollup."""
     first = today - timedelta(days=days - 1)
     params = {
         "success": SUCCESS,
@@ -97,7 +97,7 @@ def raw_trends(conn: psycopg.Connection, days: int, today: date) -> list[TrendRo
     }
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(RAW_TRENDS_SQL, params).fetchall()
-    return [TrendRow(**r, success_rate=store.success_rate(r["success"], r["failed"])) for r in rows]
+    return [TrendRow(**r, success_rate=success_rate(r["success"], r["failed"])) for r in rows]
 
 
 def trend_mismatches(body: dict[str, Any], raw: list[TrendRow]) -> list[str]:
@@ -255,10 +255,10 @@ def compare_trends(dsn: str, client: TestClient, today: date, repeats: int) -> T
             raw = raw_trends(conn, 90, today)
             raw_ms.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            rolled = store.trends(conn, days=90, today=today)
+            rolled = daily_rows(conn, days=90, today=today)
             rollup_ms.append((time.perf_counter() - started) * 1000)
         endpoint_ms.append(_get(client, endpoint)[0])
-    mismatches = [] if rolled == raw else ["store.trends rows differ from the raw rows"]
+    mismatches = [] if rolled == raw else ["the rollup's trend rows differ from the raw rows"]
     response = client.get(endpoint.request)
     mismatches += trend_mismatches(response.json(), raw)
     return TrendsComparison(raw_ms, endpoint_ms, rollup_ms, mismatches, len(raw))

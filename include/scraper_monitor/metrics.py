@@ -1,12 +1,12 @@
-"""Prometheus metrics read from the monitor store on every scrape (one custom collector, no global state).
+"""Prometheus metrics: the families of ``scraper_monitor.reports.metrics`` (one custom collector, no
+global state).
 
-The store, not the task processes, holds the truth, so the numbers are computed from it: counts are
-gauges over the last 24 hours (not counters: retention deletes rows, and a counter that drops reads
-as a reset). Every known scraper gets every state, category and outcome series, zeros included,
-so rules like "zero items while runs succeed" have a series to compare (a never-emitted series
-gives no result, and the alert can never fire).
+The store, not the task processes, holds the truth, so the numbers are read from it. Every known
+scraper gets every state, category and outcome series, zeros included, so rules like "zero items
+while runs succeed" have a series to compare (a never-emitted series gives no result, and the alert
+can never fire).
 
-The web app mounts ``render_metrics`` at ``/scraper-monitor/metrics``; the rules that read these
+The web app serves ``render_metrics`` at ``/scraper-monitor/metrics``; the rules that read these
 names are in ``include/prometheus/rules.yml``.
 
 Reading a week of raw rows takes seconds at millions of executions, so a scrape serves the
@@ -18,141 +18,24 @@ says which moment the numbers describe.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
-from psycopg.rows import dict_row
 
 from scraper_monitor import slo
 from scraper_monitor.category import CATEGORIES, UNKNOWN_ERROR
-from scraper_monitor.state import ERROR_STATES, SKIPPED, STATES, SUCCESS
+from scraper_monitor.reports.metrics import DURATION_BUCKETS_S, MetricsData, read_metrics
+from scraper_monitor.state import STATES
 from scraper_monitor.store import snapshots
 from scraper_monitor.store.db import connect
 from scrapers.outcome import OUTCOMES
 
-WINDOW = timedelta(hours=24)
-# How far back a scraper counts as known (from the daily rollups) and a last success is looked for.
-KNOWN_FOR = timedelta(days=30)
-LAST_SUCCESS_LOOKBACK = timedelta(days=7)
-# A scraper with item outcomes in this period produces items at all (so none in the window is wrong).
-ITEMS_EXPECTED_LOOKBACK = timedelta(days=8)
-# Batch tasks: from a one-second page fetch to an hour-long batch.
-DURATION_BUCKETS_S: tuple[float, ...] = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 STATEMENT_TIMEOUT_MS = 10_000
 METRICS_SNAPSHOT = "metrics"
-PRODUCED_OUTCOMES = ("created", "updated")
-
-# Tries that never started (upstream_failed) have no started_at: they count by recorded_at, as in
-# the daily rollups. Written as an OR so both halves can use the started_at index.
-_KNOWN_SQL = """
-SELECT DISTINCT scraper, task_id FROM execution_daily WHERE day >= %(known_since)s::date
-UNION
-SELECT DISTINCT scraper, task_id FROM task_executions
-WHERE started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s)
-"""
-
-_EXECUTIONS_SQL = """
-SELECT scraper, task_id, state, count(*) AS n,
-       count(*) FILTER (WHERE silent AND state = %(success)s) AS silent
-FROM task_executions
-WHERE started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s)
-GROUP BY scraper, task_id, state
-"""
-
-_ERRORS_SQL = """
-SELECT scraper, error_category, count(*) AS n
-FROM task_executions
-WHERE started_at >= %(since)s AND state = ANY(%(error_states)s)
-GROUP BY scraper, error_category
-"""
-
-# An item belongs to its execution's time, as in the daily rollups.
-_ITEMS_SQL = """
-SELECT i.scraper, i.outcome,
-       count(*) FILTER (WHERE coalesce(e.started_at, e.recorded_at) >= %(since)s) AS n
-FROM task_executions e JOIN item_outcomes i ON i.execution_id = e.id
-WHERE coalesce(e.started_at, e.recorded_at) >= %(expected_since)s
-GROUP BY i.scraper, i.outcome
-"""
-
-# A successful run: every final try succeeded or skipped itself, and something really succeeded.
-_LAST_SUCCESS_SQL = """
-WITH final AS (
-    SELECT DISTINCT ON (dag_id, run_id, task_id, map_index)
-           scraper, dag_id, run_id, state, silent, coalesce(ended_at, started_at, recorded_at) AS at
-    FROM task_executions
-    WHERE started_at >= %(lookback)s OR (started_at IS NULL AND recorded_at >= %(lookback)s)
-    ORDER BY dag_id, run_id, task_id, map_index, try_number DESC
-), good_runs AS (
-    SELECT scraper, max(at) AS finished
-    FROM final
-    GROUP BY scraper, dag_id, run_id
-    HAVING bool_and(state IN (%(success)s, %(skipped)s)) AND bool_or(state = %(success)s AND NOT silent)
-)
-SELECT scraper, extract(epoch FROM max(finished))::float8 AS last_success FROM good_runs GROUP BY scraper
-"""
-
-_DURATION_SQL = """
-SELECT scraper, task_id, b.le, count(*) FILTER (WHERE duration_ms <= b.le * 1000) AS n
-FROM task_executions CROSS JOIN unnest(%(bounds)s::float8[]) AS b(le)
-WHERE started_at >= %(since)s AND state = ANY(%(ran)s) AND duration_ms IS NOT NULL
-GROUP BY scraper, task_id, b.le
-"""
-
-_DURATION_TOTALS_SQL = """
-SELECT scraper, task_id, count(*) AS n, (sum(duration_ms) / 1000.0)::float8 AS seconds
-FROM task_executions
-WHERE started_at >= %(since)s AND state = ANY(%(ran)s) AND duration_ms IS NOT NULL
-GROUP BY scraper, task_id
-"""
-
-
-@dataclass(frozen=True)
-class MetricsData:
-    """Every number of the exposition, read from the store for ``computed_at``."""
-
-    computed_at: datetime
-    known: list[dict[str, Any]]
-    executions: list[dict[str, Any]]
-    errors: list[dict[str, Any]]
-    items: list[dict[str, Any]]
-    last_success: list[dict[str, Any]]
-    duration_buckets: list[dict[str, Any]]
-    duration_totals: list[dict[str, Any]]
-    slo: list[dict[str, Any]]  # SloStatus.to_json() of every status
-
-
-def read_metrics(conn: psycopg.Connection, slo_config: slo.SloConfig, now: datetime) -> MetricsData:
-    """Query every family's numbers from the raw rows (seconds at 10 M executions: the endpoint
-    serves a snapshot when a fresh one exists)."""
-    params: dict[str, Any] = {
-        "since": now - WINDOW,
-        "known_since": now - KNOWN_FOR,
-        "lookback": now - LAST_SUCCESS_LOOKBACK,
-        "expected_since": now - ITEMS_EXPECTED_LOOKBACK,
-        "success": SUCCESS,
-        "skipped": SKIPPED,
-        "error_states": sorted(ERROR_STATES),
-        "ran": sorted({SUCCESS, *ERROR_STATES}),
-        "bounds": list(DURATION_BUCKETS_S),
-    }
-    return MetricsData(
-        computed_at=now,
-        known=_rows(conn, _KNOWN_SQL, params),
-        executions=_rows(conn, _EXECUTIONS_SQL, params),
-        errors=_rows(conn, _ERRORS_SQL, params),
-        items=_rows(conn, _ITEMS_SQL, params),
-        last_success=_rows(conn, _LAST_SUCCESS_SQL, params),
-        duration_buckets=_rows(conn, _DURATION_SQL, params),
-        duration_totals=_rows(conn, _DURATION_TOTALS_SQL, params),
-        slo=[s.to_json() for s in slo.slo_statuses(conn, slo_config, now=now)],
-    )
 
 
 class MetricsCollector(Collector):
@@ -345,9 +228,3 @@ def _computed_at(moment: datetime) -> GaugeMetricFamily:
     )
     family.add_metric([], moment.timestamp())
     return family
-
-
-def _rows(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query, params)
-        return cur.fetchall()

@@ -15,13 +15,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import psycopg
-
 from scraper_monitor import metrics, slo
+from scraper_monitor.reports.metrics import read_metrics
+from scraper_monitor.reports.slo import SLO_SNAPSHOT
 from scraper_monitor.store import snapshots
 from scraper_monitor.store.db import MAINTENANCE_STATEMENT_TIMEOUT_MS, connect
-
-SLO_SNAPSHOT = "slo_statuses"
 
 
 @dataclass(frozen=True)
@@ -38,12 +36,6 @@ class RefreshReport:
         }
 
 
-@dataclass(frozen=True)
-class SloView:
-    statuses: list[slo.SloStatus]
-    computed_at: datetime  # the end of the SLO window the statuses describe
-
-
 def refresh(
     dsn: str, *, slo_config: slo.SloConfig | None = None, now: datetime | None = None
 ) -> RefreshReport:
@@ -53,19 +45,10 @@ def refresh(
     started = time.monotonic()
     with connect(dsn, statement_timeout_ms=MAINTENANCE_STATEMENT_TIMEOUT_MS) as conn:
         # The metrics read includes the SLO statuses: one pass over the week for both snapshots.
-        data = metrics.read_metrics(conn, config, now)
+        data = read_metrics(conn, config, now)
         # The exposition is stored as text: a scrape then only reads one row and sends it.
         text = metrics.exposition(data, config).decode()
         with conn.transaction():
             snapshots.save(conn, metrics.METRICS_SNAPSHOT, now, {"exposition": text})
             snapshots.save(conn, SLO_SNAPSHOT, now, data.slo)
     return RefreshReport(computed_at=now, slo_statuses=len(data.slo), seconds=time.monotonic() - started)
-
-
-def slo_view(conn: psycopg.Connection, config: slo.SloConfig, *, now: datetime | None = None) -> SloView:
-    """The SLO statuses of the fresh snapshot, else computed now."""
-    now = now or datetime.now(UTC)
-    found = snapshots.load_fresh(conn, SLO_SNAPSHOT, now)
-    if found is not None:
-        return SloView([slo.SloStatus.from_json(s) for s in found.body], found.computed_at)
-    return SloView(slo.slo_statuses(conn, config, now=now), now)

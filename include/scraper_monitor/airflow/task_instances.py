@@ -11,13 +11,13 @@ strings; ``scraper_monitor.state.from_airflow`` translates them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from scraper_monitor.airflow import rest
 from scraper_monitor.chain import DagStructure, TaskInstanceRecord, TaskSpec
 from scraper_monitor.reconcile import AirflowTry
+from scraper_monitor.reports.chain import AirflowView
 
 # --- the ORM (inside the api-server) -------------------------------------------------------------
 
@@ -81,17 +81,6 @@ class OrmTaskInstances:
 # --- the REST API (the CLI) ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RestView:
-    """What Airflow's REST API said about the run; ``error`` says why there is nothing (unreachable,
-    404, ...)."""
-
-    url: str
-    structure: DagStructure | None = None
-    task_instances: tuple[TaskInstanceRecord, ...] = ()
-    error: str | None = None
-
-
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -117,7 +106,8 @@ def dag_structure(dag_id: str, tasks: list[dict[str, Any]]) -> DagStructure:
     return DagStructure(dag_id, tuple(TaskSpec(tid, tuple(ups)) for tid, ups in upstream.items()))
 
 
-def read_rest(url: str | None, dag_id: str, run_id: str) -> RestView:
+def read_rest(url: str | None, dag_id: str, run_id: str) -> AirflowView:
+    """The run as the REST API at ``url`` (or the configured one) sees it; errors become ``error``."""
     api_url = rest.resolve_url(url)
     structure = None
     try:
@@ -125,12 +115,14 @@ def read_rest(url: str | None, dag_id: str, run_id: str) -> RestView:
         structure = dag_structure(dag_id, api.tasks(dag_id))
         tis = tuple(task_instance_record(t) for t in api.task_instances(dag_id, run_id))
     except rest.AirflowUnreachable as exc:
-        return RestView(api_url, structure, error=f"Airflow unreachable: {exc}")
+        return AirflowView(structure, url=api_url, error=f"Airflow unreachable: {exc}")
     except rest.AirflowHttpError as exc:
         if exc.status == 404:
-            return RestView(api_url, structure, error="Airflow does not know this DAG or run (HTTP 404)")
-        return RestView(api_url, structure, error=f"Airflow refused the request: {exc}")
-    return RestView(api_url, structure, tis)
+            return AirflowView(
+                structure, url=api_url, error="Airflow does not know this DAG or run (HTTP 404)"
+            )
+        return AirflowView(structure, url=api_url, error=f"Airflow refused the request: {exc}")
+    return AirflowView(structure, tis, url=api_url)
 
 
 def rest_tries(api: rest.AirflowApi, dag_id: str, run_id: str) -> list[AirflowTry]:

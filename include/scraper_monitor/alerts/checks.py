@@ -1,6 +1,7 @@
-"""Small composable checks (in the spirit of Spidermon monitors): each reads the store and returns the
-alerts that are firing now. The evaluator owns the lifecycle (open / repeat / resolve); a check only
-says what is wrong at this moment, so a new check is one class with one query.
+"""The alert checks, each declared in a few attributes (Spidermon's stat monitors are the model):
+which report rows it reads, which of them fire, and what the alert says. The evaluator owns the
+lifecycle (open / repeat / resolve); a check only says what is wrong at this moment. The numbers
+come from ``scraper_monitor.reports``, so an alert counts exactly as the panels do.
 
 Keys are ``<check name>:<scraper>[:<detail>]`` and must stay stable: they identify an alert across
 evaluations and restarts.
@@ -8,21 +9,20 @@ evaluations and restarts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlencode
 
 import psycopg
-from psycopg.rows import dict_row
 
 from scraper_monitor import slo
 from scraper_monitor.alerts.config import AlertConfig
-from scraper_monitor.alerts.model import Alert, Fact, TopError, chain_path, duration, percent
-from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SUCCESS, UPSTREAM_FAILED
-
-_ERROR_STATES = sorted(ERROR_STATES)
+from scraper_monitor.alerts.model import Alert, Fact, Severity, TopError, chain_path, duration, percent
+from scraper_monitor.reports import errors, runs, silent
+from scraper_monitor.reports import slo as slo_report
+from scraper_monitor.reports.errors import UNCATEGORIZED
 
 
 @dataclass(frozen=True)
@@ -43,292 +43,240 @@ def default_checks() -> list[Check]:
     return [SloBreachCheck(), SilentFailureCheck(), ErrorSpikeCheck(), FailedRunsCheck()]
 
 
-# --- SLO breach --------------------------------------------------------------------------------
+class RowCheck:
+    """One alert per report row that fires. A subclass declares ``name``, ``severity`` and ``title``,
+    and says how to read its rows and what an alert of a row shows."""
+
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    title: ClassVar[str]
+
+    def rows(self, ctx: CheckContext) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def fires(self, row: Any, ctx: CheckContext) -> bool:
+        return True
+
+    def scraper(self, row: Any) -> str:
+        return row.scraper
+
+    def task_id(self, row: Any) -> str | None:
+        return None
+
+    def detail(self, row: Any) -> str | None:
+        """The key's third part, when a scraper can have several alerts of this check."""
+        return None
+
+    def headline(self, row: Any, ctx: CheckContext) -> str:
+        return self.title
+
+    def summary(self, row: Any, ctx: CheckContext) -> str:
+        raise NotImplementedError
+
+    def facts(self, row: Any, ctx: CheckContext) -> tuple[Fact, ...]:
+        raise NotImplementedError
+
+    def top_error(self, row: Any, ctx: CheckContext) -> TopError | None:
+        return None
+
+    def panel_path(self, row: Any) -> str:
+        return _panel("/scraper-monitor/", scraper=self.scraper(row))
+
+    def evaluate(self, ctx: CheckContext) -> list[Alert]:
+        return [self._alert(row, ctx) for row in self.rows(ctx) if self.fires(row, ctx)]
+
+    def _alert(self, row: Any, ctx: CheckContext) -> Alert:
+        scraper, detail = self.scraper(row), self.detail(row)
+        return Alert(
+            key=f"{self.name}:{scraper}" + (f":{detail}" if detail is not None else ""),
+            check=self.name,
+            severity=self.severity,
+            scraper=scraper,
+            task_id=self.task_id(row),
+            title=self.headline(row, ctx),
+            summary=self.summary(row, ctx),
+            facts=self.facts(row, ctx),
+            top_error=self.top_error(row, ctx),
+            panel_path=self.panel_path(row),
+        )
 
 
-class SloBreachCheck:
+class SloBreachCheck(RowCheck):
     """An SLO (a scraper as a whole, or one task) whose success rate fell below its alert threshold."""
 
     name = "slo"
+    severity = "critical"
+    title = "SLO breach"
 
-    def evaluate(self, ctx: CheckContext) -> list[Alert]:
-        alerts = []
-        for status in slo.slo_statuses(ctx.conn, ctx.slo, now=ctx.now):
-            if status.status != slo.CRITICAL:
-                continue
-            what = f"{status.task_id} success rate" if status.task_id else "Success rate of all tasks"
-            target = status.target
-            alerts.append(
-                Alert(
-                    key=f"{self.name}:{status.scraper}:{status.task_id or '*'}",
-                    check=self.name,
-                    severity="critical",
-                    scraper=status.scraper,
-                    task_id=status.task_id,
-                    title="SLO breach",
-                    summary=(
-                        f"{what} is {percent(status.success_rate)}, below the alert threshold "
-                        f"{percent(target.alert_threshold)} over the last {slo.span_text(ctx.slo.window)}."
-                    ),
-                    facts=(
-                        Fact(
-                            "Success rate",
-                            percent(status.success_rate),
-                            f"target {percent(target.target_success_rate)}, "
-                            f"alert below {percent(target.alert_threshold)}",
-                        ),
-                        Fact(
-                            "Final runs",
-                            f"{status.succeeded} ok · {status.failed} failed · {status.silent} silent",
-                            f"last {slo.span_text(ctx.slo.window)}",
-                        ),
-                        Fact(
-                            "Avg duration",
-                            duration(status.avg_duration_ms),
-                            f"target {duration(target.target_duration_ms)}",
-                        ),
-                    ),
-                    top_error=top_error(
-                        ctx.conn,
-                        scraper=status.scraper,
-                        since=status.window_start,
-                        until=status.window_end,
-                        task_id=status.task_id,
-                    ),
-                    panel_path=_panel("/scraper-monitor/", scraper=status.scraper),
-                )
-            )
-        return alerts
+    def rows(self, ctx: CheckContext) -> Iterable[slo.SloStatus]:
+        return slo_report.slo_statuses(ctx.conn, ctx.slo, now=ctx.now)
+
+    def fires(self, row: slo.SloStatus, ctx: CheckContext) -> bool:
+        return row.status == slo.CRITICAL
+
+    def task_id(self, row: slo.SloStatus) -> str | None:
+        return row.task_id
+
+    def detail(self, row: slo.SloStatus) -> str:
+        return row.task_id or "*"
+
+    def summary(self, row: slo.SloStatus, ctx: CheckContext) -> str:
+        what = f"{row.task_id} success rate" if row.task_id else "Success rate of all tasks"
+        return (
+            f"{what} is {percent(row.success_rate)}, below the alert threshold "
+            f"{percent(row.target.alert_threshold)} over the last {slo.span_text(ctx.slo.window)}."
+        )
+
+    def facts(self, row: slo.SloStatus, ctx: CheckContext) -> tuple[Fact, ...]:
+        target, window = row.target, slo.span_text(ctx.slo.window)
+        return (
+            Fact(
+                "Success rate",
+                percent(row.success_rate),
+                f"target {percent(target.target_success_rate)}, "
+                f"alert below {percent(target.alert_threshold)}",
+            ),
+            Fact(
+                "Final runs",
+                f"{row.succeeded} ok · {row.failed} failed · {row.silent} silent",
+                f"last {window}",
+            ),
+            Fact(
+                "Avg duration", duration(row.avg_duration_ms), f"target {duration(target.target_duration_ms)}"
+            ),
+        )
+
+    def top_error(self, row: slo.SloStatus, ctx: CheckContext) -> TopError | None:
+        return top_error(
+            ctx.conn, scraper=row.scraper, since=row.window_start, until=row.window_end, task_id=row.task_id
+        )
 
 
-# --- silent failures ---------------------------------------------------------------------------
-
-# Per scraper: the totals, and the most common reason with the newest task that gave it as the example.
-_SILENT_SQL = """
-WITH silent AS (
-    SELECT scraper, task_id, run_id, silent_reason, started_at
-    FROM task_executions
-    WHERE silent AND state = %(success)s AND started_at >= %(since)s AND started_at < %(until)s
-), reasons AS (
-    SELECT DISTINCT ON (scraper) scraper, silent_reason,
-           count(*) OVER (PARTITION BY scraper, silent_reason) AS n, task_id, run_id
-    FROM silent
-    ORDER BY scraper, n DESC, started_at DESC
-), totals AS (
-    SELECT scraper, count(*) AS silent, count(DISTINCT task_id) AS tasks,
-           (array_agg(run_id ORDER BY started_at DESC))[1] AS last_run
-    FROM silent
-    GROUP BY scraper
-)
-SELECT totals.*, reasons.silent_reason, reasons.n, reasons.task_id, reasons.run_id
-FROM totals JOIN reasons USING (scraper)
-ORDER BY scraper
-"""
-
-
-class SilentFailureCheck:
+class SilentFailureCheck(RowCheck):
     """Tasks that succeeded but produced nothing they should have (the store's silent flag)."""
 
     name = "silent"
+    severity = "warning"
+    title = "Silent failures"
 
-    def evaluate(self, ctx: CheckContext) -> list[Alert]:
-        params = {"success": SUCCESS, "since": ctx.now - ctx.alerts.silent_window, "until": ctx.now}
+    def rows(self, ctx: CheckContext) -> Iterable[silent.SilentByScraper]:
+        return silent.by_scraper(ctx.conn, since=ctx.now - ctx.alerts.silent_window, until=ctx.now)
+
+    def summary(self, row: silent.SilentByScraper, ctx: CheckContext) -> str:
         window = f"the last {slo.span_text(ctx.alerts.silent_window)}"
-        alerts = []
-        for row in _rows(ctx.conn, _SILENT_SQL, params):
-            scraper = row["scraper"]
-            reason = row["silent_reason"] or "no reason recorded"
-            alerts.append(
-                Alert(
-                    key=f"{self.name}:{scraper}",
-                    check=self.name,
-                    severity="warning",
-                    scraper=scraper,
-                    title="Silent failures",
-                    summary=f"{row['silent']} task run(s) succeeded without producing anything in {window}.",
-                    facts=(
-                        Fact("Silent successes", str(row["silent"]), "expected 0"),
-                        Fact("Tasks affected", str(row["tasks"])),
-                        Fact("Latest run", row["last_run"]),
-                    ),
-                    top_error=TopError(
-                        fingerprint=reason,
-                        category=None,
-                        count=int(row["n"]),
-                        example=f"{row['task_id']} in {row['run_id']}: {reason}",
-                    ),
-                    panel_path=_panel("/scraper-monitor/silent", scraper=scraper),
-                )
-            )
-        return alerts
+        return f"{row.silent} task run(s) succeeded without producing anything in {window}."
+
+    def facts(self, row: silent.SilentByScraper, ctx: CheckContext) -> tuple[Fact, ...]:
+        return (
+            Fact("Silent successes", str(row.silent), "expected 0"),
+            Fact("Tasks affected", str(row.tasks)),
+            Fact("Latest run", row.last_run),
+        )
+
+    def top_error(self, row: silent.SilentByScraper, ctx: CheckContext) -> TopError:
+        reason = row.silent_reason or "no reason recorded"
+        return TopError(
+            fingerprint=reason, category=None, count=row.n, example=f"{row.task_id} in {row.run_id}: {reason}"
+        )
+
+    def panel_path(self, row: silent.SilentByScraper) -> str:
+        return _panel("/scraper-monitor/silent", scraper=row.scraper)
 
 
-# --- error spike -------------------------------------------------------------------------------
-
-_SPIKE_SQL = """
-SELECT scraper, error_category,
-       count(*) FILTER (WHERE started_at >= %(window_start)s) AS current,
-       count(*) FILTER (WHERE started_at < %(window_start)s) AS baseline
-FROM task_executions
-WHERE state = ANY(%(error_states)s) AND started_at >= %(baseline_start)s AND started_at < %(until)s
-GROUP BY scraper, error_category
-"""
-
-
-class ErrorSpikeCheck:
+class ErrorSpikeCheck(RowCheck):
     """Errors of one category well above their usual level (the same window, averaged over the
     trailing days). The minimum-volume guard keeps a quiet week from turning two errors into a spike."""
 
     name = "spike"
+    severity = "warning"
+    title = "Error spike"
 
-    def evaluate(self, ctx: CheckContext) -> list[Alert]:
+    def rows(self, ctx: CheckContext) -> Iterable[errors.CategoryLevel]:
         cfg = ctx.alerts.error_spike
         window_start = ctx.now - cfg.window
-        baseline_span = timedelta(days=cfg.baseline_days)
-        rows = _rows(
+        return errors.category_levels(
             ctx.conn,
-            _SPIKE_SQL,
-            {
-                "error_states": _ERROR_STATES,
-                "window_start": window_start,
-                "baseline_start": window_start - baseline_span,
-                "until": ctx.now,
-            },
+            window_start=window_start,
+            baseline_start=window_start - timedelta(days=cfg.baseline_days),
+            until=ctx.now,
         )
-        alerts = []
-        for row in rows:
-            current = int(row["current"])
-            # The baseline as "errors per window", so 7 days are compared with 24 hours fairly.
-            usual = int(row["baseline"]) * (cfg.window / baseline_span)
-            if current < cfg.min_errors or current < cfg.factor * usual:
-                continue
-            category = row["error_category"] or "uncategorized"
-            ratio = f"{current / usual:.1f}× the usual" if usual else "none in the days before"
-            alerts.append(
-                Alert(
-                    key=f"{self.name}:{row['scraper']}:{category}",
-                    check=self.name,
-                    severity="warning",
-                    scraper=row["scraper"],
-                    title=f"Error spike ({category})",
-                    summary=f"{current} {category} errors in the last {slo.span_text(cfg.window)}: {ratio}.",
-                    facts=(
-                        Fact("Errors now", str(current), f"last {slo.span_text(cfg.window)}"),
-                        Fact(
-                            "Usual level",
-                            f"{usual:.1f}",
-                            f"average per {slo.span_text(cfg.window)} over {cfg.baseline_days} days before",
-                        ),
-                        Fact("Fires at", f"{cfg.factor:g}× usual", f"and at least {cfg.min_errors} errors"),
-                    ),
-                    top_error=top_error(
-                        ctx.conn,
-                        scraper=row["scraper"],
-                        since=window_start,
-                        until=ctx.now,
-                        category=row["error_category"],
-                    ),
-                    panel_path=_panel("/scraper-monitor/errors", scraper=row["scraper"], category=category),
-                )
-            )
-        return alerts
+
+    def _usual(self, row: errors.CategoryLevel, ctx: CheckContext) -> float:
+        # The baseline as "errors per window", so 7 days are compared with 24 hours fairly.
+        cfg = ctx.alerts.error_spike
+        return row.baseline * (cfg.window / timedelta(days=cfg.baseline_days))
+
+    def fires(self, row: errors.CategoryLevel, ctx: CheckContext) -> bool:
+        cfg = ctx.alerts.error_spike
+        return row.current >= cfg.min_errors and row.current >= cfg.factor * self._usual(row, ctx)
+
+    def detail(self, row: errors.CategoryLevel) -> str:
+        return row.error_category or UNCATEGORIZED
+
+    def headline(self, row: errors.CategoryLevel, ctx: CheckContext) -> str:
+        return f"{self.title} ({self.detail(row)})"
+
+    def summary(self, row: errors.CategoryLevel, ctx: CheckContext) -> str:
+        usual = self._usual(row, ctx)
+        ratio = f"{row.current / usual:.1f}× the usual" if usual else "none in the days before"
+        window = slo.span_text(ctx.alerts.error_spike.window)
+        return f"{row.current} {self.detail(row)} errors in the last {window}: {ratio}."
+
+    def facts(self, row: errors.CategoryLevel, ctx: CheckContext) -> tuple[Fact, ...]:
+        cfg = ctx.alerts.error_spike
+        window = slo.span_text(cfg.window)
+        return (
+            Fact("Errors now", str(row.current), f"last {window}"),
+            Fact(
+                "Usual level",
+                f"{self._usual(row, ctx):.1f}",
+                f"average per {window} over {cfg.baseline_days} days before",
+            ),
+            Fact("Fires at", f"{cfg.factor:g}× usual", f"and at least {cfg.min_errors} errors"),
+        )
+
+    def top_error(self, row: errors.CategoryLevel, ctx: CheckContext) -> TopError | None:
+        since = ctx.now - ctx.alerts.error_spike.window
+        return top_error(
+            ctx.conn, scraper=row.scraper, since=since, until=ctx.now, category=row.error_category
+        )
+
+    def panel_path(self, row: errors.CategoryLevel) -> str:
+        return _panel("/scraper-monitor/errors", scraper=row.scraper, category=self.detail(row))
 
 
-# --- k of the last n runs failed ---------------------------------------------------------------
-
-# A run (dag_id, run_id) failed when a task instance's final try failed or never ran because a parent
-# failed. Runs with a task still waiting for a retry are left out: they have not decided yet.
-_RUNS_SQL = """
-WITH final AS (
-    SELECT DISTINCT ON (dag_id, run_id, task_id, map_index)
-           scraper, dag_id, run_id, state, coalesce(started_at, recorded_at) AS at
-    FROM task_executions
-    WHERE (started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s))
-    ORDER BY dag_id, run_id, task_id, map_index, try_number DESC
-), runs AS (
-    SELECT scraper, dag_id, run_id, min(at) AS started,
-           bool_or(state IN (%(failed)s, %(upstream_failed)s)) AS failed
-    FROM final
-    GROUP BY scraper, dag_id, run_id
-    HAVING NOT bool_or(state = %(retrying)s)
-), ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY scraper ORDER BY started DESC) AS position
-    FROM runs
-)
-SELECT scraper, dag_id, count(*) AS runs, count(*) FILTER (WHERE failed) AS failed_runs,
-       array_agg(run_id ORDER BY started DESC) FILTER (WHERE failed) AS failed_run_ids,
-       min(started) AS oldest
-FROM ranked
-WHERE position <= %(n)s
-GROUP BY scraper, dag_id
-"""
-
-
-class FailedRunsCheck:
+class FailedRunsCheck(RowCheck):
     """k of the last n DAG runs of a scraper had a failure: the rule that works for a few runs a day,
     where a rate over an hour would be one run or none."""
 
     name = "runs"
+    severity = "critical"
+    title = "Failed runs"
 
-    def evaluate(self, ctx: CheckContext) -> list[Alert]:
+    def rows(self, ctx: CheckContext) -> Iterable[runs.RunOutcomes]:
         cfg = ctx.alerts.failed_runs
-        rows = _rows(
-            ctx.conn,
-            _RUNS_SQL,
-            {
-                "since": ctx.now - cfg.lookback,
-                "n": cfg.n,
-                "failed": FAILED,
-                "upstream_failed": UPSTREAM_FAILED,
-                "retrying": RETRYING,
-            },
+        return runs.last_outcomes(ctx.conn, since=ctx.now - cfg.lookback, n=cfg.n)
+
+    def fires(self, row: runs.RunOutcomes, ctx: CheckContext) -> bool:
+        return row.failed_runs >= ctx.alerts.failed_runs.k
+
+    def summary(self, row: runs.RunOutcomes, ctx: CheckContext) -> str:
+        return f"{row.failed_runs} of the last {row.runs} runs failed."
+
+    def facts(self, row: runs.RunOutcomes, ctx: CheckContext) -> tuple[Fact, ...]:
+        cfg = ctx.alerts.failed_runs
+        return (
+            Fact("Failed runs", f"{row.failed_runs} of {row.runs}", f"alert at {cfg.k} of {cfg.n}"),
+            Fact("Latest failed run", row.failed_run_ids[0]),
         )
-        alerts = []
-        for row in rows:
-            failed = int(row["failed_runs"])
-            if failed < cfg.k:
-                continue
-            failed_ids: list[str] = row["failed_run_ids"]
-            alerts.append(
-                Alert(
-                    key=f"{self.name}:{row['scraper']}",
-                    check=self.name,
-                    severity="critical",
-                    scraper=row["scraper"],
-                    title="Failed runs",
-                    summary=f"{failed} of the last {row['runs']} runs failed.",
-                    facts=(
-                        Fact("Failed runs", f"{failed} of {row['runs']}", f"alert at {cfg.k} of {cfg.n}"),
-                        Fact("Latest failed run", failed_ids[0]),
-                    ),
-                    top_error=top_error(
-                        ctx.conn,
-                        scraper=row["scraper"],
-                        since=row["oldest"],
-                        until=ctx.now,
-                        run_ids=failed_ids,
-                    ),
-                    panel_path=chain_path(row["dag_id"], failed_ids[0]),
-                )
-            )
-        return alerts
 
+    def top_error(self, row: runs.RunOutcomes, ctx: CheckContext) -> TopError | None:
+        return top_error(
+            ctx.conn, scraper=row.scraper, since=row.oldest, until=ctx.now, run_ids=row.failed_run_ids
+        )
 
-# --- shared ------------------------------------------------------------------------------------
-
-_TOP_ERROR_SQL = """
-SELECT coalesce(fingerprint, error_message, '') AS fingerprint, error_category, count(*) AS n,
-       (array_agg(error_message ORDER BY started_at DESC))[1] AS example
-FROM task_executions
-WHERE scraper = %(scraper)s AND state = ANY(%(error_states)s)
-  AND started_at >= %(since)s AND started_at <= %(until)s
-  AND (%(task_id)s::text IS NULL OR task_id = %(task_id)s::text)
-  AND (%(category)s::text IS NULL OR error_category = %(category)s::text)
-  AND (%(run_ids)s::text[] IS NULL OR run_id = ANY(%(run_ids)s::text[]))
-GROUP BY 1, error_category
-ORDER BY n DESC, max(started_at) DESC
-LIMIT 1
-"""
+    def panel_path(self, row: runs.RunOutcomes) -> str:
+        return chain_path(row.dag_id, row.failed_run_ids[0])
 
 
 def top_error(
@@ -342,34 +290,14 @@ def top_error(
     run_ids: Sequence[str] | None = None,
 ) -> TopError | None:
     """The most frequent error fingerprint (failed and retried tries) with its newest message."""
-    rows = _rows(
-        conn,
-        _TOP_ERROR_SQL,
-        {
-            "scraper": scraper,
-            "error_states": _ERROR_STATES,
-            "since": since,
-            "until": until,
-            "task_id": task_id,
-            "category": category,
-            "run_ids": list(run_ids) if run_ids is not None else None,
-        },
+    sample = errors.most_frequent(
+        conn, scraper=scraper, since=since, until=until, task_id=task_id, category=category, run_ids=run_ids
     )
-    if not rows:
+    if sample is None:
         return None
-    row = rows[0]
     return TopError(
-        fingerprint=row["fingerprint"],
-        category=row["error_category"],
-        count=int(row["n"]),
-        example=row["example"] or row["fingerprint"] or "(no message)",
+        fingerprint=sample.fingerprint, category=sample.category, count=sample.count, example=sample.example
     )
-
-
-def _rows(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query, params)
-        return cur.fetchall()
 
 
 def _panel(path: str, **query: str) -> str:

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 import psycopg
 
 from scraper_monitor import slo
-from scraper_monitor.alerts import state
 from scraper_monitor.alerts.checks import Check, CheckContext, default_checks
 from scraper_monitor.alerts.config import AlertConfig, alert_config
 from scraper_monitor.alerts.model import Alert
 from scraper_monitor.alerts.slack_message import SlackMessage, alert_message
-from scraper_monitor.store.db import connect
+from scraper_monitor.store import alert_state
+from scraper_monitor.store.db import advisory_lock, connect
 
 log = logging.getLogger(__name__)
 
@@ -71,26 +71,23 @@ class Evaluator:
     def evaluate(self, now: datetime | None = None) -> EvaluationReport:
         now = now or datetime.now(UTC)
         report = EvaluationReport()
-        with connect(self.dsn, statement_timeout_ms=STATEMENT_TIMEOUT_MS) as conn:
-            locked = conn.execute(
-                "SELECT pg_try_advisory_lock(%s) AS locked", (EVALUATOR_LOCK_KEY,)
-            ).fetchone()
-            if not locked["locked"]:
+        with (
+            connect(self.dsn, statement_timeout_ms=STATEMENT_TIMEOUT_MS) as conn,
+            advisory_lock(conn, EVALUATOR_LOCK_KEY) as locked,
+        ):
+            if not locked:
                 report.skipped = True
                 return report
-            try:
-                firing = self._run_checks(conn, now, report)
-                moved = state.apply(
-                    conn,
-                    firing,
-                    now=now,
-                    repeat_interval=self.config.repeat_interval,
-                    unknown_checks=frozenset(report.check_errors),
-                )
-                report.opened, report.repeated, report.resolved = moved.opened, moved.repeated, moved.resolved
-                self._deliver(conn, now, report)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (EVALUATOR_LOCK_KEY,))
+            firing = self._run_checks(conn, now, report)
+            moved = alert_state.apply(
+                conn,
+                firing,
+                now=now,
+                repeat_interval=self.config.repeat_interval,
+                unknown_checks=frozenset(report.check_errors),
+            )
+            report.opened, report.repeated, report.resolved = moved.opened, moved.repeated, moved.resolved
+            self._deliver(conn, now, report)
         return report
 
     def _run_checks(self, conn: psycopg.Connection, now: datetime, report: EvaluationReport) -> list[Alert]:
@@ -108,7 +105,7 @@ class Evaluator:
         return firing
 
     def _deliver(self, conn: psycopg.Connection, now: datetime, report: EvaluationReport) -> None:
-        for record in state.pending(conn):
+        for record in alert_state.pending(conn):
             assert record.pending_event is not None
             message = alert_message(
                 record.alert,
@@ -122,10 +119,10 @@ class Evaluator:
             except Exception as exc:  # Slack down, slow or refusing: retried next evaluation
                 error = _describe(exc)
                 log.warning("Slack send failed for %s (%s); will retry", record.key, error)
-                state.mark_failed(conn, record, error, now)
+                alert_state.mark_failed(conn, record, error, now)
                 report.failed_sends.append(f"{record.key} {record.pending_event}")
                 return
-            state.mark_sent(conn, record, now)
+            alert_state.mark_sent(conn, record, now)
             report.sent.append(f"{record.key} {record.pending_event}")
 
 

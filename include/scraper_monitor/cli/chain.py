@@ -4,22 +4,23 @@ Task-instance states (including the ``upstream_failed`` children that never wrot
 Airflow's REST API; counts, errors and item outcomes from the monitor store. Without Airflow the
 store's view is printed and the output says so: tasks that never ran are then missing.
 
+``--json`` prints what ``GET /api/chains/DAG_ID/RUN_ID`` returns (``reports.chain``), whose ``airflow``
+part says which API was asked and why its states are missing, if they are.
+
 Example: ``scraper-monitor chain cinema_city scheduled__2025-11-24T06:00:00+00:00``
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
-from typing import Any
 
 from scraper_monitor.airflow import rest
-from scraper_monitor.airflow.task_instances import RestView, read_rest
-from scraper_monitor.chain import Chain, ChainNode, DagStructure, build_chain
+from scraper_monitor.airflow.task_instances import read_rest
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.jobs import add_output_options, check_names, open_store
 from scraper_monitor.cli.table import colour_enabled, duration, preview, print_json, render, state_painter
-from scraper_monitor.store import queries
+from scraper_monitor.reports import chain as chain_report
+from scraper_monitor.reports.chain import ChainNodeOut, ChainOut
 
 _NODE_HEADERS = ("TASK", "STATE", "TRY", "DURATION", "DETAIL")
 
@@ -43,70 +44,20 @@ def add_airflow_url_option(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     check_names(dag_id=args.dag_id)
-    with open_store(args.dsn) as conn:
-        executions = queries.executions_for_run(conn, args.dag_id, args.run_id)
-        item_counts = queries.item_outcome_counts_for_run(conn, args.dag_id, args.run_id)
     airflow = read_rest(args.airflow_url, args.dag_id, args.run_id)
-    if not executions and not airflow.task_instances:
+    with open_store(args.dsn) as conn:
+        report = chain_report.chain(conn, args.dag_id, args.run_id, airflow)
+    if report is None:
         reason = f" ({airflow.error})" if airflow.error else ""
         raise CliError(f"no run {args.run_id!r} of {args.dag_id!r} in the store nor in Airflow{reason}")
-    chain = build_chain(
-        airflow.structure or DagStructure(args.dag_id, ()),
-        airflow.task_instances,
-        [asdict(e) for e in executions],
-        [asdict(i) for i in item_counts],
-        run_id=args.run_id,
-    )
-    source = "airflow" if airflow.task_instances else "store"
     if args.json:
-        print_json(chain_json(chain, source, airflow))
+        print_json(report.model_dump(mode="json"))
     else:
-        print(chain_text(chain, source, airflow))
+        print(chain_text(report))
     return 0
 
 
-def chain_json(chain: Chain, source: str, airflow: RestView) -> dict[str, Any]:
-    """The web API's chain shape (same keys), plus where Airflow was and what went wrong."""
-    summary = chain.summary
-    return {
-        "dag_id": chain.dag_id,
-        "run_id": chain.run_id,
-        "source": source,
-        "airflow": {"url": airflow.url, "error": airflow.error},
-        "summary": {"text": summary.text, "success_rate": summary.success_rate, **asdict(summary)},
-        "duration_s": chain.duration_s,
-        "items": chain.items,
-        "incidents": [
-            {
-                "kind": i.kind,
-                "text": i.text,
-                "root": i.root.label if i.root else None,
-                "casualties": [c.label for c in i.casualties],
-            }
-            for i in chain.incidents
-        ],
-        "stages": [
-            {
-                "key": s.key,
-                "title": s.title,
-                "states": s.states,
-                "counts": s.counts,
-                "items": s.items,
-                "duration_s": s.duration_s,
-                "nodes": [_node_json(n) for n in s.nodes],
-            }
-            for s in chain.stages
-        ],
-    }
-
-
-def _node_json(node: ChainNode) -> dict[str, Any]:
-    fields = asdict(node)
-    del fields["stage"], fields["short_name"]  # implied by the stage and the label
-    return {"label": node.label, **fields}
-
-
-def _detail(node: ChainNode) -> str:
+def _detail(node: ChainNodeOut) -> str:
     if node.error_message or node.error_category:
         return preview(": ".join(p for p in (node.error_category, node.error_message) if p), 70)
     if node.silent:
@@ -124,9 +75,10 @@ def _seconds(value: float | None) -> str:
     return duration(None if value is None else value * 1000)
 
 
-def chain_text(chain: Chain, source: str, airflow: RestView) -> str:
+def chain_text(chain: ChainOut) -> str:
+    airflow = chain.airflow
     lines = [f"{chain.dag_id}  {chain.run_id}"]
-    if source == "airflow":
+    if chain.source == "airflow":
         lines.append(f"states from Airflow ({airflow.url}), details from the monitor store")
     else:
         lines.append(

@@ -1,4 +1,5 @@
-"""``scraper-monitor errors top``: the most frequent failures, grouped by fingerprint.
+"""``scraper-monitor errors top``: the most frequent failures, grouped by fingerprint. ``--json``
+prints what ``GET /api/errors`` returns (``reports.errors``): the categories and the top groups.
 
 Example: ``scraper-monitor errors top --hours 168 --limit 5 --scraper cinema_city``
 """
@@ -6,7 +7,6 @@ Example: ``scraper-monitor errors top --hours 168 --limit 5 --scraper cinema_cit
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 from scraper_monitor.cli.jobs import (
     add_hours_option,
@@ -16,7 +16,8 @@ from scraper_monitor.cli.jobs import (
     open_store,
 )
 from scraper_monitor.cli.table import preview, print_json, render, timestamp
-from scraper_monitor.store import queries
+from scraper_monitor.reports import errors
+from scraper_monitor.reports.base import MAX_HOURS, MAX_LIMIT
 
 _HEADERS = ("COUNT", "CATEGORY", "ERROR TYPE", "SCRAPERS", "LAST SEEN (UTC)", "FINGERPRINT", "EXAMPLE")
 FINGERPRINT_CHARS = 12  # enough to tell groups apart on screen; --json has the full value
@@ -34,14 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _top(args: argparse.Namespace) -> int:
-    check_range("--hours", args.hours, 1, queries.MAX_HOURS)
-    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    check_range("--hours", args.hours, 1, MAX_HOURS)
+    check_range("--limit", args.limit, 1, MAX_LIMIT)
     check_names(scraper=args.scraper)
     with open_store(args.dsn) as conn:
-        groups = queries.top_errors(conn, hours=args.hours, limit=args.limit, scraper=args.scraper)
+        report = errors.errors(conn, args.hours, scraper=args.scraper, limit=args.limit)
     if args.json:
-        print_json({"hours": args.hours, "groups": [dataclasses.asdict(g) for g in groups]})
+        print_json(report.model_dump(mode="json"))
         return 0
+    groups = report.top
     if not groups:
         print(f"no failures in the last {args.hours} h")
         return 0

@@ -19,7 +19,7 @@ from scraper_monitor.cli import CliError
 from scraper_monitor.cli.jobs import add_filter_options, check_range, execution_filter, open_store
 from scraper_monitor.cli.table import dumps
 from scraper_monitor.export import COLUMNS, csv_row
-from scraper_monitor.store import queries
+from scraper_monitor.reports import executions
 from scraper_monitor.store.rows import Execution
 
 MAX_ROWS = 1_000_000
@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     check_range("--limit", args.limit, 1, MAX_ROWS)
     filters = execution_filter(args)
     with open_store(args.dsn) as conn:
-        rows = queries.iter_executions(conn, filters, args.limit or MAX_ROWS)
+        rows = executions.iter_executions(conn, filters, args.limit or MAX_ROWS)
         if args.output is None:
             _write(sys.stdout, fmt, rows)
             return 0

@@ -33,8 +33,9 @@ from scraper_monitor.cli.table import (
     timestamp,
 )
 from scraper_monitor.config import add_dsn_option, resolve_dsn
+from scraper_monitor.reports import executions, overview
+from scraper_monitor.reports.base import MAX_HOURS, MAX_LIMIT, success_rate
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, STATES, SUCCESS, UPSTREAM_FAILED
-from scraper_monitor.store import queries
 from scraper_monitor.store.db import connect, describe_error
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.store.rows import Execution, ScraperStats
@@ -122,7 +123,7 @@ def check_range(flag: str, value: int | None, low: int, high: int) -> None:
 
 
 def since(hours: int | None) -> datetime | None:
-    check_range("--hours", hours, 1, queries.MAX_HOURS)
+    check_range("--hours", hours, 1, MAX_HOURS)
     return None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
 
 
@@ -224,7 +225,7 @@ def _summary(rows: Sequence[Execution]) -> dict[str, Any]:
     return {
         **{state: states[state] for state in STATES},
         "silent": sum(1 for e in rows if e.silent),
-        "success_rate": queries.success_rate(states[SUCCESS], states[FAILED]),
+        "success_rate": success_rate(states[SUCCESS], states[FAILED]),
         "avg_duration_ms": sum(ran) / len(ran) if ran else None,
     }
 
@@ -240,10 +241,10 @@ def _summary_line(count: int, summary: dict[str, Any]) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    check_range("--limit", args.limit, 1, MAX_LIMIT)
     filters = execution_filter(args)
     with open_store(args.dsn) as conn:
-        rows = queries.list_executions(conn, filters, limit=args.limit)
+        rows = executions.list_executions(conn, filters, limit=args.limit)
     summary = _summary(rows)
     if args.json:
         print_json({"count": len(rows), "summary": summary, "executions": [execution_json(e) for e in rows]})
@@ -256,12 +257,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _failures(args: argparse.Namespace) -> int:
-    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    check_range("--limit", args.limit, 1, MAX_LIMIT)
     filters = execution_filter(args)
     if filters.state is not None and filters.state not in ERROR_STATES:
         raise CliError(f"failures are {FAILED} or {RETRYING} tries; got --state {filters.state}")
     with open_store(args.dsn) as conn:
-        rows = queries.failures(conn, filters, limit=args.limit)
+        rows = executions.failures(conn, filters, limit=args.limit)
     if args.json:
         print_json({"count": len(rows), "executions": [execution_json(e) for e in rows]})
         return 0
@@ -291,10 +292,10 @@ def _failures(args: argparse.Namespace) -> int:
 
 
 def _read_stats(args: argparse.Namespace, task_id: str | None) -> list[ScraperStats]:
-    check_range("--hours", args.hours, 1, queries.MAX_HOURS)
+    check_range("--hours", args.hours, 1, MAX_HOURS)
     check_names(scraper=args.scraper, task_id=task_id)
     with open_store(args.dsn) as conn:
-        return queries.stats(conn, hours=args.hours, scraper=args.scraper, task_id=task_id)
+        return overview.stats(conn, hours=args.hours, scraper=args.scraper, task_id=task_id)
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -311,11 +312,11 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    check_range("--limit", args.limit, 1, MAX_LIMIT)
     filters = execution_filter(args)
     stats = _read_stats(args, args.task)
     with open_store(args.dsn) as conn:
-        rows = queries.list_executions(conn, filters, limit=args.limit)
+        rows = executions.list_executions(conn, filters, limit=args.limit)
     if args.json:
         print_json(
             {

@@ -20,7 +20,7 @@ from scraper_monitor.cli.chain import add_airflow_url_option
 from scraper_monitor.cli.jobs import add_output_options, check_names, open_store
 from scraper_monitor.cli.table import print_json, render, task_label
 from scraper_monitor.reconcile import AirflowTry, StoreRow, compare, latest_tries, pending_tries
-from scraper_monitor.store import queries
+from scraper_monitor.reports import executions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +49,7 @@ def _read_airflow(url: str, dag_id: str, run_id: str) -> list[AirflowTry]:
 def _run(args: argparse.Namespace) -> int:
     check_names(dag_id=args.dag_id)
     with open_store(args.dsn) as conn:
-        rows = queries.executions_for_run(conn, args.dag_id, args.run_id)
+        rows = executions.of_run(conn, args.dag_id, args.run_id)
     airflow_url = rest.resolve_url(args.airflow_url)
     tries = _read_airflow(airflow_url, args.dag_id, args.run_id)
     report = build_report(args.dag_id, args.run_id, airflow_url, tries, rows)

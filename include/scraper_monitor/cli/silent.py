@@ -1,4 +1,5 @@
 """``scraper-monitor silent``: successes that produced nothing they should have, newest first.
+``--json`` prints what ``GET /api/silent-failures`` returns (``reports.silent``).
 
 Example: ``scraper-monitor silent --hours 72 --scraper kino_krakow``
 """
@@ -12,11 +13,11 @@ from scraper_monitor.cli.jobs import (
     add_output_options,
     check_names,
     check_range,
-    execution_json,
     open_store,
 )
 from scraper_monitor.cli.table import preview, print_json, render, task_label, timestamp
-from scraper_monitor.store import queries
+from scraper_monitor.reports import silent
+from scraper_monitor.reports.base import MAX_HOURS, MAX_LIMIT
 
 _HEADERS = ("STARTED (UTC)", "SCRAPER", "TASK", "TRY", "REASON", "COUNTS")
 
@@ -31,14 +32,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    check_range("--hours", args.hours, 1, queries.MAX_HOURS)
-    check_range("--limit", args.limit, 1, queries.MAX_LIMIT)
+    check_range("--hours", args.hours, 1, MAX_HOURS)
+    check_range("--limit", args.limit, 1, MAX_LIMIT)
     check_names(scraper=args.scraper)
     with open_store(args.dsn) as conn:
-        rows = queries.silent_failures(conn, hours=args.hours, limit=args.limit, scraper=args.scraper)
+        report = silent.silent(conn, args.hours, args.limit, scraper=args.scraper)
     if args.json:
-        print_json({"hours": args.hours, "count": len(rows), "executions": [execution_json(e) for e in rows]})
+        print_json(report.model_dump(mode="json"))
         return 0
+    rows = report.items
     if not rows:
         print(f"no silent failures in the last {args.hours} h")
         return 0
@@ -58,5 +60,8 @@ def _run(args: argparse.Namespace) -> int:
         right=("TRY",),
     )
     print(table)
-    print(f"\n{len(rows)} silent failure{'' if len(rows) == 1 else 's'} in the last {args.hours} h")
+    shown = f" (the newest {len(rows)} shown)" if len(rows) < report.count else ""
+    print(
+        f"\n{report.count} silent failure{'' if report.count == 1 else 's'} in the last {args.hours} h{shown}"
+    )
     return 0

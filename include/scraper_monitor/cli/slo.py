@@ -9,6 +9,7 @@ import psycopg
 from scraper_monitor import slo
 from scraper_monitor.cli import CliError, table
 from scraper_monitor.config import add_dsn_option, resolve_dsn
+from scraper_monitor.reports.slo import slo_statuses
 from scraper_monitor.store.db import connect, describe_error
 
 _HEADERS = (
@@ -50,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     dsn = resolve_dsn(args.dsn)
     try:
         with connect(dsn, statement_timeout_ms=STATEMENT_TIMEOUT_MS) as conn:
-            statuses = slo.slo_statuses(conn, config, scraper=args.scraper)
+            statuses = slo_statuses(conn, config, scraper=args.scraper)
     except psycopg.Error as exc:
         raise CliError(f"cannot read the monitor store: {describe_error(exc)}") from exc
     if args.json:

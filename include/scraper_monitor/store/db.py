@@ -6,6 +6,9 @@ a store that is down or wedged must cost a task a couple of seconds, never hang 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 from psycopg.rows import dict_row
 
@@ -44,3 +47,14 @@ def describe_error(exc: BaseException) -> str:
         if lines:
             return f"{name}: {lines[0]}"
     return name
+
+
+@contextmanager
+def advisory_lock(conn: psycopg.Connection, key: int) -> Iterator[bool]:
+    """Try a session advisory lock; yields whether this session got it, and releases it after."""
+    got = conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,)).fetchone()["locked"]
+    try:
+        yield got
+    finally:
+        if got:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))

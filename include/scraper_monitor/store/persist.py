@@ -2,50 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from scraper_monitor.execution import MESSAGE_MAX_CHARS, ExecutionSummary
+from scraper_monitor.store.rows import Execution
 
 EXTERNAL_ID_MAX_CHARS = 300
 REASON_MAX_CHARS = 500
 
+# The row's columns come from the row dataclass, as the reads' SELECT does: a column added to
+# Execution is written and read everywhere. The store assigns id and recorded_at itself.
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Execution) if f.name not in ("id", "recorded_at"))
+KEY: tuple[str, ...] = ("dag_id", "run_id", "task_id", "map_index", "try_number")
+# Text columns with a bound beyond PostgreSQL's own.
+_MAX_CHARS = {"error_message": MESSAGE_MAX_CHARS}
+
 # On a conflict the newer version wins. A replayed spool entry may be older than what a later
 # direct write stored for the same try; ended_at tells them apart (equal or unknown: overwrite).
-_UPSERT = """
-INSERT INTO task_executions (
-    dag_id, run_id, task_id, map_index, try_number, scraper, logical_date, state,
-    started_at, ended_at, duration_ms, counts, error_category, error_type, error_message,
-    fingerprint, silent, silent_reason, skip_reason
-) VALUES (
-    %(dag_id)s, %(run_id)s, %(task_id)s, %(map_index)s, %(try_number)s, %(scraper)s,
-    %(logical_date)s, %(state)s, %(started_at)s, %(ended_at)s, %(duration_ms)s, %(counts)s,
-    %(error_category)s, %(error_type)s, %(error_message)s, %(fingerprint)s, %(silent)s,
-    %(silent_reason)s, %(skip_reason)s
-)
-ON CONFLICT (dag_id, run_id, task_id, map_index, try_number) DO UPDATE SET
-    scraper = EXCLUDED.scraper,
-    logical_date = EXCLUDED.logical_date,
-    state = EXCLUDED.state,
-    started_at = EXCLUDED.started_at,
-    ended_at = EXCLUDED.ended_at,
-    duration_ms = EXCLUDED.duration_ms,
-    counts = EXCLUDED.counts,
-    error_category = EXCLUDED.error_category,
-    error_type = EXCLUDED.error_type,
-    error_message = EXCLUDED.error_message,
-    fingerprint = EXCLUDED.fingerprint,
-    silent = EXCLUDED.silent,
-    silent_reason = EXCLUDED.silent_reason,
-    skip_reason = EXCLUDED.skip_reason
+_UPSERT = sql.SQL("""
+INSERT INTO task_executions ({columns}) VALUES ({values})
+ON CONFLICT ({key}) DO UPDATE SET {updates}
 WHERE EXCLUDED.ended_at IS NULL
    OR task_executions.ended_at IS NULL
    OR EXCLUDED.ended_at >= task_executions.ended_at
 RETURNING id, coalesce(ended_at, started_at, recorded_at) AS items_at
-"""
+""").format(
+    columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
+    values=sql.SQL(", ").join(map(sql.Placeholder, COLUMNS)),
+    key=sql.SQL(", ").join(map(sql.Identifier, KEY)),
+    updates=sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name)) for name in COLUMNS if name not in KEY
+    ),
+)
 
 _COPY_ITEMS = (
     "COPY item_outcomes (execution_id, scraper, entity_type, external_id, outcome, category, reason,"
@@ -64,27 +58,15 @@ def _text(value: str | None, limit: int | None = None) -> str | None:
 
 
 def _params(summary: ExecutionSummary) -> dict[str, Any]:
-    return {
-        "dag_id": _text(summary.dag_id),
-        "run_id": _text(summary.run_id),
-        "task_id": _text(summary.task_id),
-        "map_index": summary.map_index,
-        "try_number": summary.try_number,
-        "scraper": _text(summary.scraper),
-        "logical_date": summary.logical_date,
-        "state": summary.state,
-        "started_at": summary.started_at,
-        "ended_at": summary.ended_at,
-        "duration_ms": summary.duration_ms,
-        "counts": Jsonb({_text(k): int(v) for k, v in summary.counts.items()}),
-        "error_category": _text(summary.error_category),
-        "error_type": _text(summary.error_type),
-        "error_message": _text(summary.error_message, MESSAGE_MAX_CHARS),
-        "fingerprint": _text(summary.fingerprint),
-        "silent": bool(summary.silent),
-        "silent_reason": _text(summary.silent_reason),
-        "skip_reason": _text(summary.skip_reason),
-    }
+    params: dict[str, Any] = {}
+    for name in COLUMNS:
+        value = getattr(summary, name)
+        if name == "counts":
+            value = Jsonb({_text(k): int(v) for k, v in value.items()})
+        elif isinstance(value, str):
+            value = _text(value, _MAX_CHARS.get(name))
+        params[name] = value
+    return params
 
 
 def save(conn: psycopg.Connection, summary: ExecutionSummary) -> int | None:

@@ -1,4 +1,4 @@
-"""Rows returned by ``scraper_monitor.store.queries`` (immutable: readers never write back)."""
+"""Rows returned by ``scraper_monitor.reports`` (immutable: readers never write back)."""
 
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ from typing import Literal
 import psycopg
 
 from scraper_monitor.execution import ExecutionSummary
+from scraper_monitor.reports.history import recent_counts
 from scraper_monitor.store import spool
 from scraper_monitor.store.db import connect, describe_error
 from scraper_monitor.store.persist import save
-from scraper_monitor.store.queries import recent_counts
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scraper_monitor.web import routes_api, routes_assets, routes_pages
-from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable, TaskInstanceSource
+from scraper_monitor.reports.chain import TaskInstanceSource
+from scraper_monitor.web import routes
+from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable
 from scraper_monitor.web.rendering import render_error
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.monitor = MonitorSettings(dsn_provider=dsn_provider, ti_source=ti_source)
-    app.include_router(routes_api.router)
-    app.include_router(routes_pages.router)
-    app.include_router(routes_assets.router)
+    app.include_router(routes.api)
+    app.include_router(routes.pages)
     _install_error_handlers(app)
     return app
 

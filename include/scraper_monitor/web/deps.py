@@ -8,25 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
 
-from scraper_monitor.chain import DagStructure, TaskInstanceRecord
+from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.store import db
 
 
 class StoreUnavailable(Exception):
     """The monitor store cannot answer: not configured, down, too slow or not migrated."""
-
-
-class TaskInstanceSource(Protocol):
-    """Airflow's view of a DAG run (the api-server reads it from the metadata DB)."""
-
-    def dag_structure(self, dag_id: str, run_id: str) -> DagStructure | None: ...
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[TaskInstanceRecord]: ...
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from fastapi import Depends, HTTPException, Query
 from pydantic import AfterValidator, BeforeValidator
 
 from scraper_monitor.category import CATEGORIES
+from scraper_monitor.reports.base import MAX_HOURS
 from scraper_monitor.state import STATES
 from scraper_monitor.store.filters import ExecutionFilter
-from scraper_monitor.store.queries import MAX_HOURS
 
 
 def _blank_to_none(value: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from scraper_monitor.web.charts import css_class
@@ -113,6 +114,18 @@ def render(request: Request, template: str, *, root: str, active: str, **context
     """Render a page. ``root`` is the relative path back to the app root ("./", "../../"): the app
     lives under a prefix inside Airflow's iframe, so absolute links would break."""
     return environment().get_template(template).render(request=request, root=root, active=active, **context)
+
+
+def current_params(request: Request) -> dict[str, str]:
+    """The current query string, for links that keep the filters (paging, export, windows)."""
+    return {k: v for k, v in request.query_params.items() if v}
+
+
+def page(request: Request, template: str, *, root: str = "./", active: str, **context: Any) -> HTMLResponse:
+    """A panel's HTML response, with the current filters at hand for its links."""
+    return HTMLResponse(
+        render(request, template, root=root, active=active, params=current_params(request), **context)
+    )
 
 
 def render_error(request: Request, *, status: int, title: str, message: str) -> str:

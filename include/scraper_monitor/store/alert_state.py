@@ -1,4 +1,5 @@
-"""The alert lifecycle, stored in ``alert_state`` (migration 0002) so a restart neither repeats nor forgets.
+"""The alert lifecycle, stored in ``alert_state`` (migration 0002) so a restart neither repeats nor
+forgets; the alert evaluator (``scraper_monitor.alerts.evaluator``) drives it.
 
 Each row is one alert key for its whole life. A message owed to Slack is written first
 (``pending_send`` + ``pending_event``) and cleared only after Slack accepted it: a failed or timed-out

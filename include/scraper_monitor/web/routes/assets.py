@@ -1,4 +1,4 @@
-"""Static assets, the OpenAPI document and the Prometheus metrics, as ordinary (authenticated) routes."""
+"""Static assets and the OpenAPI document, as ordinary (authenticated) routes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import mimetypes
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from scraper_monitor.metrics import render_metrics
-from scraper_monitor.web.deps import Settings, store_dsn
 from scraper_monitor.web.rendering import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
@@ -36,10 +34,3 @@ def openapi(request: Request) -> JSONResponse:
     # Behind Airflow the app is mounted under a prefix; tell API clients where the paths start.
     schema["servers"] = [{"url": request.scope.get("root_path") or "/"}]
     return JSONResponse(schema)
-
-
-@router.get("/metrics")
-def metrics(settings: Settings) -> Response:
-    """Prometheus exposition of the monitor store (behind the same Airflow login)."""
-    body, content_type = render_metrics(store_dsn(settings))
-    return Response(body, media_type=content_type)

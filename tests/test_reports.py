@@ -1,4 +1,4 @@
-"""Read helpers and filter validation (real PostgreSQL)."""
+"""The reports' reads and filter validation (real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from scraper_monitor.reports import base, errors, executions, history, overview, silent, trends
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
-from scraper_monitor.store import migrate, queries
+from scraper_monitor.store import migrate
 from scraper_monitor.store.db import connect
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.store.persist import save
@@ -77,15 +78,15 @@ def seeded(conn: psycopg.Connection) -> psycopg.Connection:
 
 
 def test_every_query_answers_an_empty_store(conn: psycopg.Connection) -> None:
-    assert queries.list_executions(conn) == []
-    assert queries.failures(conn) == []
-    assert queries.stats(conn) == []
-    assert queries.top_errors(conn) == []
-    assert queries.silent_failures(conn) == []
-    assert queries.trends(conn) == []
-    assert queries.executions_for_run(conn, "d", "r") == []
-    assert queries.item_outcomes_for_run(conn, "d", "r") == []
-    assert queries.item_outcome_counts_for_run(conn, "d", "r") == []
+    assert executions.list_executions(conn) == []
+    assert executions.failures(conn) == []
+    assert overview.stats(conn) == []
+    assert errors.top_errors(conn) == []
+    assert silent.silent_failures(conn) == []
+    assert trends.daily_rows(conn) == []
+    assert executions.of_run(conn, "d", "r") == []
+    assert executions.item_outcomes_of_run(conn, "d", "r") == []
+    assert executions.item_outcome_counts_of_run(conn, "d", "r") == []
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ def _keys(rows: list[Execution]) -> list[tuple[str, int, int]]:
 
 def test_list_executions_filters(seeded: psycopg.Connection) -> None:
     def listed(**fields: object) -> list[tuple[str, int, int]]:
-        return _keys(queries.list_executions(seeded, ExecutionFilter(**fields), limit=100))
+        return _keys(executions.list_executions(seeded, ExecutionFilter(**fields), limit=100))
 
     assert len(listed()) == 9
     assert listed(scraper="kino_krakow") == [("day.day_pages", 0, 1)]
@@ -133,23 +134,23 @@ def test_list_executions_filters(seeded: psycopg.Connection) -> None:
         ("cinema_day.cinema_dates", 3, 1),
         ("cinema_day.cinema_dates", 2, 2),
     ]  # newest first
-    page = queries.list_executions(seeded, limit=2, offset=1)
-    assert _keys(page) == _keys(queries.list_executions(seeded, limit=100))[1:3]
+    page = executions.list_executions(seeded, limit=2, offset=1)
+    assert _keys(page) == _keys(executions.list_executions(seeded, limit=100))[1:3]
     with pytest.raises(ValueError, match="limit must be a whole number from 1 to 1000"):
-        queries.list_executions(seeded, limit=0)
+        executions.list_executions(seeded, limit=0)
 
 
 def test_failures_are_failed_and_retrying_tries(seeded: psycopg.Connection) -> None:
-    assert {r.state for r in queries.failures(seeded)} == {FAILED, RETRYING}
-    assert len(queries.failures(seeded)) == 3
-    only_failed = queries.failures(seeded, ExecutionFilter(state=FAILED, category="network_error"))
+    assert {r.state for r in executions.failures(seeded)} == {FAILED, RETRYING}
+    assert len(executions.failures(seeded)) == 3
+    only_failed = executions.failures(seeded, ExecutionFilter(state=FAILED, category="network_error"))
     assert _keys(only_failed) == [("cinema_day.cinema_dates", 3, 1)]
     with pytest.raises(ValueError, match="failures are failed or retrying"):
-        queries.failures(seeded, ExecutionFilter(state=SUCCESS))
+        executions.failures(seeded, ExecutionFilter(state=SUCCESS))
 
 
 def test_stats_follow_the_documented_definitions(seeded: psycopg.Connection) -> None:
-    cinema, kino = queries.stats(seeded, hours=24, now=NOW)
+    cinema, kino = overview.stats(seeded, hours=24, now=NOW)
     assert (cinema.scraper, cinema.total) == ("cinema_city", 7)
     assert (cinema.success, cinema.failed, cinema.retrying) == (3, 1, 1)
     assert (cinema.skipped, cinema.upstream_failed, cinema.silent) == (1, 1, 1)
@@ -160,31 +161,31 @@ def test_stats_follow_the_documented_definitions(seeded: psycopg.Connection) -> 
     # Continuous percentile: sorted [100, 500, 1000, 2000, 3000, 4000], rank 0.95 * 5 = 4.75.
     assert cinema.p95_duration_ms == pytest.approx(3000 + 0.75 * (4000 - 3000))
     assert (kino.total, kino.failed, kino.success_rate) == (1, 1, 0.0)
-    assert queries.stats(seeded, hours=24, scraper="kino_krakow", now=NOW) == [kino]
-    assert queries.stats(seeded, hours=24, now=T0 + timedelta(days=5)) == []
-    assert queries.success_rate(0, 0) is None
+    assert overview.stats(seeded, hours=24, scraper="kino_krakow", now=NOW) == [kino]
+    assert overview.stats(seeded, hours=24, now=T0 + timedelta(days=5)) == []
+    assert base.success_rate(0, 0) is None
 
 
 def test_top_errors_group_by_fingerprint(seeded: psycopg.Connection) -> None:
-    timeout, selector = queries.top_errors(seeded, hours=24, now=NOW)
+    timeout, selector = errors.top_errors(seeded, hours=24, now=NOW)
     assert (timeout.fingerprint, timeout.count, timeout.error_category) == ("fp-timeout", 2, "network_error")
     assert timeout.example_message is not None and timeout.example_message.endswith("again")  # the latest
     assert timeout.scrapers == ["cinema_city"]
     assert (timeout.first_seen, timeout.last_seen) == (T0, T0 + timedelta(minutes=10))
     assert (selector.fingerprint, selector.count, selector.scrapers) == ("fp-selector", 1, ["kino_krakow"])
-    assert queries.top_errors(seeded, hours=24, limit=1, now=NOW) == [timeout]
+    assert errors.top_errors(seeded, hours=24, limit=1, now=NOW) == [timeout]
 
 
 def test_silent_failures(seeded: psycopg.Connection) -> None:
-    (silent,) = queries.silent_failures(seeded, hours=24, now=NOW)
-    assert (silent.map_index, silent.silent_reason) == (1, "showtimes_found = 0")
-    assert queries.silent_failures(seeded, hours=24, scraper="kino_krakow", now=NOW) == []
+    (row,) = silent.silent_failures(seeded, hours=24, now=NOW)
+    assert (row.map_index, row.silent_reason) == (1, "showtimes_found = 0")
+    assert silent.silent_failures(seeded, hours=24, scraper="kino_krakow", now=NOW) == []
 
 
 def test_trends_read_the_rollups(seeded: psycopg.Connection, pg_dsn: str) -> None:
-    assert queries.trends(seeded, days=7, today=T0.date()) == []  # nothing rolled up yet
+    assert trends.daily_rows(seeded, days=7, today=T0.date()) == []  # nothing rolled up yet
     rollup(pg_dsn, T0.date() - timedelta(days=7), T0.date())
-    rows = queries.trends(seeded, days=7, today=T0.date())
+    rows = trends.daily_rows(seeded, days=7, today=T0.date())
     by_key = {(r.day, r.scraper): r for r in rows}
     assert len(by_key) == len(rows)  # one row per scraper and day
     earlier = by_key[(T0.date() - timedelta(days=2), "cinema_city")]
@@ -193,14 +194,14 @@ def test_trends_read_the_rollups(seeded: psycopg.Connection, pg_dsn: str) -> Non
     assert (today.failed, today.retrying, today.errors) == (1, 1, {"network_error": 2})
     assert (today.success, today.skipped, today.upstream_failed, today.silent) == (3, 1, 1, 1)
     assert today.executions == 7 and today.success_rate == 0.75
-    assert {r.scraper for r in queries.trends(seeded, days=7, scraper="kino_krakow", today=T0.date())} == {
+    assert {r.scraper for r in trends.daily_rows(seeded, days=7, scraper="kino_krakow", today=T0.date())} == {
         "kino_krakow"
     }
-    assert queries.trends(seeded, days=1, today=T0.date() - timedelta(days=1)) == []
+    assert trends.daily_rows(seeded, days=1, today=T0.date() - timedelta(days=1)) == []
 
 
 def test_one_run(seeded: psycopg.Connection) -> None:
-    rows = queries.executions_for_run(seeded, "cinema_city", RUN)
+    rows = executions.of_run(seeded, "cinema_city", RUN)
     assert _keys(rows)[:4] == [
         ("cinema_day.cinema_dates", 0, 1),
         ("cinema_day.cinema_dates", 1, 1),
@@ -208,10 +209,10 @@ def test_one_run(seeded: psycopg.Connection) -> None:
         ("cinema_day.cinema_dates", 2, 2),
     ]
     assert len(rows) == 7
-    items = queries.item_outcomes_for_run(seeded, "cinema_city", RUN)
+    items = executions.item_outcomes_of_run(seeded, "cinema_city", RUN)
     assert [(i.map_index, i.try_number) for i in items] == [(0, 1)] * 2 + [(2, 1)] * 3 + [(2, 2)]
     # The chain view counts the latest try only: map index 2 has one item, not four.
-    counts = queries.item_outcome_counts_for_run(seeded, "cinema_city", RUN)
+    counts = executions.item_outcome_counts_of_run(seeded, "cinema_city", RUN)
     assert [(c.task_id, c.map_index, c.outcome, c.items) for c in counts] == [
         ("cinema_day.cinema_dates", 0, "created", 2),
         ("cinema_day.cinema_dates", 2, "created", 1),
@@ -229,4 +230,4 @@ def test_recent_counts_newest_first(conn: psycopg.Connection, pg_dsn: str) -> No
     )
     save(conn, make_summary(run_id="other", started_at=T0 + timedelta(days=9), counts={"other": 1}))
     save(conn, make_summary(run_id="f", task_id="other_task", counts={"found": 99}))
-    assert queries.recent_counts(conn, "cinema_city", "cinema_day.cinema_dates", "found", 3) == [40, 30, 20]
+    assert history.recent_counts(conn, "cinema_city", "cinema_day.cinema_dates", "found", 3) == [40, 30, 20]

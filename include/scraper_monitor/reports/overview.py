@@ -1,0 +1,168 @@
+"""How is each scraper doing? Tries by state, success rate, durations and the SLO status per
+scraper over a window, silent failures of the last 24 hours, the most recent runs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from pydantic import BaseModel, Field
+
+from scraper_monitor import slo
+from scraper_monitor.reports import executions, runs
+from scraper_monitor.reports.base import STATE_PARAMS, FromAttributes, since, success_rate
+from scraper_monitor.reports.runs import RunOut
+from scraper_monitor.reports.slo import slo_view
+from scraper_monitor.store.filters import ExecutionFilter
+from scraper_monitor.store.rows import ScraperStats
+
+log = logging.getLogger(__name__)
+
+RECENT_RUNS = 10
+SLO_TOO_SLOW = (
+    "SLO statuses are not shown: there is no fresh snapshot and computing them took too long. "
+    "The DAG scraper_monitor_snapshots refreshes them every 5 minutes; is it unpaused?"
+)
+
+
+class SloOut(BaseModel):
+    status: str = Field(description="met, below_target, critical or insufficient_data")
+    success_rate: float | None
+    target_success_rate: float
+    alert_threshold: float
+    target_duration_ms: int
+    runs: int
+
+
+class ScraperStatsOut(FromAttributes):
+    scraper: str
+    total: int = Field(description="tries in the window")
+    success: int
+    failed: int
+    retrying: int
+    skipped: int
+    upstream_failed: int
+    silent: int
+    success_rate: float | None = Field(description="success / (success + failed); null without final tries")
+    avg_duration_ms: float | None
+    p95_duration_ms: float | None
+    slo: SloOut | None = Field(None, description="the scraper-wide SLO status, when SLOs are configured")
+
+
+class OverviewOut(BaseModel):
+    hours: int = Field(description="the window, ending now")
+    empty: bool = Field(description="true when the store holds no executions at all")
+    total: int
+    success: int
+    failed: int
+    retrying: int
+    skipped: int
+    silent: int
+    success_rate: float | None
+    silent_24h: int = Field(description="silent failures in the last 24 hours (the banner)")
+    scrapers: list[ScraperStatsOut]
+    recent_runs: list[RunOut]
+    slo_as_of: datetime | None = Field(
+        None, description="end of the SLO window the statuses describe (their snapshot's time)"
+    )
+    slo_error: str | None = Field(None, description="why SLO statuses are missing, if they are")
+
+
+def overview(conn: psycopg.Connection, hours: int, now: datetime | None = None) -> OverviewOut:
+    now = now or datetime.now(UTC)
+    rows = stats(conn, hours=hours, now=now)
+    silent_24h = rows if hours == 24 else stats(conn, hours=24, now=now)
+    slo_by_scraper, slo_as_of, slo_error = _slo_statuses(conn, now)
+    scrapers = [
+        ScraperStatsOut.model_validate(row).model_copy(update={"slo": slo_by_scraper.get(row.scraper)})
+        for row in rows
+    ]
+    success, failed = sum(r.success for r in rows), sum(r.failed for r in rows)
+    return OverviewOut(
+        hours=hours,
+        empty=not rows and not executions.any_recorded(conn),
+        total=sum(r.total for r in rows),
+        success=success,
+        failed=failed,
+        retrying=sum(r.retrying for r in rows),
+        skipped=sum(r.skipped for r in rows),
+        silent=sum(r.silent for r in rows),
+        success_rate=success_rate(success, failed),
+        silent_24h=sum(r.silent for r in silent_24h),
+        scrapers=scrapers,
+        recent_runs=runs.recent(conn, RECENT_RUNS),
+        slo_as_of=slo_as_of,
+        slo_error=slo_error,
+    )
+
+
+def stats(
+    conn: psycopg.Connection,
+    hours: int = 24,
+    scraper: str | None = None,
+    now: datetime | None = None,
+    task_id: str | None = None,
+) -> list[ScraperStats]:
+    """Per scraper over the last ``hours``, optionally of one task only (see the package docstring)."""
+    where, params = ExecutionFilter(scraper=scraper, task_id=task_id, since=since(hours, now)).where()
+    # The durations are gathered per scraper by a hash aggregate and the percentile taken over each
+    # array: an ordered-set aggregate made PostgreSQL sort every row of the window by scraper first
+    # (a third slower over the ~110,000 rows of 24 hours at 10 M executions).
+    query = sql.SQL("""
+        WITH per_scraper AS (
+            SELECT scraper,
+                   count(*) AS total,
+                   count(*) FILTER (WHERE state = %(success)s) AS success,
+                   count(*) FILTER (WHERE state = %(failed)s) AS failed,
+                   count(*) FILTER (WHERE state = %(retrying)s) AS retrying,
+                   count(*) FILTER (WHERE state = %(skipped)s) AS skipped,
+                   count(*) FILTER (WHERE state = %(upstream_failed)s) AS upstream_failed,
+                   count(*) FILTER (WHERE silent) AS silent,
+                   (avg(duration_ms) FILTER (WHERE state <> %(upstream_failed)s))::float8 AS avg_duration_ms,
+                   array_agg(duration_ms)
+                       FILTER (WHERE state <> %(upstream_failed)s AND duration_ms IS NOT NULL) AS durations
+            FROM task_executions
+            WHERE {where}
+            GROUP BY scraper
+        )
+        SELECT scraper, total, success, failed, retrying, skipped, upstream_failed, silent, avg_duration_ms,
+               (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY d) FROM unnest(durations) AS d)
+                   AS p95_duration_ms
+        FROM per_scraper
+        ORDER BY scraper
+    """).format(where=where)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query, {**params, **STATE_PARAMS}).fetchall()
+    return [ScraperStats(**row, success_rate=success_rate(row["success"], row["failed"])) for row in rows]
+
+
+def _slo_statuses(
+    conn: psycopg.Connection, now: datetime
+) -> tuple[dict[str, SloOut], datetime | None, str | None]:
+    """Scraper-wide SLO statuses and the moment they describe; a broken SLO file or a store too slow
+    to compute them degrades the column, never the panel."""
+    try:
+        config = slo.load_config()
+    except slo.SloConfigError as exc:
+        log.warning("scraper monitor: SLO config: %s", exc)
+        return {}, None, f"SLO file invalid: {exc}"
+    try:
+        view = slo_view(conn, config, now=now)
+    except psycopg.errors.QueryCanceled:
+        log.warning("scraper monitor: SLO statuses: no fresh snapshot, and computing them timed out")
+        return {}, None, SLO_TOO_SLOW
+    out = {}
+    for status in view.statuses:
+        if status.task_id is None:
+            out[status.scraper] = SloOut(
+                status=status.status,
+                success_rate=status.success_rate,
+                target_success_rate=status.target.target_success_rate,
+                alert_threshold=status.target.alert_threshold,
+                target_duration_ms=status.target.target_duration_ms,
+                runs=status.runs,
+            )
+    return out, view.computed_at, None

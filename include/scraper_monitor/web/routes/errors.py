@@ -1,0 +1,85 @@
+"""The errors panel: ``GET /errors`` and ``GET /api/errors``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from scraper_monitor.category import CATEGORIES
+from scraper_monitor.reports import errors as report
+from scraper_monitor.reports import executions
+from scraper_monitor.state import ERROR_STATES
+from scraper_monitor.store.filters import ExecutionFilter
+from scraper_monitor.web import charts
+from scraper_monitor.web.deps import Store
+from scraper_monitor.web.params import CategoryParam, HoursParam, OffsetParam, ScraperParam, StateParam
+from scraper_monitor.web.rendering import current_params, page, query
+from scraper_monitor.web.routes.common import STORE_503
+from scraper_monitor.web.routes.executions import PAGE_SIZE
+
+api = APIRouter()
+pages = APIRouter(default_response_class=HTMLResponse)
+
+
+@api.get("/errors", response_model=report.ErrorsOut, responses=STORE_503)
+def errors(
+    conn: Store, hours: HoursParam = 24 * 7, scraper: ScraperParam = None, category: CategoryParam = None
+) -> report.ErrorsOut:
+    """Failures (failed and retrying tries) by category, and the most frequent error fingerprints
+    with a count and an example message (``category`` narrows the fingerprints)."""
+    return report.errors(conn, hours, scraper=scraper, category=category)
+
+
+@pages.get("/errors")
+def errors_page(
+    request: Request,
+    conn: Store,
+    hours: HoursParam = 24 * 7,
+    scraper: ScraperParam = None,
+    category: CategoryParam = None,
+    state: StateParam = None,
+    offset: OffsetParam = 0,
+) -> HTMLResponse:
+    if state is not None and state not in ERROR_STATES:
+        raise HTTPException(
+            422, f"invalid parameters: state must be one of {', '.join(sorted(ERROR_STATES))}"
+        )
+    now = datetime.now(UTC)
+    since = now - timedelta(hours=hours)
+    answer = report.errors(conn, hours, scraper=scraper, category=category, now=now)
+    failures = executions.page(
+        conn,
+        ExecutionFilter(scraper=scraper, category=category, state=state, since=since),
+        PAGE_SIZE,
+        offset,
+        errors=True,
+    )
+    params = current_params(request)
+    bars = [
+        charts.Bar(
+            label=c.category or report.UNCATEGORIZED,
+            value=c.count,
+            css=c.category or report.UNCATEGORIZED,
+            note=f"{c.share:.0%}",
+            href=f"?{query(params, category=c.category, offset=None)}" if c.category else None,
+        )
+        for c in answer.categories
+    ]
+    return page(
+        request,
+        "errors.html",
+        active="errors",
+        report=answer,
+        chart=charts.bar_chart(bars, title="Failures by error category") if bars else None,
+        failures=failures,
+        hours=hours,
+        scraper=scraper,
+        category=category,
+        state=state,
+        scrapers=executions.scraper_names(conn),
+        categories=CATEGORIES,
+        error_states=sorted(ERROR_STATES),
+        since=since,
+    )

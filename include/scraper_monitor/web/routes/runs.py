@@ -1,0 +1,36 @@
+"""The runs panel (the way into the chains): ``GET /runs`` and ``GET /api/runs``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from scraper_monitor.reports import executions
+from scraper_monitor.reports import runs as report
+from scraper_monitor.web.deps import Store
+from scraper_monitor.web.params import LimitParam, ScraperParam
+from scraper_monitor.web.rendering import page
+from scraper_monitor.web.routes.common import STORE_503
+
+api = APIRouter()
+pages = APIRouter(default_response_class=HTMLResponse)
+
+PAGE_ROWS = 50
+
+
+@api.get("/runs", response_model=list[report.RunOut], responses=STORE_503)
+def runs(conn: Store, limit: LimitParam = 50, scraper: ScraperParam = None) -> list[report.RunOut]:
+    """The most recent DAG runs with a summary in the store, newest first (links to their chains)."""
+    return report.recent(conn, limit, scraper=scraper)
+
+
+@pages.get("/runs")
+def runs_page(request: Request, conn: Store, scraper: ScraperParam = None) -> HTMLResponse:
+    return page(
+        request,
+        "runs.html",
+        active="runs",
+        runs=report.recent(conn, PAGE_ROWS, scraper=scraper),
+        scraper=scraper,
+        scrapers=executions.scraper_names(conn),
+    )

@@ -3,7 +3,7 @@
 Every 15 minutes by default (env ``SCRAPER_MONITOR_ALERT_SCHEDULE``: a cron expression or preset).
 Each alert is posted once when it opens, repeated while it stays open, and resolved once; the state
 lives in the monitor store, so a restart or a manual trigger never posts twice. Thresholds and the
-repeat interval: ``include/slo.yaml``. Slack: connection ``slack_scraper_alerts``.
+repeat interval: the SLO file (``slo.yaml`` in ``scraper_monitor``). Slack: connection ``slack_scraper_alerts``.
 """
 
 from datetime import timedelta
@@ -11,12 +11,13 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, task
 
-from scraper_monitor.airflow.tasks import alert_schedule, evaluate_alerts
+from scraper_monitor import settings
+from scraper_monitor.airflow.tasks import evaluate_alerts
 
 with DAG(
     dag_id="scraper_monitor_alerts",
     description="Evaluate scraper alerts and post them to Slack",
-    schedule=alert_schedule(),
+    schedule=settings.alert_schedule(),
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # evaluations must not overlap (the evaluator also takes a lock)

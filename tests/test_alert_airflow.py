@@ -18,8 +18,9 @@ from airflow.sdk import DAG, AsyncCallback, DeadlineReference
 from airflow.serialization.serialized_objects import DagSerialization
 from airflow.triggers.callback import CallbackTrigger
 
+from scraper_monitor import settings
 from scraper_monitor.airflow import notifications
-from scraper_monitor.airflow.notifications import DISABLE_DEADLINES_ENV, deadline_alert, notify_deadline_miss
+from scraper_monitor.airflow.notifications import deadline_alert, notify_deadline_miss
 from scraper_monitor.airflow.tasks import AlertChecksFailed, evaluate_alerts
 from scraper_monitor.reports import slo as slo_report
 from scraper_monitor.state import FAILED
@@ -38,11 +39,11 @@ RUN_ID = "scheduled__2026-11-23T06:00:00+00:00"
 @pytest.fixture
 def deadlines_on(monkeypatch: pytest.MonkeyPatch) -> None:
     # tests/airflow_env.py switches deadlines off for every dag.test(); these tests want them.
-    monkeypatch.delenv(DISABLE_DEADLINES_ENV, raising=False)
+    monkeypatch.delenv(settings.DISABLE_DEADLINES_ENV, raising=False)
 
 
 def test_deadline_alert_is_off_for_dag_test(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(DISABLE_DEADLINES_ENV, "1")
+    monkeypatch.setenv(settings.DISABLE_DEADLINES_ENV, "1")
     assert deadline_alert("cinema_city") is None
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 import psycopg
 import yaml
 
-from scraper_monitor import slo
+from scraper_monitor import settings, slo
 from scraper_monitor.airflow.notifications import SlackHookSender
 from scraper_monitor.alerts.checks import CheckContext, FailedRunsCheck, SilentFailureCheck
 from scraper_monitor.alerts.evaluator import EVALUATOR_LOCK_KEY, Evaluator
@@ -249,7 +249,7 @@ def test_repeat_interval_comes_from_the_config(
     store: str, db: psycopg.Connection, slack_connection: SlackReceiver
 ) -> None:
     _failing_runs(db)
-    raw = yaml.safe_load(slo.DEFAULT_CONFIG_PATH.read_text())
+    raw = yaml.safe_load(settings.DEFAULT_SLO_CONFIG.read_text())
     config = slo.parse_config({**raw, "alerts": {"repeat_interval_minutes": 90}})
 
     def evaluate(at: timedelta) -> list[str]:

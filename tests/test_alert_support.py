@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.state import SUCCESS
 from scraper_monitor.store.migrate import upgrade
 

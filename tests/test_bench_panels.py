@@ -21,7 +21,7 @@ from benchmarks.__main__ import SECTIONS, parse_sections
 from benchmarks.panels import endpoints, raw_trends, trend_mismatches
 from benchmarks.report import Report
 from benchmarks.store_generator import GeneratedStore, StoreShape, generate
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.reports import executions
 from scraper_monitor.reports.trends import daily_rows
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, STATES, SUCCESS, UPSTREAM_FAILED

@@ -18,13 +18,12 @@ import pytest
 import requests
 import yaml
 
+from scraper_monitor import settings
 from scraper_monitor.category import (
-    BUILTIN_RULES_PATH,
     CATEGORIES,
     DATA_QUALITY_ERROR,
     DUPLICATE_ERROR,
     NETWORK_ERROR,
-    RULES_ENV_VAR,
     UNKNOWN_ERROR,
     VALIDATION_ERROR,
     categorize,
@@ -63,7 +62,7 @@ def test_corpus_is_large_and_covers_every_category() -> None:
 def test_every_builtin_rule_is_exercised_by_the_corpus() -> None:
     # A rule no case reaches is either dead or shadowed by an earlier one.
     used = {categorize(c["message"], http_status=c.get("http_status")).matched_by for c in CORPUS}
-    unused = [r.name for r in load_rules(BUILTIN_RULES_PATH).rules if f"rule:{r.name}" not in used]
+    unused = [r.name for r in load_rules(settings.DEFAULT_ERROR_RULES).rules if f"rule:{r.name}" not in used]
     assert unused == []
 
 
@@ -410,7 +409,7 @@ rules:
 
 def test_env_rules_file_is_tried_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert categorize("Brak seansów w wybranym dniu.").error_type == "no_showtimes"
-    monkeypatch.setenv(RULES_ENV_VAR, str(_write(tmp_path, USER_RULES)))
+    monkeypatch.setenv(settings.ERROR_RULES_ENV, str(_write(tmp_path, USER_RULES)))
     result = categorize("Brak seansów w wybranym dniu.")
     assert (result.category, result.error_type, result.matched_by) == (
         VALIDATION_ERROR,
@@ -516,7 +515,7 @@ def test_missing_rules_file(tmp_path: Path) -> None:
 
 def test_invalid_env_rules_file_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bad = _write(tmp_path, "rules:\n  - {name: typo, category: netwrok_error, error_type: x, any: [y]}\n")
-    monkeypatch.setenv(RULES_ENV_VAR, str(bad))
+    monkeypatch.setenv(settings.ERROR_RULES_ENV, str(bad))
     with pytest.raises(RuleError, match="rule #1 'typo': category 'netwrok_error'"):
         categorize("anything")
 
@@ -525,9 +524,9 @@ def test_invalid_env_rules_file_fails_loudly(tmp_path: Path, monkeypatch: pytest
 
 
 def _cli(*args: str, stdin: str, env_rules: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != RULES_ENV_VAR}
+    env = {k: v for k, v in os.environ.items() if k != settings.ERROR_RULES_ENV}
     if env_rules is not None:
-        env[RULES_ENV_VAR] = str(env_rules)
+        env[settings.ERROR_RULES_ENV] = str(env_rules)
     return subprocess.run(
         [str(CLI), "categorize", *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
     )

@@ -7,11 +7,11 @@ from typing import Any
 
 from scraper_monitor.chain import (
     DagStructure,
-    StageRule,
     TaskInstanceRecord,
     TaskSpec,
     build_chain,
 )
+from scraper_monitor.stages import StageRule
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 

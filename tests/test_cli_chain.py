@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from scraper_monitor.airflow.rest import resolve_credentials, resolve_url
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.airflow.task_instances import dag_structure, task_instance_record
-from scraper_monitor.pgserver import EmbeddedPostgres
+from scraper_monitor.settings import airflow_credentials, airflow_url
 from tests.test_cli_support import CC_RUN, Seeded, run_cli, seeded_store
 
 
@@ -88,26 +88,26 @@ def test_chain_and_reconcile_errors(store: Seeded, closed_url: str) -> None:
 
 
 def test_where_the_cli_finds_airflow(tmp_path: Path) -> None:
-    assert resolve_url("http://x:1", {"AIRFLOW_API_URL": "http://y:2"}) == "http://x:1"
+    assert airflow_url("http://x:1", {"AIRFLOW_API_URL": "http://y:2"}) == "http://x:1"
     assert (
-        resolve_url(None, {"AIRFLOW_API_URL": "http://y:2", "AIRFLOW__API__BASE_URL": "http://z"})
+        airflow_url(None, {"AIRFLOW_API_URL": "http://y:2", "AIRFLOW__API__BASE_URL": "http://z"})
         == "http://y:2"
     )
-    assert resolve_url(None, {"AIRFLOW__API__BASE_URL": "http://z:3"}) == "http://z:3"
-    assert resolve_url(None, {"SCRAPER_MONITOR_HOME": str(tmp_path)}) == "http://127.0.0.1:8080"
+    assert airflow_url(None, {"AIRFLOW__API__BASE_URL": "http://z:3"}) == "http://z:3"
+    assert airflow_url(None, {"SCRAPER_MONITOR_HOME": str(tmp_path)}) == "http://127.0.0.1:8080"
 
     env = {"SCRAPER_MONITOR_HOME": str(tmp_path)}
-    assert resolve_credentials(env) is None  # no stack here: try without a login
+    assert airflow_credentials(env) is None  # no stack here: try without a login
     (tmp_path / ".local").mkdir()
     (tmp_path / ".local" / "demo-login.json").write_text('{"username": "admin", "password": "s3cret"}')
-    assert resolve_credentials(env) == ("admin", "s3cret")
+    assert airflow_credentials(env) == ("admin", "s3cret")
     stack_dir = tmp_path / "private-stack"
     stack_dir.mkdir()
     (stack_dir / "demo-login.json").write_text('{"username": "other", "password": "pw"}')
-    assert resolve_credentials(env | {"SCRAPER_STACK_DIR": str(stack_dir)}) == ("other", "pw")
-    assert resolve_credentials(env | {"AIRFLOW_USERNAME": "me", "AIRFLOW_PASSWORD": "x"}) == ("me", "x")
+    assert airflow_credentials(env | {"SCRAPER_STACK_DIR": str(stack_dir)}) == ("other", "pw")
+    assert airflow_credentials(env | {"AIRFLOW_USERNAME": "me", "AIRFLOW_PASSWORD": "x"}) == ("me", "x")
     (stack_dir / "demo-login.json").write_text("{not json")
-    assert resolve_credentials(env | {"SCRAPER_STACK_DIR": str(stack_dir)}) is None
+    assert airflow_credentials(env | {"SCRAPER_STACK_DIR": str(stack_dir)}) is None
 
 
 def test_rest_payloads_become_chain_inputs() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.cli.export import COLUMNS
-from scraper_monitor.pgserver import EmbeddedPostgres
 from scraper_monitor.store.rows import Execution
 from tests.test_cli_support import (
     FORMULA_MESSAGE,

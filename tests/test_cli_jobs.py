@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.store.rows import Execution
 from tests.test_cli_support import (
     CLI,

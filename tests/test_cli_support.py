@@ -20,8 +20,8 @@ from typing import Any
 
 import psycopg
 
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.execution import ExecutionSummary
-from scraper_monitor.pgserver import EmbeddedPostgres
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scraper_monitor.store import migrate, rollup
 from scraper_monitor.store.writer import SummaryWriter

@@ -13,7 +13,10 @@ import psycopg
 import pytest
 
 from local_stack.verdict import judge, observe
+from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
+from scraper_monitor import stages
 from scraper_monitor.airflow.callbacks import has_monitor_callbacks
+from scrapers.outcome import StepResult
 from tests.fixtures.airflow import ROOT, task_instance_dicts
 
 CHAIN_DAGS = ("cinema_city", "kino_krakow")
@@ -47,6 +50,39 @@ def test_dag_file_parses_without_touching_the_network_or_the_store(dag_file) -> 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout.strip().splitlines()[-1]) == 1  # one DAG per file
+
+
+def test_every_task_of_every_chain_dag_has_a_stage(dagbag) -> None:
+    # The chain view places tasks by the stage table; a task it does not know would land in
+    # "Other tasks" and its failures would read as nobody's.
+    tasks = {dag_id: [t.task_id for t in dagbag.get_dag(dag_id).tasks] for dag_id in CHAIN_DAGS}
+    assert all(len(ids) == 6 for ids in tasks.values()), tasks
+    assert {dag_id: [t for t in ids if not stages.has_stage(t)] for dag_id, ids in tasks.items()} == {
+        dag_id: [] for dag_id in CHAIN_DAGS
+    }
+
+
+def test_a_chain_whose_unit_task_has_no_stage_is_refused() -> None:
+    def never(*args: object) -> StepResult:
+        raise AssertionError("not run")
+
+    spec = ChainSpec(
+        dag_id="renamed_unit",
+        description="a chain whose unit task was renamed",
+        site_conn_id="kino_krakow_site",
+        unit_group="day",
+        unit_task="day_page",  # was day_pages
+        sync=never,
+        unit=never,
+        movie_details=never,
+        showtimes=never,
+        unit_label=str,
+        film_label=str,
+    )
+    with pytest.raises(
+        ValueError, match="unit task 'day_page' has no stage; add it to scraper_monitor.stages"
+    ):
+        build_chain_dag(spec)
 
 
 def test_cluster_policy_attaches_monitor_callbacks_to_every_task(dagbag) -> None:

@@ -127,12 +127,12 @@ def test_the_rules_catch_a_wrong_import_at_module_level_or_in_a_function(tmp_pat
     for init in (pkg / "__init__.py", pkg / "cli" / "__init__.py", pkg / "airflow" / "__init__.py"):
         init.write_text("")
     (pkg / "airflow" / "door.py").write_text("from airflow.sdk import BaseHook\n")  # allowed
-    (pkg / "config.py").write_text("from scraper_monitor.cli import CliError\n")
+    (pkg / "settings.py").write_text("from scraper_monitor.cli import CliError\n")
     (pkg / "chain.py").write_text("def f():\n    import airflow.models\n")
     (pkg / "slo.py").write_text("from . import cli\nfrom local_stack import paths\n")
     assert violations(tmp_path) == [
         "scraper_monitor/chain.py:2 imports airflow.models (only the door imports Airflow)",
-        "scraper_monitor/config.py:1 imports scraper_monitor.cli (only the CLI imports the CLI)",
+        "scraper_monitor/settings.py:1 imports scraper_monitor.cli (only the CLI imports the CLI)",
         "scraper_monitor/slo.py:1 imports scraper_monitor.cli (only the CLI imports the CLI)",
         "scraper_monitor/slo.py:2 imports local_stack (no product module imports local_stack)",
     ]
@@ -143,12 +143,7 @@ _SQL = re.compile(
     r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(?:task_executions|item_outcomes|scraper_daily|execution_daily"
     r"|snapshots|alert_state)\b|\bSELECT\s",
 )
-SQL_HOMES = (
-    "scraper_monitor.reports",
-    "scraper_monitor.store",
-    "scraper_monitor.migrations",
-    "scraper_monitor.pgserver",
-)
+SQL_HOMES = ("scraper_monitor.reports", "scraper_monitor.store", "scraper_monitor.migrations")
 
 
 def sql_outside_its_homes(root: Path) -> list[str]:

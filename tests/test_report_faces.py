@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.web import create_app
 from tests.test_cli_support import CC_RUN, Seeded, run_cli, seeded_store
 

@@ -11,18 +11,18 @@ import psycopg
 import pytest
 import yaml
 
-from scraper_monitor import slo
+from scraper_monitor import settings, slo
 from scraper_monitor.alerts.config import parse_alert_config
 from scraper_monitor.cli import main
 from scraper_monitor.reports.slo import slo_statuses
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, UPSTREAM_FAILED
 from tests.test_alert_support import NOW, add_execution, db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
 
-SHIPPED = yaml.safe_load(slo.DEFAULT_CONFIG_PATH.read_text())
+SHIPPED = yaml.safe_load(settings.DEFAULT_SLO_CONFIG.read_text())
 
 
 def _config(**changes: object) -> slo.SloConfig:
-    raw = yaml.safe_load(slo.DEFAULT_CONFIG_PATH.read_text())
+    raw = yaml.safe_load(settings.DEFAULT_SLO_CONFIG.read_text())
     raw.update(changes)
     return slo.parse_config(raw)
 
@@ -64,7 +64,7 @@ def test_shipped_config_window_minimum_and_alert_tuning() -> None:
 def test_env_var_selects_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     other = tmp_path / "slo.yaml"
     other.write_text(yaml.safe_dump({**SHIPPED, "min_runs": 2}))
-    monkeypatch.setenv(slo.CONFIG_ENV, str(other))
+    monkeypatch.setenv(settings.SLO_CONFIG_ENV, str(other))
     assert slo.load_config().min_runs == 2
 
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from scraper_monitor import metrics, slo, snapshot
-from scraper_monitor.reports.slo import slo_statuses, slo_view
+from scraper_monitor import metrics, precompute, slo
+from scraper_monitor.reports.slo import SLO_SNAPSHOT, slo_statuses, slo_view
 from scraper_monitor.state import FAILED, SUCCESS
 from scraper_monitor.store import snapshots
 from scraper_monitor.store.db import connect
@@ -60,7 +60,7 @@ def test_a_snapshot_serves_the_same_numbers_as_the_store(store: str, db: psycopg
     seed(db)
     config = slo.load_config()
     live = metrics.render_metrics(store, slo_config=config, now=NOW)[0]
-    report = snapshot.refresh(store, slo_config=config, now=NOW)
+    report = precompute.refresh(store, slo_config=config, now=NOW)
     assert report.computed_at == NOW and report.slo_statuses > 0
 
     assert metrics.render_metrics(store, slo_config=config, now=NOW + timedelta(minutes=1))[0] == live
@@ -75,7 +75,7 @@ def test_metrics_serve_a_fresh_snapshot_and_read_the_store_when_it_is_stale(
     store: str, db: psycopg.Connection
 ) -> None:
     seed(db)
-    snapshot.refresh(store, now=NOW)
+    precompute.refresh(store, now=NOW)
     # A failure recorded after the snapshot: not in it, but in the store.
     add_execution(db, run_id="late", state=FAILED, ago=timedelta(minutes=1), error_category="network_error")
 
@@ -95,10 +95,10 @@ def test_metrics_serve_a_fresh_snapshot_and_read_the_store_when_it_is_stale(
 
 def test_an_older_refresh_never_replaces_a_newer_snapshot(store: str, db: psycopg.Connection) -> None:
     seed(db)
-    snapshot.refresh(store, now=NOW)
-    snapshot.refresh(store, now=NOW - timedelta(minutes=5))  # a slow, overlapping refresh finishing late
+    precompute.refresh(store, now=NOW)
+    precompute.refresh(store, now=NOW - timedelta(minutes=5))  # a slow, overlapping refresh finishing late
     with connect(store) as conn:
-        for name in (metrics.METRICS_SNAPSHOT, snapshot.SLO_SNAPSHOT):
+        for name in (metrics.METRICS_SNAPSHOT, SLO_SNAPSHOT):
             found = snapshots.load(conn, name)
             assert found is not None and found.computed_at == NOW
 
@@ -107,7 +107,7 @@ def test_the_overview_shows_snapshot_slos_with_their_time(store: str, db: psycop
     now = datetime.now(UTC).replace(microsecond=0)
     for day in range(6):
         add_execution(db, run_id=f"r{day}", started_at=now - timedelta(days=day, hours=1))
-    snapshot.refresh(store, now=now)
+    precompute.refresh(store, now=now)
     # Recorded after the snapshot: the overview's 24-hour counts see it, the SLO column does not yet.
     add_execution(db, run_id="late", state=FAILED, started_at=now - timedelta(minutes=1))
 
@@ -166,10 +166,8 @@ def test_snapshot_dag_refreshes_them_under_real_airflow(
 
     assert run.state == "success"
     with connect(store) as conn:
-        found = {
-            name: snapshots.load(conn, name) for name in (metrics.METRICS_SNAPSHOT, snapshot.SLO_SNAPSHOT)
-        }
+        found = {name: snapshots.load(conn, name) for name in (metrics.METRICS_SNAPSHOT, SLO_SNAPSHOT)}
     for name, snap in found.items():
         assert snap is not None, name
         assert before <= snap.computed_at <= datetime.now(UTC)
-    assert {s["scraper"] for s in found[snapshot.SLO_SNAPSHOT].body} >= {"cinema_city", "kino_krakow"}
+    assert {s["scraper"] for s in found[SLO_SNAPSHOT].body} >= {"cinema_city", "kino_krakow"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.reports.executions import item_outcomes_of_run, of_run
 from scraper_monitor.state import FAILED, RETRYING, STATES, SUCCESS
 from scraper_monitor.store import migrate, spool

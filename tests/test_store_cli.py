@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper_monitor.config import ConfigError, project_root, read_env_file, resolve_dsn, spool_path
+from scraper_monitor.settings import SettingsError, project_root, read_env_file, resolve_dsn, spool_path
 from scraper_monitor.store import migrate, spool
 from scraper_monitor.store.db import connect
 from scraper_monitor.store.persist import save
@@ -100,7 +100,7 @@ def test_resolution_order(tmp_path: Path) -> None:
     assert resolve_dsn(None, home | {"SCRAPER_MONITOR_DSN": "from-env"}) == "from-env"
     assert resolve_dsn(None, home) == "from-file"
     env_file.write_text("OTHER=1\n")
-    with pytest.raises(ConfigError, match="pass --dsn, set SCRAPER_MONITOR_DSN"):
+    with pytest.raises(SettingsError, match="pass --dsn, set SCRAPER_MONITOR_DSN"):
         resolve_dsn(None, home)
     assert read_env_file(env_file) == {"OTHER": "1"}
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.store.migrate import upgrade
 from scraper_monitor.store.spool import pending, replay
 from tests.fixtures.airflow import postgres_connection, task_instance_dicts

@@ -37,8 +37,8 @@ from psycopg.rows import dict_row, tuple_row
 
 from benchmarks.report import Report, median, percentile
 from benchmarks.store_generator import GeneratedStore, StoreShape, generate
-from scraper_monitor import snapshot
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
+from scraper_monitor import precompute
 from scraper_monitor.reports.base import success_rate
 from scraper_monitor.reports.trends import TrendTally, daily_rows
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
@@ -318,7 +318,7 @@ def render(
     repeats: int,
     timings: list[Timing],
     trends: TrendsComparison,
-    refreshed: snapshot.RefreshReport,
+    refreshed: precompute.RefreshReport,
 ) -> str:
     shape = generated.shape
     load = ", ".join(f"{phase} {s:.0f} s" for phase, s in generated.seconds.items())
@@ -393,7 +393,7 @@ def run(report: Report) -> None:
         generated = generate(dsn, shape, log=lambda line: print(f"[panels] {line}", flush=True))
         # What the DAG scraper_monitor_snapshots does every 5 minutes in a deployment.
         print("[panels] refreshing the SLO and metrics snapshots", flush=True)
-        refreshed = snapshot.refresh(dsn)
+        refreshed = precompute.refresh(dsn)
         now = datetime.now(UTC)
         with connect(dsn) as conn:
             targets = endpoints(conn, now)

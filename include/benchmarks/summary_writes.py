@@ -15,9 +15,9 @@ from pathlib import Path
 import requests
 
 from benchmarks.report import Report, median, percentile
+from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.category import categorize, describe
 from scraper_monitor.execution import ExecutionSummary
-from scraper_monitor.pgserver import EmbeddedPostgres
 from scraper_monitor.silent import BelowMedian, NonZero, evaluate
 from scraper_monitor.store.migrate import upgrade
 from scraper_monitor.store.writer import SummaryWriter

@@ -14,7 +14,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from local_stack.paths import Paths
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
 
 DATABASES = ("airflow", "scraper_monitor", "scraped_events")
 

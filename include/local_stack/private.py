@@ -16,7 +16,7 @@ from pathlib import Path
 from local_stack.paths import project_root
 from local_stack.processes import simulator_day
 from scraper_monitor.airflow.rest import AirflowApi
-from scraper_monitor.config import read_env_file
+from scraper_monitor.settings import read_env_file
 
 
 def free_port() -> int:

@@ -14,7 +14,6 @@ the monitoring for free.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +25,7 @@ from airflow.sdk import DAG, Param, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
 from scraper_airflow.connections import showtime_sink, site_config, tmdb_config
-from scraper_monitor import silent
+from scraper_monitor import settings, silent, stages
 from scraper_monitor.airflow.callbacks import STEP_RESULT_KEY
 from scraper_monitor.airflow.notifications import deadline_alert
 from scrapers import common_steps
@@ -83,16 +82,12 @@ class ChainSpec:
     site_factory: Callable[[str], Any] = site_config
 
 
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
 def default_args() -> dict[str, Any]:
     """Retries with exponential backoff; the demo shortens the delay through the environment."""
     return {
         "owner": "scrapers",
-        "retries": int(_env_float("SCRAPER_RETRIES", 2)),
-        "retry_delay": timedelta(seconds=_env_float("SCRAPER_RETRY_DELAY_SECONDS", 60)),
+        "retries": settings.scraper_retries(),
+        "retry_delay": timedelta(seconds=settings.scraper_retry_delay_s()),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
         "execution_timeout": timedelta(minutes=15),
@@ -122,13 +117,18 @@ def _fan_out(result: StepResult, key: str, ctx: Any) -> list[Any]:
 
 
 def build_chain_dag(spec: ChainSpec) -> DAG:
+    if spec.unit_task not in stages.UNIT_TASKS:
+        raise ValueError(
+            f"{spec.dag_id}: unit task {spec.unit_task!r} has no stage; add it to scraper_monitor.stages "
+            f"(known unit tasks: {', '.join(stages.UNIT_TASKS)})"
+        )
     full_id = {
-        "sync": "sync",
+        stages.SYNC: stages.SYNC,
         spec.unit_task: f"{spec.unit_group}.{spec.unit_task}",
-        "showtimes": f"{spec.unit_group}.showtimes",
-        "plan_films": "plan_films",
-        "movie_details": "movie_details",
-        "collect_matches": "collect_matches",
+        stages.SHOWTIMES: f"{spec.unit_group}.{stages.SHOWTIMES}",
+        stages.PLAN_FILMS: stages.PLAN_FILMS,
+        stages.MOVIE_DETAILS: stages.MOVIE_DETAILS,
+        stages.COLLECT_MATCHES: stages.COLLECT_MATCHES,
     }
     for short_name, rules in spec.expect.items():
         silent.expect(spec.dag_id, full_id[short_name], rules)
@@ -147,7 +147,7 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
         deadline=deadline_alert(spec.dag_id),
     ) as dag:
 
-        @task(task_id="sync")
+        @task(task_id=stages.SYNC)
         def sync() -> list[dict[str, Any]]:
             chain, ctx = _context(spec)
             return _fan_out(spec.sync(chain), UNITS_KEY, ctx)
@@ -158,12 +158,12 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             ctx["unit_label"] = spec.unit_label(unit)
             return _finish(spec.unit(chain, unit), ctx)
 
-        @task(task_id="showtimes", map_index_template="{{ unit_label }}")
+        @task(task_id=stages.SHOWTIMES, map_index_template="{{ unit_label }}")
         def showtimes(unit_result: dict[str, Any]) -> dict[str, Any]:
             chain, ctx = _context(spec)
             unit = unit_result.get("data", {}).get("unit", {})
             ctx["unit_label"] = spec.unit_label(unit) if unit else ""
-            matches = ctx["ti"].xcom_pull(task_ids="collect_matches") or {}
+            matches = ctx["ti"].xcom_pull(task_ids=stages.COLLECT_MATCHES) or {}
             matched = matches.get("data", {}).get("matches", {})
             return _finish(spec.showtimes(chain, unit_result, matched), ctx)
 
@@ -174,19 +174,21 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             held["unit"] = unit(unit_arg)
             held["showtimes"] = showtimes(held["unit"])
 
-        @task(task_id="plan_films", trigger_rule="all_done")
+        @task(task_id=stages.PLAN_FILMS, trigger_rule="all_done")
         def plan_films(unit_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             _, ctx = _context(spec)
             # None when every unit failed: the run goes on and reports no films.
             return _fan_out(common_steps.plan_films(list(unit_results or [])), FILMS_KEY, ctx)
 
-        @task(task_id="movie_details", map_index_template="{{ film_label }}", max_active_tis_per_dagrun=4)
+        @task(
+            task_id=stages.MOVIE_DETAILS, map_index_template="{{ film_label }}", max_active_tis_per_dagrun=4
+        )
         def movie_details(film: dict[str, Any]) -> dict[str, Any]:
             chain, ctx = _context(spec)
             ctx["film_label"] = spec.film_label(film)
             return _finish(spec.movie_details(chain, film), ctx)
 
-        @task(task_id="collect_matches", trigger_rule="all_done")
+        @task(task_id=stages.COLLECT_MATCHES, trigger_rule="all_done")
         def collect_matches(detail_results: list[dict[str, Any]]) -> dict[str, Any]:
             _, ctx = _context(spec)
             return _finish(common_steps.collect_matches(list(detail_results or [])), ctx)

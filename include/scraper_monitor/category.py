@@ -14,7 +14,7 @@
    attribute in the chain, or a status written in the text ("HTTP 503", "429 Client Error",
    "status code 404"); see ``_by_status`` for the mapping;
 4. ordered text rules: the file named by ``$SCRAPER_MONITOR_ERROR_RULES`` first, then the built-in
-   ``include/error_rules.yaml``;
+   ``error_rules.yaml`` in this package;
 5. ``unknown_error``: ``unclassified`` when there was text no rule knows (add a rule), or
    ``no_error_info`` when there was nothing to read.
 
@@ -24,7 +24,6 @@ so an unknown library's ``ConnectTimeout`` still reads as a timeout.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from scraper_monitor import settings
 from scraper_monitor.fingerprint import digest, normalize_message
 from scraper_monitor.rules import RuleSet, read_rules_file
 
@@ -60,8 +60,6 @@ CATEGORIES: tuple[str, ...] = (
 UNCLASSIFIED = "unclassified"
 NO_ERROR_INFO = "no_error_info"
 
-RULES_ENV_VAR = "SCRAPER_MONITOR_ERROR_RULES"
-BUILTIN_RULES_PATH = Path(__file__).resolve().parent.parent / "error_rules.yaml"
 
 _CHAIN_MAX = 8  # causes followed; real chains are 1-4 deep
 _TEXT_MAX_CHARS = 4000  # text given to the status parser and the rules: bounds the cost per call
@@ -88,13 +86,13 @@ def load_rules(path: str | Path) -> RuleSet:
 
 def default_rules() -> RuleSet:
     """The rules of ``$SCRAPER_MONITOR_ERROR_RULES`` (if set), then the built-in ones."""
-    return _rules_with(os.environ.get(RULES_ENV_VAR) or None)
+    return _rules_with(settings.user_error_rules_path())
 
 
 @lru_cache(maxsize=4)
 def _rules_with(extra_path: str | None) -> RuleSet:
     # Read once per process and path: categorize runs in every task's callbacks.
-    builtin = load_rules(BUILTIN_RULES_PATH)
+    builtin = load_rules(settings.DEFAULT_ERROR_RULES)
     return load_rules(extra_path) + builtin if extra_path else builtin
 
 

@@ -5,9 +5,8 @@ about what ran, including ``upstream_failed`` children that never wrote a summar
 execution summaries (counts, error category and message, silent flag) and item outcomes (per-film /
 per-showtime fates). All inputs are plain records, so this module never imports Airflow.
 
-Stages are assigned from the last segment of the task id (``cinema_day.cinema_dates`` ->
-``cinema_dates``) through ``DEFAULT_STAGE_RULES``; a new scraper whose tasks follow the same step
-names gets its chain for free, and unknown tasks land in an "Other tasks" stage instead of vanishing.
+Stages come from the stage table (``scraper_monitor.stages``); a new scraper whose tasks follow the same
+step names gets its chain for free, and unknown tasks land in an "Other tasks" stage instead of vanishing.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from scraper_monitor.stages import OTHER, STAGE_ORDER, STAGES, StageRule
 from scraper_monitor.state import (
     FAILED,
     PENDING_STATES,
@@ -29,40 +29,6 @@ from scraper_monitor.state import (
 )
 
 MESSAGE_PREVIEW_CHARS = 80
-
-
-@dataclass(frozen=True)
-class StageRule:
-    """Where a task belongs in the chain, keyed by the last segment of its task id."""
-
-    suffix: str
-    stage: str
-    title: str
-    noun: str
-    plural: str
-    # What a failure does downstream when Airflow does not cascade it (an all_done trigger rule).
-    failure_effect: str | None = None
-
-
-STAGE_ORDER: tuple[str, ...] = ("sync", "units", "films", "showtimes", "other")
-
-DEFAULT_STAGE_RULES: tuple[StageRule, ...] = (
-    StageRule("sync", "sync", "Sync", "sync", "syncs"),
-    StageRule("cinema_dates", "units", "Cinema-days", "cinema-day", "cinema-days"),
-    StageRule("day_pages", "units", "Day pages", "day page", "day pages"),
-    StageRule("plan_films", "films", "Films", "film plan", "film plans"),
-    StageRule(
-        "movie_details",
-        "films",
-        "Films",
-        "film detail",
-        "film details",
-        failure_effect="its showtimes were skipped",
-    ),
-    StageRule("collect_matches", "films", "Films", "match collection", "match collections"),
-    StageRule("showtimes", "showtimes", "Showtime batches", "showtime batch", "showtime batches"),
-)
-_OTHER_RULE = StageRule("*", "other", "Other tasks", "task", "tasks")
 
 
 @dataclass(frozen=True)
@@ -217,7 +183,7 @@ def build_chain(
     item_outcomes: Iterable[Mapping[str, Any]],
     *,
     run_id: str,
-    stage_rules: Sequence[StageRule] = DEFAULT_STAGE_RULES,
+    stage_rules: Sequence[StageRule] = STAGES,
 ) -> Chain:
     """Build the chain of one DAG run.
 
@@ -292,7 +258,7 @@ def _new_node(task_id: str, map_index: int, state: str, rules: Mapping[str, Stag
 
 
 def _rule_for(task_id: str, rules: Mapping[str, StageRule]) -> StageRule:
-    return rules.get(task_id.rsplit(".", 1)[-1], _OTHER_RULE)
+    return rules.get(task_id.rsplit(".", 1)[-1], OTHER)
 
 
 def _apply_summary(node: ChainNode, row: Mapping[str, Any]) -> None:
@@ -441,7 +407,7 @@ def _describe(lost: list[ChainNode], rules: Mapping[str, StageRule]) -> str:
     for task_nodes in groups.values():
         rule = _rule_for(task_nodes[0].task_id, rules)
         # An unexpanded mapped task (map index -1) stands for all its instances: name it, don't count it.
-        if len(task_nodes) == 1 and (task_nodes[0].map_index < 0 or rule is _OTHER_RULE):
+        if len(task_nodes) == 1 and (task_nodes[0].map_index < 0 or rule is OTHER):
             parts.append(task_nodes[0].label)
         else:
             parts.append(f"{len(task_nodes)} {rule.noun if len(task_nodes) == 1 else rule.plural}")

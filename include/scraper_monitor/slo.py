@@ -1,5 +1,5 @@
-"""Service level objectives: the config file (``include/slo.yaml``), the status vocabulary and how a
-status is classified (``scraper_monitor.reports.slo`` reads the numbers from the store).
+"""Service level objectives: the SLO file (``settings.slo_config_path``), the status vocabulary and
+how a status is classified (``scraper_monitor.reports.slo`` reads the numbers from the store).
 
 A status is computed from final tries only (a task instance that failed once and then succeeded is a
 success), so retries do not count twice. Skipped and upstream_failed tasks are left out: the first is
@@ -9,7 +9,6 @@ a miss: the scraper ran but did not deliver what it is for.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -18,9 +17,7 @@ from typing import Any
 
 import yaml
 
-CONFIG_ENV = "SCRAPER_MONITOR_SLO_CONFIG"
-# include/slo.yaml, beside the packages (they are installed editable from include/).
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "slo.yaml"
+from scraper_monitor import settings
 
 MET = "met"
 BELOW_TARGET = "below_target"
@@ -79,12 +76,8 @@ def span_text(delta: timedelta) -> str:
 # --- loading and validation --------------------------------------------------------------------
 
 
-def config_path() -> Path:
-    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
-
-
 def load_config(path: Path | str | None = None) -> SloConfig:
-    path = Path(path) if path is not None else config_path()
+    path = Path(path) if path is not None else settings.slo_config_path()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -11,14 +11,13 @@ change a task's outcome.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scraper_monitor import silent
+from scraper_monitor import settings, silent
 from scraper_monitor.airflow.connections import monitor_dsn
 from scraper_monitor.recording import TryFacts, build_summary
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
@@ -36,11 +35,6 @@ _MARK = "_scraper_monitor_callback"
 # --- where summaries go ------------------------------------------------------------------------
 
 
-def spool_path() -> Path:
-    default = Path(os.environ.get("SCRAPER_MONITOR_HOME", ".")) / ".local" / "spool" / "summaries.jsonl"
-    return Path(os.environ.get("SCRAPER_MONITOR_SPOOL", default))
-
-
 @cache
 def _writer_for(dsn: str, spool: Path) -> SummaryWriter:
     return SummaryWriter(dsn, spool)
@@ -52,7 +46,7 @@ def _writer() -> SummaryWriter:
     except Exception as exc:  # no connection configured: keep the summary in the spool
         log.warning("scraper monitor: no store connection (%s); spooling", type(exc).__name__)
         dsn = ""
-    return _writer_for(dsn, spool_path())
+    return _writer_for(dsn, settings.spool_path())
 
 
 # --- reading the try from Airflow ----------------------------------------------------------------

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
+from scraper_monitor import settings
 
 MONITOR_CONN_ID = "scraper_monitor_db"
-DSN_ENV = "SCRAPER_MONITOR_DSN"
 
 
 def connection_dsn(conn_id: str) -> str:
@@ -30,4 +29,4 @@ def monitor_dsn() -> str:
     Resolved on every call, not cached: editing the connection in the UI takes effect without a
     restart of the api-server, and a task reads the connection of its own deployment.
     """
-    return os.environ.get(DSN_ENV) or connection_dsn(MONITOR_CONN_ID)
+    return settings.dsn_from_env() or connection_dsn(MONITOR_CONN_ID)

@@ -7,7 +7,6 @@ webhook URL, so the secret lives in Airflow's connections, never in code or logs
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,12 +14,10 @@ from airflow.configuration import conf
 from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
+from scraper_monitor import settings
 from scraper_monitor.alerts.slack_message import SlackMessage, deadline_miss_message
 
 SLACK_CONN_ID = "slack_scraper_alerts"
-DEADLINE_MINUTES_ENV = "SCRAPER_DEADLINE_MINUTES"
-DISABLE_DEADLINES_ENV = "SCRAPER_MONITOR_DISABLE_DEADLINES"
-DEFAULT_DEADLINE_MINUTES = 60
 # [callbacks] callback_execution_timeout is off by default: without a timeout of its own, a hung Slack
 # would keep the callback (and its triggerer slot) waiting indefinitely.
 DEADLINE_SLACK_TIMEOUT_S = 10
@@ -52,29 +49,15 @@ def deadline_alert(dag_id: str) -> DeadlineAlert | None:
     None when ``SCRAPER_MONITOR_DISABLE_DEADLINES=1``: ``dag.test()`` crashes on a DAG with a deadline
     in Airflow 3.3.2, so tests that run DAGs build them without one.
     """
-    if os.environ.get(DISABLE_DEADLINES_ENV) == "1":
+    if settings.deadlines_disabled():
         return None
-    minutes = deadline_minutes()
+    minutes = settings.deadline_minutes()
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=timedelta(minutes=minutes),
         callback=AsyncCallback(notify_deadline_miss, kwargs={"slack_conn_id": SLACK_CONN_ID}),
         name=f"{dag_id} done within {minutes:g} min",
     )
-
-
-def deadline_minutes() -> float:
-    """Minutes from queueing to the deadline; fractions are allowed (tests use a few seconds)."""
-    raw = os.environ.get(DEADLINE_MINUTES_ENV, "")
-    if not raw:
-        return DEFAULT_DEADLINE_MINUTES
-    try:
-        minutes = float(raw)
-    except ValueError:
-        minutes = 0
-    if not minutes > 0:
-        raise ValueError(f"{DEADLINE_MINUTES_ENV} must be a positive number of minutes, got {raw!r}")
-    return minutes
 
 
 async def notify_deadline_miss(context: dict[str, Any], slack_conn_id: str = SLACK_CONN_ID) -> None:

@@ -3,32 +3,20 @@
 The CLI (``chain``, ``reconcile``), the local stack and the end-to-end tests talk to Airflow through
 this client only, so the core stays importable and testable without Airflow installed.
 
-Where the CLI finds Airflow: ``--airflow-url``, else ``$AIRFLOW_API_URL``, else
-``$AIRFLOW__API__BASE_URL`` (what the local stack's ``.local/env`` sets), else
-http://127.0.0.1:8080. Credentials: ``$AIRFLOW_USERNAME`` / ``$AIRFLOW_PASSWORD``, else the local
-stack's ``demo-login.json`` (in ``$SCRAPER_STACK_DIR``, else ``.local/`` under the project root),
-else none (for deployments that need no login).
+Where the CLI finds Airflow and how it logs in: ``scraper_monitor.settings`` (``airflow_url``,
+``airflow_credentials``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from scraper_monitor.config import project_root
-
-URL_ENV = "AIRFLOW_API_URL"
-AIRFLOW_BASE_URL_ENV = "AIRFLOW__API__BASE_URL"
-DEFAULT_URL = "http://127.0.0.1:8080"
-USERNAME_ENV = "AIRFLOW_USERNAME"
-PASSWORD_ENV = "AIRFLOW_PASSWORD"
-STACK_DIR_ENV = "SCRAPER_STACK_DIR"
+from scraper_monitor import settings
 
 PAGE_SIZE = 100
 LOGIN_TIMEOUT_S = 10.0
@@ -67,7 +55,7 @@ class AirflowApi:
         *,
         timeout_s: float = REQUEST_TIMEOUT_S,
     ) -> None:
-        self.base_url = (base_url or resolve_url()).rstrip("/")
+        self.base_url = (base_url or settings.airflow_url()).rstrip("/")
         self.timeout_s = timeout_s
         self.session = requests.Session()
         if username is not None:
@@ -146,27 +134,8 @@ class AirflowApi:
         return self._paged(f"{path}/{int(map_index)}/tries", "task_instances")
 
 
-def resolve_url(explicit: str | None = None, environ: Mapping[str, str] = os.environ) -> str:
-    return explicit or environ.get(URL_ENV) or environ.get(AIRFLOW_BASE_URL_ENV) or DEFAULT_URL
-
-
-def resolve_credentials(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
-    """(username, password) from the environment, else the local stack's demo login, else None."""
-    if username := environ.get(USERNAME_ENV):
-        return username, environ.get(PASSWORD_ENV, "")
-    stack_dir = (
-        Path(environ[STACK_DIR_ENV]) if environ.get(STACK_DIR_ENV) else project_root(environ) / ".local"
-    )
-    login_file = stack_dir / "demo-login.json"
-    try:
-        login = json.loads(login_file.read_text())
-        return str(login["username"]), str(login["password"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # no local stack here (or an unreadable file): try without a login
-
-
 def connect(url: str | None = None, environ: Mapping[str, str] = os.environ) -> AirflowApi:
     """A client for the CLI: the resolved URL, logged in when credentials are found."""
-    credentials = resolve_credentials(environ)
+    credentials = settings.airflow_credentials(environ)
     username, password = credentials if credentials else (None, None)
-    return AirflowApi(username, password, base_url=resolve_url(url, environ))
+    return AirflowApi(username, password, base_url=settings.airflow_url(url, environ))

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from scraper_monitor import settings
 from scraper_monitor.airflow import rest
 from scraper_monitor.chain import DagStructure, TaskInstanceRecord, TaskSpec
 from scraper_monitor.reconcile import AirflowTry
@@ -108,7 +109,7 @@ def dag_structure(dag_id: str, tasks: list[dict[str, Any]]) -> DagStructure:
 
 def read_rest(url: str | None, dag_id: str, run_id: str) -> AirflowView:
     """The run as the REST API at ``url`` (or the configured one) sees it; errors become ``error``."""
-    api_url = rest.resolve_url(url)
+    api_url = settings.airflow_url(url)
     structure = None
     try:
         api = rest.connect(api_url)

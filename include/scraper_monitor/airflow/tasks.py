@@ -7,15 +7,12 @@ Airflow's connection and returns a small JSON report (shown as the task's XCom).
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
+from scraper_monitor import settings
 from scraper_monitor.airflow.connections import monitor_dsn
 
 log = logging.getLogger(__name__)
-
-ALERT_SCHEDULE_ENV = "SCRAPER_MONITOR_ALERT_SCHEDULE"
-DEFAULT_ALERT_SCHEDULE = "*/15 * * * *"
 
 
 class AlertChecksFailed(RuntimeError):
@@ -26,10 +23,9 @@ class AlertChecksFailed(RuntimeError):
 
 
 def replay_spool() -> dict[str, int]:
-    from scraper_monitor.airflow.callbacks import spool_path
     from scraper_monitor.store.spool import replay
 
-    report = replay(monitor_dsn(), spool_path())
+    report = replay(monitor_dsn(), settings.spool_path())
     return {"replayed": report.replayed, "failed": report.failed, "rejected": report.rejected}
 
 
@@ -52,17 +48,12 @@ def prune_raw_rows(retention_days: int) -> dict[str, int]:
 
 def refresh_snapshots() -> dict[str, object]:
     """SLO statuses and metrics for the current time."""
-    from scraper_monitor.snapshot import refresh
+    from scraper_monitor.precompute import refresh
 
     return refresh(monitor_dsn()).to_json()
 
 
 # --- scraper_monitor_alerts ----------------------------------------------------------------------
-
-
-def alert_schedule() -> str:
-    """The alert DAG's schedule: a cron expression or preset from the env, every 15 minutes by default."""
-    return os.environ.get(ALERT_SCHEDULE_ENV, "").strip() or DEFAULT_ALERT_SCHEDULE
 
 
 def evaluate_alerts(dsn: str | None = None) -> dict[str, Any]:

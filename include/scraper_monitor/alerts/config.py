@@ -1,4 +1,4 @@
-"""Alert tuning: the ``alerts:`` section of the SLO file (``include/slo.yaml``).
+"""Alert tuning: the ``alerts:`` section of the SLO file (``settings.slo_config_path``).
 
 The defaults here apply to fields the file leaves out; the shipped file spells them all out.
 """

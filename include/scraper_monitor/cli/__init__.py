@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from scraper_monitor.config import ConfigError
+from scraper_monitor.settings import SettingsError
 
 # Modules under scraper_monitor.cli, each exposing register(subparsers).
 COMMAND_MODULES: list[str] = [
@@ -30,7 +30,7 @@ class CliError(Exception):
 
 
 # Errors of the plain modules that a user can fix (where the store is): one line, like a CliError.
-USER_ERRORS: tuple[type[Exception], ...] = (CliError, ConfigError)
+USER_ERRORS: tuple[type[Exception], ...] = (CliError, SettingsError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--rules",
         metavar="FILE",
-        help="extra rules file tried before the others (same format as include/error_rules.yaml)",
+        help="extra rules file tried before the others (same format as the packaged error_rules.yaml)",
     )
     parser.set_defaults(func=_run)
 

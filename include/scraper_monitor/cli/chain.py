@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 
-from scraper_monitor.airflow import rest
 from scraper_monitor.airflow.task_instances import read_rest
 from scraper_monitor.cli import CliError
-from scraper_monitor.cli.jobs import add_output_options, check_names, open_store
+from scraper_monitor.cli.options import add_airflow_url_option, add_output_options, check_names, open_store
 from scraper_monitor.cli.table import colour_enabled, duration, preview, print_json, render, state_painter
 from scraper_monitor.reports import chain as chain_report
 from scraper_monitor.reports.chain import ChainNodeOut, ChainOut
@@ -32,14 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_airflow_url_option(parser)
     add_output_options(parser)
     parser.set_defaults(func=_run)
-
-
-def add_airflow_url_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--airflow-url",
-        help=f"Airflow api-server; default: ${rest.URL_ENV}, else {rest.DEFAULT_URL} "
-        f"(login: ${rest.USERNAME_ENV}/${rest.PASSWORD_ENV}, else the local stack's)",
-    )
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ import argparse
 import psycopg
 
 from scraper_monitor.cli import CliError
-from scraper_monitor.config import add_dsn_option, resolve_dsn
+from scraper_monitor.cli.options import add_dsn_option
+from scraper_monitor.settings import resolve_dsn
 from scraper_monitor.store.db import describe_error
 
 

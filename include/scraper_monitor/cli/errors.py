@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from scraper_monitor.cli.jobs import (
+from scraper_monitor.cli.options import (
     add_hours_option,
     add_output_options,
     check_names,

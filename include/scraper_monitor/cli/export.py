@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from scraper_monitor.cli import CliError
-from scraper_monitor.cli.jobs import add_filter_options, check_range, execution_filter, open_store
+from scraper_monitor.cli.options import add_filter_options, check_range, execution_filter, open_store
 from scraper_monitor.cli.table import dumps
 from scraper_monitor.export import COLUMNS, csv_row
 from scraper_monitor.reports import executions

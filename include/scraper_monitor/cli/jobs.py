@@ -1,11 +1,10 @@
 """``scraper-monitor jobs list|failures|stats|worker``: executions (one row per try) and their stats.
 
-    scraper-monitor jobs list --scraper cinema_city --state failed --hours 24
-    scraper-monitor jobs failures --category network_error
-    scraper-monitor jobs stats --hours 168
-    scraper-monitor jobs worker cinema_day.cinema_dates --scraper cinema_city
+scraper-monitor jobs list --scraper cinema_city --state failed --hours 24
+scraper-monitor jobs failures --category network_error
+scraper-monitor jobs stats --hours 168
+scraper-monitor jobs worker cinema_day.cinema_dates --scraper cinema_city
 
-Also home of the flags and store access the other read commands share (silent, errors, export, ...).
 """
 
 from __future__ import annotations
@@ -13,14 +12,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
 
-import psycopg
-
 from scraper_monitor.cli import CliError
+from scraper_monitor.cli.options import (
+    add_filter_options,
+    add_hours_option,
+    add_output_options,
+    check_names,
+    check_range,
+    execution_filter,
+    open_store,
+)
 from scraper_monitor.cli.table import (
     colour_enabled,
     duration,
@@ -32,12 +36,9 @@ from scraper_monitor.cli.table import (
     task_label,
     timestamp,
 )
-from scraper_monitor.config import add_dsn_option, resolve_dsn
 from scraper_monitor.reports import executions, overview
 from scraper_monitor.reports.base import MAX_HOURS, MAX_LIMIT, success_rate
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, STATES, SUCCESS, UPSTREAM_FAILED
-from scraper_monitor.store.db import connect, describe_error
-from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.store.rows import Execution, ScraperStats
 
 # Reads may scan a 90-day window: allow more than the task path's 2 s, but never hang a terminal.
@@ -83,80 +84,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     worker.add_argument("task", metavar="TASK_ID", help="e.g. cinema_day.cinema_dates or movie_details")
     add_filter_options(worker, limit=20, hours=24, task=False)
     worker.set_defaults(func=_worker)
-
-
-# --- shared by the read commands -------------------------------------------------------------
-
-
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON (stable keys) instead of a table")
-    add_dsn_option(parser)
-
-
-def add_hours_option(parser: argparse.ArgumentParser, default: int | None) -> None:
-    window = f"default {default}" if default else "default: no limit"
-    parser.add_argument("--hours", type=int, default=default, help=f"only the last N hours ({window})")
-
-
-def add_filter_options(
-    parser: argparse.ArgumentParser,
-    *,
-    limit: int | None,
-    hours: int | None = None,
-    task: bool = True,
-    states: Sequence[str] = STATES,
-) -> None:
-    parser.add_argument("--scraper", help="only this scraper (DAG id)")
-    if task:
-        parser.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
-    parser.add_argument("--state", help=f"only this state: {', '.join(states)}")
-    parser.add_argument("--category", help="only this error category (e.g. network_error)")
-    add_hours_option(parser, hours)
-    limit_help = f"at most N rows (default {limit})" if limit else "at most N rows (default: all)"
-    parser.add_argument("--limit", type=int, default=limit, help=limit_help)
-    add_output_options(parser)
-
-
-def check_range(flag: str, value: int | None, low: int, high: int) -> None:
-    if value is not None and not low <= value <= high:
-        raise CliError(f"{flag} must be a whole number from {low} to {high}, got {value}")
-
-
-def since(hours: int | None) -> datetime | None:
-    check_range("--hours", hours, 1, MAX_HOURS)
-    return None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
-
-
-def execution_filter(args: argparse.Namespace) -> ExecutionFilter:
-    """The filter of the common flags; bad values (``--state bogus``) are one-line errors."""
-    try:
-        return ExecutionFilter(
-            scraper=args.scraper,
-            task_id=args.task,
-            state=args.state,
-            category=args.category,
-            since=since(args.hours),
-        )
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-
-
-def check_names(*, scraper: str | None = None, task_id: str | None = None, dag_id: str | None = None) -> None:
-    """Checked before connecting, so a typo is a one-line error rather than an empty answer."""
-    try:
-        ExecutionFilter(scraper=scraper, task_id=task_id, dag_id=dag_id)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-
-
-@contextmanager
-def open_store(dsn_arg: str | None) -> Iterator[psycopg.Connection]:
-    dsn = resolve_dsn(dsn_arg)
-    try:
-        with connect(dsn, statement_timeout_ms=READ_STATEMENT_TIMEOUT_MS) as conn:
-            yield conn
-    except psycopg.Error as exc:
-        raise CliError(f"cannot read the monitor store: {describe_error(exc)}") from exc
 
 
 def execution_json(execution: Execution) -> dict[str, Any]:

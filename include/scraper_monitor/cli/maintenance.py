@@ -11,9 +11,10 @@ from typing import Any
 
 import psycopg
 
-from scraper_monitor import slo, snapshot
+from scraper_monitor import precompute, slo
 from scraper_monitor.cli import CliError
-from scraper_monitor.config import add_dsn_option, resolve_dsn, spool_path
+from scraper_monitor.cli.options import add_dsn_option
+from scraper_monitor.settings import resolve_dsn, spool_path
 from scraper_monitor.store import retention, rollup, spool
 from scraper_monitor.store.db import describe_error
 
@@ -121,7 +122,7 @@ def _snapshot(args: argparse.Namespace) -> int:
         config = slo.load_config()
     except slo.SloConfigError as exc:
         raise CliError(str(exc)) from exc
-    report = _run(lambda: snapshot.refresh(dsn, slo_config=config))
+    report = _run(lambda: precompute.refresh(dsn, slo_config=config))
     _print(
         report,
         args.json,

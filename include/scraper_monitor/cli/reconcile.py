@@ -13,11 +13,11 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from scraper_monitor import settings
 from scraper_monitor.airflow import rest
 from scraper_monitor.airflow.task_instances import rest_tries
 from scraper_monitor.cli import CliError
-from scraper_monitor.cli.chain import add_airflow_url_option
-from scraper_monitor.cli.jobs import add_output_options, check_names, open_store
+from scraper_monitor.cli.options import add_airflow_url_option, add_output_options, check_names, open_store
 from scraper_monitor.cli.table import print_json, render, task_label
 from scraper_monitor.reconcile import AirflowTry, StoreRow, compare, latest_tries, pending_tries
 from scraper_monitor.reports import executions
@@ -50,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
     check_names(dag_id=args.dag_id)
     with open_store(args.dsn) as conn:
         rows = executions.of_run(conn, args.dag_id, args.run_id)
-    airflow_url = rest.resolve_url(args.airflow_url)
+    airflow_url = settings.airflow_url(args.airflow_url)
     tries = _read_airflow(airflow_url, args.dag_id, args.run_id)
     report = build_report(args.dag_id, args.run_id, airflow_url, tries, rows)
     if args.json:

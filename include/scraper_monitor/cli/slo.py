@@ -6,10 +6,11 @@ import argparse
 
 import psycopg
 
-from scraper_monitor import slo
+from scraper_monitor import settings, slo
 from scraper_monitor.cli import CliError, table
-from scraper_monitor.config import add_dsn_option, resolve_dsn
+from scraper_monitor.cli.options import add_dsn_option
 from scraper_monitor.reports.slo import slo_statuses
+from scraper_monitor.settings import resolve_dsn
 from scraper_monitor.store.db import connect, describe_error
 
 _HEADERS = (
@@ -34,11 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "slo",
         help="SLO status per scraper and task (met, below_target, critical, insufficient_data)",
-        description=f"Targets come from include/slo.yaml (or ${slo.CONFIG_ENV}).",
+        description=f"Targets come from ${settings.SLO_CONFIG_ENV}, else the packaged slo.yaml.",
     )
     parser.add_argument("--scraper", help="only this scraper (DAG id)")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per SLO")
-    parser.add_argument("--config", help=f"SLO file; default: ${slo.CONFIG_ENV}, else include/slo.yaml")
+    parser.add_argument(
+        "--config", help=f"SLO file; default: ${settings.SLO_CONFIG_ENV}, else the packaged slo.yaml"
+    )
     add_dsn_option(parser)
     parser.set_defaults(func=_run)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from scraper_monitor import settings
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
 
 _RESET = "\033[0m"
@@ -24,7 +24,7 @@ MESSAGE_PREVIEW_CHARS = 80
 
 def colour_enabled() -> bool:
     """Colour only on a terminal: pipes, files and tests get plain text (NO_COLOR opts out)."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return settings.colour_wanted(sys.stdout.isatty())
 
 
 def state_painter(enabled: bool) -> Callable[[str], str]:

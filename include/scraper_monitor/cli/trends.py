@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from scraper_monitor.cli import CliError
-from scraper_monitor.cli.jobs import add_output_options, check_names, open_store
+from scraper_monitor.cli.options import add_output_options, check_names, open_store
 from scraper_monitor.cli.table import percent, print_json, render
 from scraper_monitor.reports import trends
 from scraper_monitor.reports.trends import DAY_CHOICES, WEEK

@@ -2,7 +2,7 @@
 
 The overview and ``/scraper-monitor/metrics`` read them instead of aggregating a week of raw rows
 per request (seconds at 10 M executions; docs/BENCHMARKS.md). One row per snapshot name,
-replaced in place by each refresh (``scraper_monitor.snapshot``).
+replaced in place by each refresh (``scraper_monitor.precompute``).
 
 Revision ID: 0004
 Revises: 0003

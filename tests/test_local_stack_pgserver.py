@@ -10,7 +10,7 @@ from pathlib import Path
 STOP_FROM_ANOTHER_HANDLE = """
 import sys
 from pathlib import Path
-from scraper_monitor.pgserver import EmbeddedPostgres
+from local_stack.pgserver import EmbeddedPostgres
 
 pgdata = Path(sys.argv[1])
 EmbeddedPostgres(pgdata).start()

@@ -1,11 +1,11 @@
-"""Snapshots of the numbers over long windows: SLO statuses (7 days of final tries) and the metrics
+"""Precomputing the numbers over long windows: SLO statuses (7 days of final tries) and the metrics
 exposition (24 hours to 8 days of raw rows).
 
-Computing them means aggregating up to a week of raw rows: seconds at 10 million executions,
-far more than a page view or a Prometheus scrape may take. ``refresh`` computes them once for a
-moment and stores them (the DAG ``scraper_monitor_snapshots`` runs it every 5 minutes); the
-overview and ``/scraper-monitor/metrics`` read the stored copy while it is fresh
-(``store.snapshots.MAX_AGE``), and compute the numbers themselves when there is none (a small or
+Computing them means aggregating up to a week of raw rows: seconds at 10 million executions, far more
+than a page view or a Prometheus scrape may take. ``refresh`` computes them once for a moment and
+stores them in the ``snapshots`` table (``store.snapshots``); the DAG ``scraper_monitor_snapshots`` runs
+it every 5 minutes. The overview and ``/scraper-monitor/metrics`` read the stored copy while it is
+fresh (``store.snapshots.MAX_AGE``), and compute the numbers themselves when there is none (a small or
 new store, or a snapshot DAG that is paused).
 """
 

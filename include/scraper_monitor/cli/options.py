@@ -1,0 +1,109 @@
+"""The flags and store access every read command shares: output, windows, filters, the store, Airflow.
+
+Values are checked before connecting, so a typo is a one-line error (exit 2) rather than an empty answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from scraper_monitor import settings
+from scraper_monitor.cli import CliError
+from scraper_monitor.reports.base import MAX_HOURS
+from scraper_monitor.state import STATES
+from scraper_monitor.store.db import connect, describe_error
+from scraper_monitor.store.filters import ExecutionFilter
+
+# Reads may scan a 90-day window: allow more than the task path's 2 s, but never hang a terminal.
+READ_STATEMENT_TIMEOUT_MS = 30_000
+
+
+def add_dsn_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dsn",
+        help=f"monitor store (libpq DSN); default: ${settings.DSN_ENV}, else the local stack's .local/env",
+    )
+
+
+def add_airflow_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--airflow-url",
+        help=f"Airflow api-server; default: ${settings.AIRFLOW_URL_ENV}, else {settings.DEFAULT_AIRFLOW_URL} "
+        f"(login: ${settings.AIRFLOW_USERNAME_ENV}/${settings.AIRFLOW_PASSWORD_ENV}, else the local stack's)",
+    )
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON (stable keys) instead of a table")
+    add_dsn_option(parser)
+
+
+def add_hours_option(parser: argparse.ArgumentParser, default: int | None) -> None:
+    window = f"default {default}" if default else "default: no limit"
+    parser.add_argument("--hours", type=int, default=default, help=f"only the last N hours ({window})")
+
+
+def add_filter_options(
+    parser: argparse.ArgumentParser,
+    *,
+    limit: int | None,
+    hours: int | None = None,
+    task: bool = True,
+    states: Sequence[str] = STATES,
+) -> None:
+    parser.add_argument("--scraper", help="only this scraper (DAG id)")
+    if task:
+        parser.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
+    parser.add_argument("--state", help=f"only this state: {', '.join(states)}")
+    parser.add_argument("--category", help="only this error category (e.g. network_error)")
+    add_hours_option(parser, hours)
+    limit_help = f"at most N rows (default {limit})" if limit else "at most N rows (default: all)"
+    parser.add_argument("--limit", type=int, default=limit, help=limit_help)
+    add_output_options(parser)
+
+
+def check_range(flag: str, value: int | None, low: int, high: int) -> None:
+    if value is not None and not low <= value <= high:
+        raise CliError(f"{flag} must be a whole number from {low} to {high}, got {value}")
+
+
+def since(hours: int | None) -> datetime | None:
+    check_range("--hours", hours, 1, MAX_HOURS)
+    return None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
+
+
+def execution_filter(args: argparse.Namespace) -> ExecutionFilter:
+    """The filter of the common flags; bad values (``--state bogus``) are one-line errors."""
+    try:
+        return ExecutionFilter(
+            scraper=args.scraper,
+            task_id=args.task,
+            state=args.state,
+            category=args.category,
+            since=since(args.hours),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def check_names(*, scraper: str | None = None, task_id: str | None = None, dag_id: str | None = None) -> None:
+    """Checked before connecting, so a typo is a one-line error rather than an empty answer."""
+    try:
+        ExecutionFilter(scraper=scraper, task_id=task_id, dag_id=dag_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+@contextmanager
+def open_store(dsn_arg: str | None) -> Iterator[psycopg.Connection]:
+    dsn = settings.resolve_dsn(dsn_arg)
+    try:
+        with connect(dsn, statement_timeout_ms=READ_STATEMENT_TIMEOUT_MS) as conn:
+            yield conn
+    except psycopg.Error as exc:
+        raise CliError(f"cannot read the monitor store: {describe_error(exc)}") from exc

@@ -39,9 +39,12 @@ format: $(STAMP)
 
 # The modules whose answers depend on the day, the week or "the last 24 hours": `make test` runs them
 # once more with the clock just after and just before midnight UTC (scripts/test-clock.sh).
-CLOCK_TESTS := tests/test_web_api.py tests/test_web_panels.py tests/test_queries.py tests/test_retention.py \
-	tests/test_snapshots.py tests/test_cli_jobs.py tests/test_store_cli.py tests/test_slo.py \
-	tests/test_metrics.py tests/test_alert_checks.py tests/test_alert_evaluator.py
+CLOCK_TESTS := tests/scraper_monitor/web/test_api.py tests/scraper_monitor/web/test_panels.py \
+	tests/scraper_monitor/reports tests/scraper_monitor/store/test_rollup_and_retention.py \
+	tests/scraper_monitor/test_precompute.py tests/scraper_monitor/cli/test_jobs.py \
+	tests/scraper_monitor/cli/test_maintenance.py tests/scraper_monitor/test_slo.py \
+	tests/scraper_monitor/test_metrics.py tests/scraper_monitor/alerts/test_checks.py \
+	tests/scraper_monitor/alerts/test_evaluator.py
 
 test: $(STAMP) debs lint
 	$(BIN)/pytest -q

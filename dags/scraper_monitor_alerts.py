@@ -3,7 +3,7 @@
 Every 15 minutes by default (env ``SCRAPER_MONITOR_ALERT_SCHEDULE``: a cron expression or preset).
 Each alert is posted once when it opens, repeated while it stays open, and resolved once; the state
 lives in the monitor store, so a restart or a manual trigger never posts twice. Thresholds and the
-repeat interval: the SLO file (``slo.yaml`` in ``scraper_monitor``). Slack: connection ``slack_scraper_alerts``.
+repeat interval: the SLO file (``slo.yaml`` in ``scraper_monitor``). Slack: ``slack_scraper_alerts``.
 """
 
 from datetime import timedelta

@@ -4,7 +4,7 @@
 # is far away" or "this is the same week" fails here instead of in CI at 00:32.
 #
 #   scripts/test-clock.sh [pytest arguments ...]
-#   CLOCKS="00:05|23:55|monday 00:05" scripts/test-clock.sh -q tests/test_web_api.py
+#   CLOCKS="00:05|23:55|monday 00:05" scripts/test-clock.sh -q tests/scraper_monitor/web/test_api.py
 #
 # CLOCKS is a '|'-separated list of GNU `date` times of day (UTC), each run in turn; the default is the
 # three moments issue #13 names: just after midnight, just before it (a 10-minute suite crosses it),

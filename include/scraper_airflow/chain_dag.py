@@ -28,6 +28,7 @@ from scraper_airflow.connections import showtime_sink, site_config, tmdb_config
 from scraper_monitor import settings, silent, stages
 from scraper_monitor.airflow.callbacks import STEP_RESULT_KEY
 from scraper_monitor.airflow.notifications import deadline_alert
+from scraper_monitor.recording import SCRAPER_TAG_PREFIX
 from scrapers import common_steps
 from scrapers.outcome import StepResult
 
@@ -80,6 +81,8 @@ class ChainSpec:
     tags: tuple[str, ...] = ()
     #: Builds the site client config from the connection id (default: a plain SiteConfig).
     site_factory: Callable[[str], Any] = site_config
+    #: The scraper this DAG reports as, when it is not its own (a backfill or per-city copy).
+    scraper: str | None = None
 
 
 def default_args() -> dict[str, Any]:
@@ -142,7 +145,8 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
         max_active_runs=1,
         default_args=default_args(),
         params=spec.params,
-        tags=["scraper", *spec.tags],
+        # The scraper its rows belong to (scraper_monitor.recording.scraper_name).
+        tags=["scraper", f"{SCRAPER_TAG_PREFIX}{spec.scraper or spec.dag_id}", *spec.tags],
         doc_md=__doc__,
         deadline=deadline_alert(spec.dag_id),
     ) as dag:

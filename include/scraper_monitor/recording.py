@@ -17,7 +17,7 @@ and the summary is still built, so an execution is never lost to a monitor bug.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +28,19 @@ from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scrapers.outcome import StepResult
 
 log = logging.getLogger(__name__)
+
+#: A DAG tagged ``scraper:<name>`` reports as that scraper; any other DAG as its own id.
+SCRAPER_TAG_PREFIX = "scraper:"
+
+
+def scraper_name(dag_id: str, tags: Iterable[str] = ()) -> str:
+    """The scraper a DAG's rows belong to. Usually the DAG id; a DAG that is one more deployment of
+    a scraper (a backfill copy, a per-city or a canary DAG) says which with a ``scraper:<name>`` tag, so
+    the panels, SLOs and trends count it with that scraper while ``dag_id`` still tells the DAGs apart."""
+    for tag in sorted(tags):
+        if tag.startswith(SCRAPER_TAG_PREFIX) and len(tag) > len(SCRAPER_TAG_PREFIX):
+            return tag[len(SCRAPER_TAG_PREFIX) :]
+    return dag_id
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,7 @@ class TryFacts:
     ended_at: datetime
     exception: BaseException | None = None
     result: StepResult | None = None
+    scraper: str | None = None  # None: the DAG id (see scraper_name)
 
 
 def build_summary(
@@ -62,7 +76,7 @@ def build_summary(
         map_index=facts.map_index,
         try_number=facts.try_number,
         state=facts.state,
-        scraper=facts.dag_id,
+        scraper=facts.scraper or facts.dag_id,
         logical_date=facts.logical_date,
         started_at=started,
         ended_at=facts.ended_at,

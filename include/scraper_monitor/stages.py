@@ -4,7 +4,7 @@
 Plain data read by both sides: the chain DAG factory (``scraper_airflow.chain_dag``) names its tasks from
 these ids and refuses a unit task the table does not know, and the chain view
 (``scraper_monitor.chain``) places each task instance by it. A renamed task therefore fails when its DAG
-is built, instead of falling silently into "Other tasks" (tests/test_dags.py checks every chain DAG).
+is built, instead of falling silently into "Other tasks" (tests/dags/test_dags.py checks every chain DAG).
 A DAG that is not a scraper chain still gets a chain view, with its tasks under "Other tasks".
 """
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from scraper_monitor import settings, silent
 from scraper_monitor.airflow.connections import monitor_dsn
-from scraper_monitor.recording import TryFacts, build_summary
+from scraper_monitor.recording import TryFacts, build_summary, scraper_name
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scraper_monitor.store.writer import SummaryWriter
 from scrapers.outcome import StepResult
@@ -101,6 +101,7 @@ def try_facts(context: Any, state: str) -> TryFacts:
         ended_at=_now(),
         exception=context.get("exception"),
         result=result,
+        scraper=scraper_name(ti.dag_id, getattr(context.get("dag"), "tags", None) or ()),
     )
 
 

@@ -10,7 +10,7 @@ evaluations and restarts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlencode
@@ -295,9 +295,7 @@ def top_error(
     )
     if sample is None:
         return None
-    return TopError(
-        fingerprint=sample.fingerprint, category=sample.category, count=sample.count, example=sample.example
-    )
+    return TopError(**asdict(sample))
 
 
 def _panel(path: str, **query: str) -> str:

@@ -22,7 +22,6 @@ from scraper_monitor.reports.base import (
     since,
 )
 from scraper_monitor.store.filters import ExecutionFilter
-from scraper_monitor.store.rows import ErrorGroup
 
 TOP_ERRORS = 10
 #: Label for failures stored without a category (the panels, the CLI and the alerts show the same word).
@@ -36,6 +35,8 @@ class CategoryCount(BaseModel):
 
 
 class ErrorGroupOut(FromAttributes):
+    """Failures sharing a fingerprint; category, type and example come from the latest one."""
+
     fingerprint: str | None
     count: int
     error_category: str | None
@@ -76,7 +77,7 @@ def errors(
         categories=[
             CategoryCount(category=c, count=n, share=n / total if total else 0) for c, n in breakdown
         ],
-        top=[ErrorGroupOut.model_validate(g) for g in groups],
+        top=groups,
     )
 
 
@@ -97,7 +98,7 @@ def top_errors(
     limit: int = 10,
     scraper: str | None = None,
     now: datetime | None = None,
-) -> list[ErrorGroup]:
+) -> list[ErrorGroupOut]:
     """The most frequent failure fingerprints (failures without one form their own group)."""
     where, params = ExecutionFilter(scraper=scraper, since=since(hours, now)).where()
     # Grouping by fingerprint and scraper first lets a hash aggregate do the work (a handful of rows
@@ -134,7 +135,7 @@ def top_errors(
         "error_states": STATE_PARAMS["error_states"],
         "limit": check_range("limit", limit, 1, MAX_LIMIT),
     }
-    with conn.cursor(row_factory=class_row(ErrorGroup)) as cur:
+    with conn.cursor(row_factory=class_row(ErrorGroupOut)) as cur:
         return cur.execute(query, params).fetchall()
 
 

@@ -74,20 +74,6 @@ class ScraperStats:
     p95_duration_ms: float | None
 
 
-@dataclass(frozen=True)
-class ErrorGroup:
-    """Failures sharing a fingerprint; category, type and example come from the latest one."""
-
-    fingerprint: str | None
-    count: int
-    error_category: str | None
-    error_type: str | None
-    example_message: str | None
-    scrapers: list[str]
-    first_seen: datetime | None
-    last_seen: datetime | None
-
-
 class TrendRow(NamedTuple):
     """One day x scraper from the scraper_daily rollup, with its failures by error category.
 

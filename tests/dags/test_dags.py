@@ -1,0 +1,186 @@
+"""The DAGs: they import cleanly without connecting anywhere, every task carries the monitor's
+callbacks, and both chains run end to end under real Airflow (`dag.test()`) against the real
+simulator, reporting exactly what the scenario predicts - in Airflow's task states and in the
+monitor store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from local_stack.verdict import judge, observe
+from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
+from scraper_monitor import stages
+from scraper_monitor.airflow.callbacks import has_monitor_callbacks
+from scraper_monitor.recording import scraper_name
+from scrapers.outcome import StepResult
+from tests.fixtures.airflow import ROOT, task_instance_dicts
+
+CHAIN_DAGS = ("cinema_city", "kino_krakow")
+DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py"))
+SCRAPE_DATE = datetime(2026, 11, 23, tzinfo=UTC)
+
+pytestmark = pytest.mark.airflow
+
+
+def test_every_dag_file_imports_without_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+    assert set(CHAIN_DAGS) <= set(dagbag.dag_ids)
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_dag_file_parses_without_touching_the_network_or_the_store(dag_file) -> None:
+    # The dag-processor parses every file every few seconds: a connection made at parse time (to a
+    # site, TMDB, the store or Airflow's metadata DB through a Variable) would block it. Parse time
+    # itself is a figure in docs/BENCHMARKS.md (python -m benchmarks dag_parse).
+    code = (
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise RuntimeError(f'connection at parse time: {args!r}')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(dag_file)!r})\n"
+        "assert not bag.import_errors, bag.import_errors\n"
+        "print(len(bag.dag_ids))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.strip().splitlines()[-1]) == 1  # one DAG per file
+
+
+def test_every_task_of_every_chain_dag_has_a_stage(dagbag) -> None:
+    # The chain view places tasks by the stage table; a task it does not know would land in
+    # "Other tasks" and its failures would read as nobody's.
+    tasks = {dag_id: [t.task_id for t in dagbag.get_dag(dag_id).tasks] for dag_id in CHAIN_DAGS}
+    assert all(len(ids) == 6 for ids in tasks.values()), tasks
+    assert {dag_id: [t for t in ids if not stages.has_stage(t)] for dag_id, ids in tasks.items()} == {
+        dag_id: [] for dag_id in CHAIN_DAGS
+    }
+
+
+def test_chain_dags_say_which_scraper_they_report_as(dagbag) -> None:
+    for dag_id in CHAIN_DAGS:
+        assert scraper_name(dag_id, dagbag.get_dag(dag_id).tags) == dag_id
+        assert f"scraper:{dag_id}" in dagbag.get_dag(dag_id).tags
+
+
+def test_a_chain_whose_unit_task_has_no_stage_is_refused() -> None:
+    def never(*args: object) -> StepResult:
+        raise AssertionError("not run")
+
+    spec = ChainSpec(
+        dag_id="renamed_unit",
+        description="a chain whose unit task was renamed",
+        site_conn_id="kino_krakow_site",
+        unit_group="day",
+        unit_task="day_page",  # was day_pages
+        sync=never,
+        unit=never,
+        movie_details=never,
+        showtimes=never,
+        unit_label=str,
+        film_label=str,
+    )
+    with pytest.raises(
+        ValueError, match="unit task 'day_page' has no stage; add it to scraper_monitor.stages"
+    ):
+        build_chain_dag(spec)
+
+
+def test_cluster_policy_attaches_monitor_callbacks_to_every_task(dagbag) -> None:
+    missing = [
+        f"{dag_id}.{task.task_id}"
+        for dag_id in dagbag.dag_ids
+        for task in dagbag.get_dag(dag_id).tasks
+        if not has_monitor_callbacks(task)
+    ]
+    assert missing == []
+
+
+# What the demo scenario injects into each chain's unit task, and the category each must get.
+INJECTED_FAULTS = {
+    "cinema_city": {
+        ("network_error", "http_5xx"),  # a 503 that recovers, and one cinema-day that never does
+        ("network_error", "rate_limited"),  # 429 with Retry-After
+        ("data_quality_error", "invalid_json"),  # truncated JSON
+    },
+    "kino_krakow": {
+        ("data_quality_error", "csrf_token_invalid"),  # set_day refuses the token (422)
+        ("data_quality_error", "selector_missing"),  # the day page lost table.repert
+    },
+}
+UNIT_TASK = {"cinema_city": "cinema_day.cinema_dates", "kino_krakow": "day.day_pages"}
+
+
+@pytest.mark.parametrize("dag_id", CHAIN_DAGS)
+def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
+    dag_id, dagbag, sitesim_factory, point_chains_at
+):
+    sim = sitesim_factory("demo", anchor_date=SCRAPE_DATE.date())
+    dsn = point_chains_at(sim)
+
+    run = dagbag.get_dag(dag_id).test(logical_date=SCRAPE_DATE)
+
+    observed = observe(task_instance_dicts(run), dsn, dag_id, run.run_id)
+    predicted = sim.scenario.predict(dag_id, days_ahead=7, client_attempts=2, task_tries=3)
+    verdict = judge(dag_id, observed, predicted)
+    assert verdict.ok, verdict.line()
+    # A failed unit fails the run (its showtime batch never ran); the demo has one per chain.
+    assert run.state == "failed"
+
+    with psycopg.connect(dsn) as conn:
+        errors = set(
+            conn.execute(
+                "SELECT error_category, error_type FROM task_executions "
+                "WHERE task_id = %s AND state IN ('failed', 'retrying')",
+                (UNIT_TASK[dag_id],),
+            ).fetchall()
+        )
+        skipped = conn.execute(
+            "SELECT skip_reason, silent FROM task_executions WHERE task_id = %s AND state = 'skipped'",
+            (UNIT_TASK[dag_id],),
+        ).fetchall()
+        silent_reasons = [
+            r
+            for (r,) in conn.execute(
+                "SELECT silent_reason FROM task_executions WHERE task_id = %s AND silent",
+                (UNIT_TASK[dag_id],),
+            )
+        ]
+    assert errors == INJECTED_FAULTS[dag_id]
+    # The legitimately empty day skipped itself, with its reason, and is not a silent failure.
+    assert len(skipped) == 1 and skipped[0][0] and skipped[0][1] is False
+    assert len(silent_reasons) == predicted["units_silent"]
+    assert all("showtimes = 0" in reason for reason in silent_reasons)
+
+
+def test_rerunning_a_date_updates_rows_instead_of_duplicating(dagbag, sitesim_factory, point_chains_at):
+    sim = sitesim_factory("clean", anchor_date=SCRAPE_DATE.date())
+    dsn = point_chains_at(sim)
+    dag = dagbag.get_dag("cinema_city")
+
+    first = dag.test(logical_date=SCRAPE_DATE)
+    with psycopg.connect(dsn) as conn:
+        executions = conn.execute("SELECT count(*) FROM task_executions").fetchone()[0]
+        showtimes = conn.execute("SELECT count(*) FROM scraped_showtimes").fetchone()[0]
+    assert first.state == "success" and executions > 0 and showtimes > 0
+
+    sim.reset()
+    second = dag.test(logical_date=SCRAPE_DATE)
+    with psycopg.connect(dsn) as conn:
+        outcomes = dict(
+            conn.execute(
+                "SELECT i.outcome, count(*) FROM item_outcomes i "
+                "JOIN task_executions e ON e.id = i.execution_id "
+                "WHERE e.run_id = %s AND i.entity_type = 'showtime' GROUP BY 1",
+                (second.run_id,),
+            ).fetchall()
+        )
+        assert conn.execute("SELECT count(*) FROM scraped_showtimes").fetchone()[0] == showtimes
+    assert second.state == "success"
+    assert outcomes.get("updated") == showtimes and "created" not in outcomes

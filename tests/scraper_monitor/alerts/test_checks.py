@@ -1,0 +1,219 @@
+"""The alert checks against a real store: k of n runs, error spikes (with the volume guard), silent
+failures and SLO breaches, each with the numbers and the top error that go into the message."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from scraper_monitor import slo
+from scraper_monitor.alerts.checks import (
+    CheckContext,
+    ErrorSpikeCheck,
+    FailedRunsCheck,
+    SilentFailureCheck,
+    SloBreachCheck,
+)
+from scraper_monitor.alerts.config import parse_alert_config
+from scraper_monitor.state import FAILED, RETRYING, UPSTREAM_FAILED
+from tests.factories import NOW, add_execution, add_runs
+from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
+
+
+def _ctx(db: psycopg.Connection, **alerts: object) -> CheckContext:
+    config = slo.load_config()
+    return CheckContext(conn=db, now=NOW, slo=config, alerts=parse_alert_config({**config.alerts, **alerts}))
+
+
+# --- k of the last n runs ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("runs", "fires"),
+    [
+        ("sff", True),  # 2 of the last 3
+        ("ffss", False),  # 2 failed, but only 1 of them among the last 3
+        ("fsfs", False),  # 1 of the last 3
+        ("sfsf", True),  # 2 of the last 3
+        ("ff", True),  # fewer runs than n: 2 of 2 still fires
+        ("sss", False),
+    ],
+)
+def test_k_of_n_runs(db: psycopg.Connection, runs: str, fires: bool) -> None:
+    add_runs(db, runs)
+    alerts = FailedRunsCheck().evaluate(_ctx(db))
+    assert bool(alerts) is fires
+
+
+def test_k_of_n_message_and_run_grouping(db: psycopg.Connection) -> None:
+    # Run a: sync ok, one cinema-day failed, its showtimes never ran -> the run failed.
+    add_execution(db, run_id="a", task_id="sync", ago=timedelta(hours=3))
+    add_execution(
+        db,
+        run_id="a",
+        task_id="cinema_day.cinema_dates",
+        map_index=4,
+        state=FAILED,
+        ago=timedelta(hours=3),
+        error_category="network_error",
+        error_message="Timeout after 10 s: GET /quickbook/10103/film-events/in-cinema/1090",
+        fingerprint="Timeout after <n> s: GET <url>",
+    )
+    add_execution(
+        db, run_id="a", task_id="cinema_day.showtimes", map_index=4, state=UPSTREAM_FAILED, duration_ms=None
+    )
+    # Run b: a task failed on its first try but succeeded on the retry -> the run is fine.
+    add_execution(db, run_id="b", task_id="sync", state=RETRYING, ago=timedelta(hours=2))
+    add_execution(db, run_id="b", task_id="sync", try_number=2, ago=timedelta(hours=2))
+    # Run c: only an upstream_failed row is known yet -> failed.
+    add_execution(db, run_id="c", task_id="plan_films", state=UPSTREAM_FAILED, ago=timedelta(hours=1))
+    # Run d: still waiting for a retry -> undecided, not counted.
+    add_execution(db, run_id="d", task_id="sync", state=RETRYING, ago=timedelta(minutes=5))
+
+    [alert] = FailedRunsCheck().evaluate(_ctx(db))
+    assert alert.key == "runs:cinema_city"
+    assert alert.summary == "2 of the last 3 runs failed."
+    assert alert.facts[0].value == "2 of 3" and alert.facts[0].target == "alert at 2 of 3"
+    assert alert.facts[1].value == "c"
+    assert alert.panel_path == "/dags/cinema_city/runs/c/plugin/chain"
+    assert alert.top_error is not None
+    assert alert.top_error.fingerprint == "Timeout after <n> s: GET <url>"
+    assert alert.top_error.example.startswith("Timeout after 10 s")
+
+
+def test_k_of_n_is_per_scraper(db: psycopg.Connection) -> None:
+    add_runs(db, "ff", scraper="cinema_city")
+    add_runs(db, "ss", scraper="kino_krakow")
+    assert [a.scraper for a in FailedRunsCheck().evaluate(_ctx(db))] == ["cinema_city"]
+
+
+# --- error spike -------------------------------------------------------------------------------
+
+
+def _errors(db: psycopg.Connection, count: int, *, days_ago: int, category: str = "network_error") -> None:
+    for i in range(count):
+        add_execution(
+            db,
+            run_id=f"d{days_ago}-{category}",
+            task_id="movie_details",
+            map_index=i,
+            state=RETRYING,
+            ago=timedelta(days=days_ago, hours=1),
+            error_category=category,
+            error_message=f"HTTP 503 for film {i} <b>",
+            fingerprint="HTTP <n> for film <n>",
+        )
+
+
+def test_spike_against_the_trailing_week(db: psycopg.Connection) -> None:
+    for day in range(1, 8):
+        _errors(db, 1, days_ago=day)  # 1 a day is normal
+    _errors(db, 6, days_ago=0)
+    [alert] = ErrorSpikeCheck().evaluate(_ctx(db))
+    assert alert.key == "spike:cinema_city:network_error"
+    assert alert.summary == "6 network_error errors in the last 24 h: 6.0× the usual."
+    assert alert.facts[1].value == "1.0"
+    assert alert.top_error is not None and alert.top_error.count == 6
+    assert alert.panel_path == "/scraper-monitor/errors?scraper=cinema_city&category=network_error"
+
+
+def test_no_spike_at_the_usual_level(db: psycopg.Connection) -> None:
+    for day in range(1, 8):
+        _errors(db, 4, days_ago=day)
+    _errors(db, 10, days_ago=0)  # 2.5x the usual 4: under the factor 3
+    assert ErrorSpikeCheck().evaluate(_ctx(db)) == []
+
+
+@pytest.mark.parametrize(("today", "fires"), [(4, False), (5, True)])
+def test_minimum_volume_guard(db: psycopg.Connection, today: int, fires: bool) -> None:
+    # A quiet week (no errors at all): 4 errors are infinitely more, yet too few to call a spike.
+    _errors(db, today, days_ago=0)
+    alerts = ErrorSpikeCheck().evaluate(_ctx(db))
+    assert bool(alerts) is fires
+    if fires:
+        assert "none in the days before" in alerts[0].summary
+
+
+def test_spike_is_per_category(db: psycopg.Connection) -> None:
+    for day in range(1, 8):
+        _errors(db, 5, days_ago=day, category="network_error")
+    _errors(db, 5, days_ago=0, category="network_error")
+    _errors(db, 7, days_ago=0, category="data_quality_error")
+    assert [a.key for a in ErrorSpikeCheck().evaluate(_ctx(db))] == ["spike:cinema_city:data_quality_error"]
+
+
+# --- silent failures ---------------------------------------------------------------------------
+
+
+def test_silent_failures_in_the_window(db: psycopg.Connection) -> None:
+    add_execution(db, scraper="kino_krakow", task_id="day.day_pages", map_index=2, run_id="r1")
+    for i, reason in enumerate(["showtimes == 0 (expected > 0)", "showtimes == 0 (expected > 0)", "other"]):
+        add_execution(
+            db,
+            scraper="kino_krakow",
+            task_id="day.day_pages",
+            map_index=i,
+            run_id=f"r{i}",
+            silent=True,
+            silent_reason=reason,
+            ago=timedelta(hours=3 - i),
+        )
+    add_execution(db, task_id="sync", silent=True, silent_reason="old", ago=timedelta(hours=30))  # outside
+
+    [alert] = SilentFailureCheck().evaluate(_ctx(db))
+    assert alert.key == "silent:kino_krakow"
+    assert alert.severity == "warning"
+    assert alert.summary == "3 task run(s) succeeded without producing anything in the last 24 h."
+    assert alert.top_error is not None
+    assert alert.top_error.count == 2
+    assert alert.top_error.example == "day.day_pages in r1: showtimes == 0 (expected > 0)"
+    assert alert.facts[2].value == "r2"  # the newest
+
+
+# --- SLO breach --------------------------------------------------------------------------------
+
+
+def test_slo_breach_for_a_task_and_the_scraper(db: psycopg.Connection) -> None:
+    for i in range(5):
+        add_execution(db, task_id="movie_details", map_index=i, duration_ms=2500)
+    for i in range(5, 8):
+        add_execution(
+            db,
+            task_id="movie_details",
+            map_index=i,
+            state=FAILED,
+            error_category="validation_error",
+            error_message="TMDB: no match for 'Wicked: Część 2' & co",
+            fingerprint="TMDB: no match for <title>",
+        )
+    alerts = {a.key: a for a in SloBreachCheck().evaluate(_ctx(db))}
+    assert set(alerts) == {"slo:cinema_city:movie_details", "slo:cinema_city:*"}
+    task = alerts["slo:cinema_city:movie_details"]
+    assert task.severity == "critical" and task.task_id == "movie_details"
+    assert task.summary == (
+        "movie_details success rate is 62.5 %, below the alert threshold 75.0 % over the last 7 days."
+    )
+    assert [(f.label, f.value, f.target) for f in task.facts] == [
+        ("Success rate", "62.5 %", "target 85.0 %, alert below 75.0 %"),
+        ("Final runs", "5 ok · 3 failed · 0 silent", "last 7 days"),
+        ("Avg duration", "2.5 s", "target 2.0 s"),
+    ]
+    assert task.top_error is not None
+    assert task.top_error.example == "TMDB: no match for 'Wicked: Część 2' & co"
+    assert task.top_error.category == "validation_error"
+
+
+def test_no_slo_alert_below_target_or_under_minimum_volume(db: psycopg.Connection) -> None:
+    for i in range(4):
+        add_execution(db, task_id="sync", run_id=f"r{i}", state=FAILED)  # 0 %, but only 4 runs
+    for i in range(9):
+        add_execution(db, scraper="kino_krakow", task_id="day.day_pages", map_index=i)
+    add_execution(db, scraper="kino_krakow", task_id="day.day_pages", map_index=9, state=FAILED)  # 90 %: met
+    for i in range(4):
+        add_execution(db, scraper="kino_krakow", task_id="movie_details", map_index=i)
+    add_execution(
+        db, scraper="kino_krakow", task_id="movie_details", map_index=4, state=FAILED
+    )  # 80 %: below
+    assert SloBreachCheck().evaluate(_ctx(db)) == []

@@ -1,0 +1,576 @@
+"""Error categorization: the corpus, real exceptions, the resolution order, rules files, the CLI."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from scraper_monitor import settings
+from scraper_monitor.category import (
+    CATEGORIES,
+    DATA_QUALITY_ERROR,
+    DUPLICATE_ERROR,
+    NETWORK_ERROR,
+    UNKNOWN_ERROR,
+    VALIDATION_ERROR,
+    categorize,
+    describe,
+    load_rules,
+)
+from scraper_monitor.rules import RuleError, RuleSet
+from scrapers import errors
+
+CORPUS_PATH = Path(__file__).resolve().parents[1] / "data" / "error_corpus.yaml"
+CORPUS: list[dict] = yaml.safe_load(CORPUS_PATH.read_text(encoding="utf-8"))["cases"]
+CLI = Path(sys.executable).parent / "scraper-monitor"
+
+
+def _case_id(index: int, case: dict) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", case["message"].lower()).strip("-")[:50]
+    return f"{index:03d}-{case['error_type']}-{slug}"
+
+
+# --- the corpus ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[_case_id(i, c) for i, c in enumerate(CORPUS)])
+def test_corpus_case(case: dict) -> None:
+    result = categorize(case["message"], http_status=case.get("http_status"))
+    assert (result.category, result.error_type) == (case["category"], case["error_type"]), result.matched_by
+
+
+def test_corpus_is_large_and_covers_every_category() -> None:
+    assert len(CORPUS) >= 150
+    counts = Counter(case["category"] for case in CORPUS)
+    assert set(counts) == set(CATEGORIES)
+    assert min(counts.values()) >= 5, counts
+
+
+def test_every_builtin_rule_is_exercised_by_the_corpus() -> None:
+    # A rule no case reaches is either dead or shadowed by an earlier one.
+    used = {categorize(c["message"], http_status=c.get("http_status")).matched_by for c in CORPUS}
+    unused = [r.name for r in load_rules(settings.DEFAULT_ERROR_RULES).rules if f"rule:{r.name}" not in used]
+    assert unused == []
+
+
+# --- real exceptions -----------------------------------------------------------------------------
+
+
+def _raised(action: Callable[[], object]) -> BaseException:
+    try:
+        action()
+    except BaseException as exc:  # the exception is the value under test
+        return exc
+    raise AssertionError("expected an exception")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """/status/<code> answers that status; /html answers 200 with an HTML page."""
+
+    def do_GET(self) -> None:
+        if self.path == "/html":
+            status, body = 200, b"<html><body>Przerwa techniczna</body></html>"
+        else:
+            status, body = int(self.path.rsplit("/", 1)[1]), b"{}"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_base() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True  # a kept-alive client must not hold up interpreter exit
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections (kernel backlog) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
+def test_requests_connection_refused(closed_port: int) -> None:
+    exc = _raised(lambda: requests.get(f"http://127.0.0.1:{closed_port}/", timeout=0.5))
+    assert isinstance(exc, requests.ConnectionError)
+    result = categorize(exc)
+    assert (result.category, result.error_type) == (NETWORK_ERROR, "connection_refused")
+    assert result.matched_by == "class:ConnectionRefusedError"  # the root cause under requests/urllib3
+
+
+def test_requests_read_timeout(silent_port: int) -> None:
+    exc = _raised(lambda: requests.get(f"http://127.0.0.1:{silent_port}/", timeout=0.05))
+    assert isinstance(exc, requests.ReadTimeout)
+    result = categorize(exc)
+    assert (result.category, result.error_type) == (NETWORK_ERROR, "timeout")
+
+
+def test_socket_errors(closed_port: int, silent_port: int) -> None:
+    refused = _raised(lambda: socket.create_connection(("127.0.0.1", closed_port), timeout=0.5))
+    assert categorize(refused).error_type == "connection_refused"
+    with socket.create_connection(("127.0.0.1", silent_port), timeout=0.05) as conn:
+        timeout = _raised(lambda: conn.recv(1))
+    assert isinstance(timeout, TimeoutError)
+    assert categorize(timeout).error_type == "timeout"
+
+
+@pytest.mark.parametrize(
+    ("status", "category", "error_type"),
+    [
+        (429, NETWORK_ERROR, "rate_limited"),
+        (503, NETWORK_ERROR, "http_5xx"),
+        (500, NETWORK_ERROR, "http_5xx"),
+        (404, NETWORK_ERROR, "not_found"),
+        (403, NETWORK_ERROR, "http_auth"),
+        (422, VALIDATION_ERROR, "http_4xx"),
+    ],
+)
+def test_requests_http_error_by_response_status(
+    http_base: str, status: int, category: str, error_type: str
+) -> None:
+    exc = _raised(lambda: requests.get(f"{http_base}/status/{status}", timeout=2).raise_for_status())
+    assert isinstance(exc, requests.HTTPError)
+    result = categorize(exc)
+    assert (result.category, result.error_type, result.matched_by) == (
+        category,
+        error_type,
+        f"http_status:{status}",
+    )
+
+
+def test_requests_json_on_an_html_page(http_base: str) -> None:
+    exc = _raised(lambda: requests.get(f"{http_base}/html", timeout=2).json())
+    assert isinstance(exc, requests.JSONDecodeError)
+    assert categorize(exc).error_type == "html_instead_of_json"
+
+
+@pytest.mark.parametrize(
+    ("document", "error_type"),
+    [
+        ('{"body": {"films": [{"id": "7592s3r", "name": "Ete', "truncated_json"),
+        ('{"body": {"dates": ["2025-11-24", "2025-11-25"', "truncated_json"),
+        ("", "empty_response"),
+        ("   \n", "empty_response"),
+        ("<!DOCTYPE html><html><body>503 Service Unavailable</body></html>", "html_instead_of_json"),
+        ("{'body': {}}", "invalid_json"),
+        ('{"body": {}} trailing', "invalid_json"),
+    ],
+)
+def test_json_decode_errors(document: str, error_type: str) -> None:
+    exc = _raised(lambda: json.loads(document))
+    result = categorize(exc)
+    assert (result.category, result.error_type) == (DATA_QUALITY_ERROR, error_type)
+
+
+def test_lxml_errors() -> None:
+    import lxml.etree
+    import lxml.html
+
+    broken = _raised(lambda: lxml.etree.fromstring(b'<table class="repert"><tr><th>x</table>'))
+    assert isinstance(broken, lxml.etree.XMLSyntaxError)
+    assert (categorize(broken).category, categorize(broken).error_type) == (
+        DATA_QUALITY_ERROR,
+        "html_parse_error",
+    )
+    empty = _raised(lambda: lxml.html.fromstring(""))
+    assert isinstance(empty, lxml.etree.ParserError)
+    assert categorize(empty).error_type == "empty_response"
+
+
+def test_pydantic_validation_error() -> None:
+    import pydantic
+
+    class Showtime(pydantic.BaseModel):
+        external_id: str
+        starts_at: int
+
+    exc = _raised(lambda: Showtime.model_validate({"starts_at": "wtorek"}))
+    result = categorize(exc)
+    assert (result.category, result.error_type) == (VALIDATION_ERROR, "schema")
+
+
+def test_psycopg_errors(tmp_path: Path) -> None:
+    import psycopg
+    import psycopg2.errors
+
+    exc = _raised(lambda: psycopg.connect(f"host={tmp_path / 'no-server'} dbname=monitor connect_timeout=1"))
+    assert isinstance(exc, psycopg.OperationalError)
+    assert (categorize(exc).category, categorize(exc).error_type) == (NETWORK_ERROR, "db_unavailable")
+
+    unique = psycopg.errors.UniqueViolation('duplicate key value violates unique constraint "showtimes_pkey"')
+    assert (categorize(unique).category, categorize(unique).error_type) == (DUPLICATE_ERROR, "duplicate_key")
+    not_null = psycopg.errors.NotNullViolation('null value in column "title" violates not-null constraint')
+    assert (categorize(not_null).category, categorize(not_null).error_type) == (
+        VALIDATION_ERROR,
+        "missing_field",
+    )
+    legacy = psycopg2.errors.UniqueViolation("duplicate key value violates unique constraint")
+    assert categorize(legacy).error_type == "duplicate_key"
+
+
+def test_builtin_errors() -> None:
+    film: dict[str, str] = {"id": "7592s3r"}
+    assert categorize(_raised(lambda: film["eventDateTime"])).error_type == "missing_key"
+    assert categorize(_raised(lambda: [][0])).error_type == "missing_key"
+    latin2 = "Kraków, ul. Zakopiańska".encode("iso-8859-2")
+    decode = categorize(_raised(lambda: latin2.decode("utf-8")))
+    assert (decode.category, decode.error_type) == (DATA_QUALITY_ERROR, "encoding")
+
+
+def test_airflow_task_timeout_without_importing_airflow_in_the_core() -> None:
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    result = categorize(AirflowTaskTimeout("Timeout, PID: 4242"))
+    assert (result.category, result.error_type, result.matched_by) == (
+        NETWORK_ERROR,
+        "task_timeout",
+        "class:AirflowTaskTimeout",
+    )
+
+
+def test_category_module_does_not_import_airflow() -> None:
+    code = (
+        "import sys, scraper_monitor.category; print(any(m.split('.')[0] == 'airflow' for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_unknown_library_exception_is_read_by_its_name_and_text() -> None:
+    class ConnectTimeout(Exception):  # e.g. httpx's: not a class the categorizer knows
+        pass
+
+    result = categorize(ConnectTimeout("connecting to www.kino.krakow.pl"))
+    assert (result.error_type, result.matched_by) == ("timeout", "rule:timeout")
+
+
+# --- typed exceptions and the resolution order ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "category", "error_type"),
+    [
+        (errors.FetchTimeout("GET timed out", url="https://www.kino.krakow.pl/"), NETWORK_ERROR, "timeout"),
+        (errors.NetworkError("connection dropped"), NETWORK_ERROR, "connection_error"),
+        (errors.RateLimited("slow down", retry_after=30), NETWORK_ERROR, "rate_limited"),
+        (errors.HttpStatusError("upstream", status=503), NETWORK_ERROR, "http_5xx"),
+        (errors.HttpStatusError("gone", status=404), NETWORK_ERROR, "not_found"),
+        (errors.HttpStatusError("bad day", status=400), VALIDATION_ERROR, "http_4xx"),
+        (
+            errors.SelectorMissing("no program", selector="table.repert"),
+            DATA_QUALITY_ERROR,
+            "selector_missing",
+        ),
+        (errors.CsrfTokenMissing("no meta csrf-token"), DATA_QUALITY_ERROR, "csrf_token_missing"),
+        (errors.UnexpectedShape("missing 'body'"), DATA_QUALITY_ERROR, "invalid_response_structure"),
+        (errors.InvalidJson("Expecting value"), DATA_QUALITY_ERROR, "invalid_json"),
+        (errors.ValidationFailed("no start time", field="eventDateTime"), VALIDATION_ERROR, "missing_field"),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else str(value),
+)
+def test_typed_scraper_exceptions(exc: errors.ScraperError, category: str, error_type: str) -> None:
+    result = categorize(exc)
+    assert (result.category, result.error_type) == (category, error_type)
+    assert result.matched_by == f"typed:{type(exc).__name__}"
+
+
+def test_typed_exception_wins_over_the_class_of_its_cause() -> None:
+    def parse() -> None:
+        try:
+            {}["body"]
+        except KeyError as exc:
+            raise errors.UnexpectedShape("missing 'body'") from exc
+
+    assert categorize(_raised(parse)).matched_by == "typed:UnexpectedShape"
+
+
+def test_typed_exception_found_in_the_context_of_a_wrapper() -> None:
+    def task() -> None:
+        try:
+            raise errors.RateLimited("429 from Kino Krakow")
+        except errors.RateLimited:
+            raise RuntimeError("day_pages[3] failed") from None
+
+    result = categorize(_raised(task))
+    assert (result.error_type, result.matched_by) == ("rate_limited", "typed:RateLimited")
+    assert result.message == "RuntimeError: day_pages[<n>] failed"  # the outer message is stored
+
+
+def test_typed_base_class_says_nothing_specific_so_the_other_steps_run() -> None:
+    assert categorize(errors.ScraperError("Przekroczono limit zapytań")).matched_by == "rule:rate_limited"
+    assert categorize(errors.ScraperError("odd", status=502)).error_type == "http_5xx"
+    vague = categorize(errors.ScraperError("something odd happened"))
+    assert (vague.category, vague.error_type, vague.matched_by) == (
+        UNKNOWN_ERROR,
+        "scraper_error",
+        "typed:ScraperError",
+    )
+
+
+def test_known_class_wins_over_an_http_status() -> None:
+    result = categorize(ConnectionRefusedError(111, "Connection refused"), http_status=503)
+    assert result.error_type == "connection_refused"
+
+
+def test_http_status_wins_over_text_rules() -> None:
+    assert categorize("Venue not found", http_status=404).error_type == "not_found"
+    assert categorize("Venue not found").category == "venue_error"
+
+
+def test_status_attribute_is_read_by_duck_typing() -> None:
+    class ClientResponseError(Exception):  # aiohttp-style: .status, no known class
+        status = 429
+
+    assert categorize(ClientResponseError("refused")).matched_by == "http_status:429"
+
+
+def test_statuses_that_are_not_errors_do_not_decide() -> None:
+    result = categorize("Brak seansów w wybranym dniu.", http_status=200)
+    assert (result.category, result.error_type) == (DATA_QUALITY_ERROR, "no_showtimes")
+    # The first status that decides wins: "expected 200" is context, 503 is the error.
+    assert categorize("expected status 200, got HTTP 503").error_type == "http_5xx"
+
+
+def test_nothing_to_go_on() -> None:
+    for empty in (None, "", "   "):
+        result = categorize(empty)
+        assert (result.category, result.error_type, result.matched_by) == (
+            UNKNOWN_ERROR,
+            "no_error_info",
+            "fallback",
+        )
+    assert categorize(None, http_status=503).error_type == "http_5xx"
+    assert categorize("Something went wrong").error_type == "unclassified"
+
+
+def test_exception_with_a_broken_str_is_still_categorized() -> None:
+    class Weird(KeyError):
+        def __str__(self) -> str:
+            raise RuntimeError("broken __str__")
+
+    result = categorize(Weird())
+    assert (result.error_type, result.message) == ("missing_key", "Weird")
+
+
+def test_describe_gives_the_text_the_cli_sees() -> None:
+    exc = _raised(lambda: {}["venue_id"])
+    assert describe(exc) == "KeyError: 'venue_id'"
+    assert categorize(describe(exc)).fingerprint == categorize(exc).fingerprint
+
+
+# --- rules files ---------------------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, text: str, name: str = "rules.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+USER_RULES = """\
+rules:
+  - name: empty_program_is_config
+    category: validation_error
+    error_type: empty_program
+    any: [brak seansów]
+"""
+
+
+def test_env_rules_file_is_tried_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert categorize("Brak seansów w wybranym dniu.").error_type == "no_showtimes"
+    monkeypatch.setenv(settings.ERROR_RULES_ENV, str(_write(tmp_path, USER_RULES)))
+    result = categorize("Brak seansów w wybranym dniu.")
+    assert (result.category, result.error_type, result.matched_by) == (
+        VALIDATION_ERROR,
+        "empty_program",
+        "rule:empty_program_is_config",
+    )
+    assert categorize("Nie znaleziono strony").error_type == "not_found"  # built-in rules still apply
+
+
+def test_rules_argument_replaces_the_defaults(tmp_path: Path) -> None:
+    rules = load_rules(_write(tmp_path, USER_RULES))
+    assert categorize("Brak seansów", rules=rules).error_type == "empty_program"
+    assert categorize("Nie znaleziono strony", rules=rules).error_type == "unclassified"
+    assert categorize("Nie znaleziono strony", rules=RuleSet()).error_type == "unclassified"
+
+
+def test_substrings_short_ones_match_whole_words_only(tmp_path: Path) -> None:
+    rules = load_rules(
+        _write(
+            tmp_path,
+            """\
+rules:
+  - {name: api, category: network_error, error_type: api_down, any: [api]}
+  - {name: quota, category: network_error, error_type: rate_limited, any: [429, rate limit]}
+""",
+        )
+    )
+    assert categorize("Cinema City API down", rules=rules).error_type == "api_down"
+    assert categorize("rapid capital change", rules=rules).error_type == "unclassified"
+    assert categorize("answered 429", rules=rules).error_type == "rate_limited"  # an unquoted number
+    assert categorize("line 1 column 4290", rules=rules).error_type == "unclassified"
+    assert categorize("rate\n  limit hit", rules=rules).error_type == "rate_limited"  # any whitespace
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "rules:\n  - {name: slow, category: network, error_type: timeout, any: [slow]}\n",
+            "rule #1 'slow': category 'network' is not one of: validation_error, geocoding_error",
+        ),
+        (
+            "rules:\n  - {category: network_error, error_type: timeout, any: [x]}\n",
+            "rule #1: 'name' is required",
+        ),
+        (
+            "rules:\n  - {name: a, category: network_error, error_type: timeout, regexp: x}\n",
+            "rule #1 'a': unknown keys ['regexp']",
+        ),
+        (
+            "rules:\n  - {name: a, category: network_error, error_type: timeout, regex: '(unclosed'}\n",
+            "rule #1 'a': invalid regex '(unclosed'",
+        ),
+        (
+            "rules:\n  - {name: a, category: network_error, error_type: timeout, regex: '(?i)x'}\n",
+            "rule #1 'a': invalid regex '(?i)x'",
+        ),
+        ("rules:\n  - {name: a, category: network_error, error_type: timeout}\n", "rule #1 'a': needs 'any'"),
+        (
+            "rules:\n  - {name: a, category: network_error, error_type: Time Out, any: [x]}\n",
+            "rule #1 'a': 'error_type' must be lower_snake_case",
+        ),
+        (
+            "rules:\n  - {name: a, category: network_error, error_type: timeout, any: timeout}\n",
+            "rule #1 'a': 'any' must be a list",
+        ),
+        (
+            "rules:\n  - {name: a, category: network_error, error_type: t, any: [x]}\n"
+            "  - {name: a, category: network_error, error_type: t, any: [y]}\n",
+            "rule #2 'a': duplicate rule name",
+        ),
+        ("- {name: a}\n", "expected a mapping with a 'rules' list"),
+        ("rules: [\n", "not valid YAML"),
+    ],
+    ids=[
+        "bad-category",
+        "no-name",
+        "unknown-key",
+        "bad-regex",
+        "global-flag-in-regex",
+        "no-pattern",
+        "bad-error-type",
+        "any-not-list",
+        "duplicate-name",
+        "not-a-mapping",
+        "bad-yaml",
+    ],
+)
+def test_invalid_rules_files_are_rejected_with_the_rule_named(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(RuleError) as info:
+        load_rules(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert expected in str(info.value)
+
+
+def test_missing_rules_file(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="cannot read rules file"):
+        load_rules(tmp_path / "nope.yaml")
+
+
+def test_invalid_env_rules_file_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = _write(tmp_path, "rules:\n  - {name: typo, category: netwrok_error, error_type: x, any: [y]}\n")
+    monkeypatch.setenv(settings.ERROR_RULES_ENV, str(bad))
+    with pytest.raises(RuleError, match="rule #1 'typo': category 'netwrok_error'"):
+        categorize("anything")
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+def _cli(*args: str, stdin: str, env_rules: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != settings.ERROR_RULES_ENV}
+    if env_rules is not None:
+        env[settings.ERROR_RULES_ENV] = str(env_rules)
+    return subprocess.run(
+        [str(CLI), "categorize", *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_cli_categorizes_stdin_line_by_line() -> None:
+    messages = [c["message"].replace("\n", " ") for c in CORPUS if "http_status" not in c][:40]
+    stdin = "\n\n".join(messages[:3]) + "\n   \n" + "\n".join(messages[3:]) + "\n"
+    proc = _cli(stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(messages)  # blank lines skipped, order kept
+    for message, line in zip(messages, lines, strict=True):
+        record = json.loads(line)
+        expected = categorize(message)
+        assert record == {
+            "category": expected.category,
+            "error_type": expected.error_type,
+            "fingerprint": expected.fingerprint,
+        }
+
+
+def test_cli_rules_option_and_env(tmp_path: Path) -> None:
+    rules = _write(tmp_path, USER_RULES)
+    for proc in (
+        _cli("--rules", str(rules), stdin="Brak seansów\n"),
+        _cli(stdin="Brak seansów\n", env_rules=rules),
+    ):
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["error_type"] == "empty_program"
+
+
+def test_cli_bad_rules_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = _write(tmp_path, "rules:\n  - {name: typo, category: netwrok_error, error_type: x, any: [y]}\n")
+    proc = _cli("--rules", str(bad), stdin="HTTP 503\n")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("scraper-monitor: ") and "rule #1 'typo'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_survives_bytes_that_are_not_utf8() -> None:
+    proc = subprocess.run(
+        [str(CLI), "categorize"], input="Błąd serwera\n".encode("iso-8859-2"), capture_output=True, timeout=60
+    )
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["category"] in CATEGORIES

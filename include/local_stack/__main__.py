@@ -13,6 +13,7 @@ def setup(paths: Paths, scenario_name: str) -> dict[str, str]:
     from sitesim.scenario import load
 
     scenario = load(scenario_name)
+    check_configuration()
     paths.make_dirs()
     server = database.server_dsn(paths)
     database.ensure_databases(server)
@@ -35,6 +36,21 @@ def setup(paths: Paths, scenario_name: str) -> dict[str, str]:
     )
     print(f"setup done: state in {paths.local}", flush=True)
     return env
+
+
+def check_configuration() -> None:
+    """The files a team edits (their error rules, the SLO file) are validated before anything starts:
+    a typo is one line here, not a warning in every task log later."""
+    from scraper_monitor import slo
+    from scraper_monitor.alerts.config import alert_config
+    from scraper_monitor.category import default_rules
+    from scraper_monitor.rules import RuleError
+
+    try:
+        default_rules(strict=True)
+        alert_config(slo.load_config())
+    except (RuleError, slo.SloConfigError) as exc:
+        raise SystemExit(f"setup: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

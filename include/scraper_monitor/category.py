@@ -24,6 +24,7 @@ so an unknown library's ``ConnectTimeout`` still reads as a timeout.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -33,7 +34,9 @@ from pathlib import Path
 
 from scraper_monitor import settings
 from scraper_monitor.fingerprint import digest, normalize_message
-from scraper_monitor.rules import RuleSet, read_rules_file
+from scraper_monitor.rules import RuleError, RuleSet, read_rules_file
+
+log = logging.getLogger(__name__)
 
 VALIDATION_ERROR = "validation_error"
 GEOCODING_ERROR = "geocoding_error"
@@ -80,20 +83,34 @@ class Categorization:
 
 
 def load_rules(path: str | Path) -> RuleSet:
-    """Read and validate a rules file against the nine categories (raises rules.RuleError)."""
-    return read_rules_file(path, categories=CATEGORIES)
+    """Read and validate a team's rules file against the nine categories (raises rules.RuleError).
+    Its regexes are untrusted: time-boxed, and refused when they backtrack on hostile probes."""
+    return read_rules_file(path, categories=CATEGORIES, untrusted=True)
 
 
-def default_rules() -> RuleSet:
-    """The rules of ``$SCRAPER_MONITOR_ERROR_RULES`` (if set), then the built-in ones."""
-    return _rules_with(settings.user_error_rules_path())
+def default_rules(*, strict: bool = False) -> RuleSet:
+    """The rules of ``$SCRAPER_MONITOR_ERROR_RULES`` (if set), then the built-in ones.
+
+    A broken user file must not cost the summaries their categories: it is reported once per
+    process, in one line naming the file and the rule, and the built-in rules are used alone.
+    ``strict`` raises instead (the CLI, to say what is wrong before a deployment).
+    """
+    return _rules_with(settings.user_error_rules_path(), strict)
 
 
-@lru_cache(maxsize=4)
-def _rules_with(extra_path: str | None) -> RuleSet:
+@lru_cache(maxsize=8)
+def _rules_with(extra_path: str | None, strict: bool) -> RuleSet:
     # Read once per process and path: categorize runs in every task's callbacks.
-    builtin = load_rules(settings.DEFAULT_ERROR_RULES)
-    return load_rules(extra_path) + builtin if extra_path else builtin
+    builtin = read_rules_file(settings.DEFAULT_ERROR_RULES, categories=CATEGORIES)
+    if not extra_path:
+        return builtin
+    try:
+        return load_rules(extra_path) + builtin
+    except RuleError as exc:
+        if strict:
+            raise
+        log.error("scraper monitor: error rules not used, built-in rules only: %s", exc)
+        return builtin
 
 
 def describe(error: BaseException | str | None) -> str:

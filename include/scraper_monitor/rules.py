@@ -1,4 +1,4 @@
-"""Ordered text rules: the last step of error categorization, kept in YAML so users can extend them.
+r"""Ordered text rules: the last step of error categorization, kept in YAML so users can extend them.
 
 A rules file is a mapping with a ``rules`` list; the first rule (in order) that matches wins::
 
@@ -18,19 +18,44 @@ whitespace. This module knows nothing about the category vocabulary: the caller 
 Speed matters (every failed task is categorized): the message is lower-cased once and substrings
 are matched without the IGNORECASE flag, which costs about three times as much in ``re``; only
 user regexes, which may hold any case, are wrapped in a scoped ``(?i:...)``.
+
+A team's own rules (``untrusted=True``) can hang nothing. Python's ``re`` backtracks without limit
+(``(?:\w+\s*)+ failed`` takes seconds on 25 characters, and the task's callback is killed at 20 s),
+so those rules are compiled with the ``regex`` module, refused at load when they time out on hostile
+probes (the error names the rule), and searched with a time budget (``UNTRUSTED_SEARCH_S``): a search
+that runs out is logged and counts as no match. The built-in rules are vetted by the tests and stay on
+``re``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import regex
 import yaml
 
+log = logging.getLogger(__name__)
+
 SHORT_SUBSTRING = 4
+UNTRUSTED_SEARCH_S = 0.05
+_PROBE_S = 0.2
+_PROBE_CHARS = 2000
+
+
+def _probes(source: str) -> list[str]:
+    """Inputs that make a backtracking pattern explode: long runs of one character (each letter or
+    digit the pattern names, so its required literals are there), of words and spaces, of all of them,
+    each ending in a character no rule expects."""
+    named = sorted({c for c in source.lower() if c.isalnum()} | {"a", "1"})[:16]
+    runs = [*named, "a ", "a1 ", "a-", ". ", "".join(named), " ".join(named) + " "]
+    return [(run * (_PROBE_CHARS // len(run)))[:_PROBE_CHARS] + "\u0000" for run in runs]
+
+
 _ERROR_TYPE = re.compile(r"[a-z][a-z0-9_]*\Z")
 _RULE_KEYS = frozenset({"name", "category", "error_type", "any", "regex"})
 
@@ -44,8 +69,18 @@ class Rule:
     name: str
     category: str
     error_type: str
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str] | regex.Pattern[str]
     source: str  # the file it came from, so a surprising match can be traced
+    timeout: float | None = None  # a search budget (untrusted rules only)
+
+    def search(self, lowered: str) -> bool:
+        if self.timeout is None:
+            return self.pattern.search(lowered) is not None
+        try:
+            return self.pattern.search(lowered, timeout=self.timeout) is not None  # type: ignore[call-arg]
+        except TimeoutError:
+            log.warning("error rule %r (%s) ran out of time on a message; skipped", self.name, self.source)
+            return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +91,7 @@ class RuleSet:
         """The first rule that matches ``text`` (case-insensitively), or None."""
         lowered = text.lower()
         for rule in self.rules:
-            if rule.pattern.search(lowered):
+            if rule.search(lowered):
                 return rule
         return None
 
@@ -77,7 +112,7 @@ def _substring_pattern(text: str) -> str:
     return pattern
 
 
-def _parse_rules(data: Any, *, categories: Collection[str], source: str) -> RuleSet:
+def _parse_rules(data: Any, *, categories: Collection[str], source: str, untrusted: bool = False) -> RuleSet:
     """Validate the loaded YAML of one rules file and compile it."""
     if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
         raise RuleError(f"{source}: expected a mapping with a 'rules' list")
@@ -86,7 +121,9 @@ def _parse_rules(data: Any, *, categories: Collection[str], source: str) -> Rule
     seen: set[str] = set()
     rules = []
     for index, raw in enumerate(data["rules"], start=1):
-        rule = _compile_rule(raw, categories=categories, where=f"{source}: rule #{index}", source=source)
+        rule = _compile_rule(
+            raw, categories=categories, where=f"{source}: rule #{index}", source=source, untrusted=untrusted
+        )
         if rule.name in seen:
             raise RuleError(f"{source}: rule #{index} {rule.name!r}: duplicate rule name")
         seen.add(rule.name)
@@ -94,7 +131,8 @@ def _parse_rules(data: Any, *, categories: Collection[str], source: str) -> Rule
     return RuleSet(tuple(rules))
 
 
-def read_rules_file(path: str | Path, *, categories: Collection[str]) -> RuleSet:
+def read_rules_file(path: str | Path, *, categories: Collection[str], untrusted: bool = False) -> RuleSet:
+    """Load and validate one rules file; ``untrusted`` rules (a team's own) get the guards above."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -104,10 +142,12 @@ def read_rules_file(path: str | Path, *, categories: Collection[str]) -> RuleSet
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RuleError(f"{source}: not valid YAML: {exc}") from exc
-    return _parse_rules(data, categories=categories, source=source)
+    return _parse_rules(data, categories=categories, source=source, untrusted=untrusted)
 
 
-def _compile_rule(raw: Any, *, categories: Collection[str], where: str, source: str) -> Rule:
+def _compile_rule(
+    raw: Any, *, categories: Collection[str], where: str, source: str, untrusted: bool = False
+) -> Rule:
     if not isinstance(raw, Mapping):
         raise RuleError(f"{where}: expected a mapping, got {type(raw).__name__}")
     name = raw.get("name")
@@ -125,17 +165,31 @@ def _compile_rule(raw: Any, *, categories: Collection[str], where: str, source: 
         raise RuleError(f"{where}: 'error_type' must be lower_snake_case text, got {error_type!r}")
 
     alternatives = [_substring_pattern(s) for s in _texts(raw.get("any"), "any", where)]
-    for regex in _texts(raw.get("regex"), "regex", where):
-        scoped = f"(?i:{regex})"  # compiled as it will be used: "(?i)" inside is an error
+    for source_regex in _texts(raw.get("regex"), "regex", where):
+        scoped = f"(?i:{source_regex})"  # compiled as it will be used: "(?i)" inside is an error
         try:
             re.compile(scoped)
         except re.error as exc:
-            raise RuleError(f"{where}: invalid regex {regex!r}: {exc}") from exc
+            raise RuleError(f"{where}: invalid regex {source_regex!r}: {exc}") from exc
         alternatives.append(scoped)
     if not alternatives:
         raise RuleError(f"{where}: needs 'any' (a list of substrings) or 'regex'")
-    pattern = re.compile("|".join(f"(?:{a})" for a in alternatives))
-    return Rule(name=name, category=category, error_type=error_type, pattern=pattern, source=source)
+    joined = "|".join(f"(?:{a})" for a in alternatives)
+    if not untrusted:
+        return Rule(name, category, error_type, re.compile(joined), source)
+    try:
+        pattern = regex.compile(joined)
+    except regex.error as exc:
+        raise RuleError(f"{where}: invalid regex for the rule engine: {exc}") from exc
+    for probe in _probes(joined):
+        try:
+            pattern.search(probe, timeout=_PROBE_S)
+        except TimeoutError:
+            raise RuleError(
+                f"{where}: regex takes too long on long messages (over {_PROBE_S:g} s on a probe of "
+                f"{len(probe)} characters); avoid nested repetition such as (\\w+\\s*)+"
+            ) from None
+    return Rule(name, category, error_type, pattern, source, timeout=UNTRUSTED_SEARCH_S)
 
 
 def _texts(value: Any, key: str, where: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import json
 import os
@@ -27,6 +28,7 @@ from scraper_monitor.category import (
     UNKNOWN_ERROR,
     VALIDATION_ERROR,
     categorize,
+    default_rules,
     describe,
     load_rules,
 )
@@ -513,11 +515,67 @@ def test_missing_rules_file(tmp_path: Path) -> None:
         load_rules(tmp_path / "nope.yaml")
 
 
-def test_invalid_env_rules_file_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_env_rules_file_is_reported_in_one_line_and_the_builtin_rules_still_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     bad = _write(tmp_path, "rules:\n  - {name: typo, category: netwrok_error, error_type: x, any: [y]}\n")
     monkeypatch.setenv(settings.ERROR_RULES_ENV, str(bad))
-    with pytest.raises(RuleError, match="rule #1 'typo': category 'netwrok_error'"):
-        categorize("anything")
+    with caplog.at_level("ERROR", logger="scraper_monitor.category"):
+        # A failing task still gets its category and fingerprint from the built-in rules.
+        assert categorize("HTTP 503 Service Unavailable").category == NETWORK_ERROR
+        assert categorize("Nie znaleziono strony").error_type == "not_found"
+    (record,) = caplog.records  # once per process, not once per failed task
+    assert "error rules not used, built-in rules only" in record.getMessage()
+    assert "rule #1 'typo': category 'netwrok_error'" in record.getMessage()
+    with pytest.raises(RuleError, match="rule #1 'typo'"):
+        default_rules(strict=True)  # what `scraper-monitor categorize` says before a deployment
+
+
+HOSTILE_RULE = """
+rules:
+  - name: retries_exhausted
+    category: network_error
+    error_type: retries_exhausted
+    regex: '(?:\\w+\\s*)+ failed after \\d+ retries'
+"""
+
+
+def test_a_user_rule_cannot_hang_categorization_on_a_hostile_message(tmp_path: Path) -> None:
+    # Python's re needs seconds for 25 characters here, doubling with each one more: the failure
+    # callback would be killed at 20 s with no summary. The CLI runs the same categorizer.
+    rules = _write(tmp_path, HOSTILE_RULE)
+    messages = "a" * 40 + "\n" + "connection failed after 3 retries\n"
+    result = subprocess.run(
+        [str(CLI), "categorize", "--rules", str(rules)],
+        input=messages,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 0, result.stderr
+    hostile, fine = (json.loads(line) for line in result.stdout.splitlines())
+    assert hostile["error_type"] == "unclassified"
+    assert (fine["category"], fine["error_type"]) == (NETWORK_ERROR, "retries_exhausted")
+
+
+def test_a_user_rule_that_backtracks_is_refused_at_load_with_its_name(tmp_path: Path) -> None:
+    rules = _write(
+        tmp_path,
+        "rules:\n  - {name: slow, category: network_error, error_type: x, regex: '(\\w+\\s?)+\\d+x'}\n",
+    )
+    with pytest.raises(RuleError, match="rule #1 'slow': regex takes too long on long messages"):
+        load_rules(rules)
+
+
+def test_a_search_that_runs_out_of_time_counts_as_no_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rules = load_rules(_write(tmp_path, USER_RULES))
+    (rule,) = rules.rules
+    out_of_time = dataclasses.replace(rule, timeout=1e-9)
+    with caplog.at_level("WARNING", logger="scraper_monitor.rules"):
+        assert not out_of_time.search("brak seansów " * 50_000)
+    assert "ran out of time" in caplog.text and "empty_program_is_config" in caplog.text
 
 
 # --- the CLI -------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        rules = default_rules()
+        rules = default_rules(strict=True)
         if args.rules:
             rules = load_rules(args.rules) + rules
     except RuleError as exc:

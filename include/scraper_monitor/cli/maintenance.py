@@ -98,7 +98,8 @@ def _replay(args: argparse.Namespace) -> int:
         report,
         args.json,
         f"{path}: {report.replayed} stored, {report.failed} failed (kept in the spool), "
-        f"{report.rejected} unreadable (moved to {path}{spool.REJECTED_SUFFIX})",
+        f"{report.rejected} set aside as never storable (unreadable or refused by the store; each with "
+        f"its reason in {spool.rejected_path(path)})",
     )
     # Not everything is stored: let a script or the maintenance DAG notice.
     return 1 if report.failed or report.deferred else 0

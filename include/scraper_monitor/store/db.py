@@ -13,6 +13,15 @@ import psycopg
 from psycopg.rows import dict_row
 
 CONNECT_TIMEOUT_S = 2
+# TCP connections notice a peer that vanished (failover, partition) in about 10 s instead of the
+# kernel's two hours; libpq ignores these for Unix sockets.
+_TCP_OPTIONS = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 STATEMENT_TIMEOUT_MS = 2_000
 # Maintenance (prune, rollup over many days) legitimately runs longer and is off the task path.
 MAINTENANCE_STATEMENT_TIMEOUT_MS = 300_000
@@ -30,6 +39,7 @@ def connect(dsn: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> ps
         connect_timeout=CONNECT_TIMEOUT_S,
         options=f"-c statement_timeout={int(statement_timeout_ms)} -c TimeZone=UTC",
         application_name="scraper-monitor",
+        **_TCP_OPTIONS,
     )
 
 

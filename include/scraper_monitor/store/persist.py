@@ -1,4 +1,13 @@
-"""Storing one ExecutionSummary: the upsert shared by the writer and the spool replay."""
+"""Storing one ExecutionSummary: the upsert shared by the writer and the spool replay.
+
+Every stored field is bounded, whatever a task returns or raises (scraped text is untrusted and
+unbounded): ids and names 250 characters (Airflow's own limit), error message 2,000, fingerprint 400,
+silent and skip reasons 500, error category and type 100; ``counts`` at most 100 keys of 100
+characters; ``duration_ms`` at most 2^31 - 1 (24.8 days: a sensor deferred longer is stored as that);
+per item, external id 300 and reason 500 characters. Text is cut with a trailing "…", NUL replaced.
+Item outcomes are written in batches of ``ITEM_BATCH`` rows, each its own statement, so a try with a
+huge item list never runs into the statement timeout as one statement would.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +24,30 @@ from scraper_monitor.store.rows import Execution
 
 EXTERNAL_ID_MAX_CHARS = 300
 REASON_MAX_CHARS = 500
+NAME_MAX_CHARS = 250
+COUNTS_MAX_KEYS = 100
+COUNT_NAME_MAX_CHARS = 100
+DURATION_MS_MAX = 2**31 - 1  # the column is an int4
+ITEM_BATCH = 5_000
 
 # The row's columns come from the row dataclass, as the reads' SELECT does: a column added to
 # Execution is written and read everywhere. The store assigns id and recorded_at itself.
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Execution) if f.name not in ("id", "recorded_at"))
 KEY: tuple[str, ...] = ("dag_id", "run_id", "task_id", "map_index", "try_number")
-# Text columns with a bound beyond PostgreSQL's own.
-_MAX_CHARS = {"error_message": MESSAGE_MAX_CHARS}
+# Every text column's bound (the module docstring lists them).
+_MAX_CHARS = {
+    "dag_id": NAME_MAX_CHARS,
+    "run_id": NAME_MAX_CHARS,
+    "task_id": NAME_MAX_CHARS,
+    "scraper": NAME_MAX_CHARS,
+    "state": 30,
+    "error_category": 100,
+    "error_type": 100,
+    "error_message": MESSAGE_MAX_CHARS,
+    "fingerprint": 400,
+    "silent_reason": REASON_MAX_CHARS,
+    "skip_reason": REASON_MAX_CHARS,
+}
 
 # On a conflict the newer version wins. A replayed spool entry may be older than what a later
 # direct write stored for the same try; ended_at tells them apart (equal or unknown: overwrite).
@@ -62,11 +88,21 @@ def _params(summary: ExecutionSummary) -> dict[str, Any]:
     for name in COLUMNS:
         value = getattr(summary, name)
         if name == "counts":
-            value = Jsonb({_text(k): int(v) for k, v in value.items()})
+            value = Jsonb(_counts(value))
+        elif name == "duration_ms" and value is not None:
+            value = max(0, min(int(value), DURATION_MS_MAX))
         elif isinstance(value, str):
             value = _text(value, _MAX_CHARS.get(name))
         params[name] = value
     return params
+
+
+def _counts(counts: dict[str, int]) -> dict[str | None, int]:
+    """At most COUNTS_MAX_KEYS counts (the first ones a task reported), names bounded."""
+    return {
+        _text(str(name), COUNT_NAME_MAX_CHARS): int(value)
+        for name, value in list(counts.items())[:COUNTS_MAX_KEYS]
+    }
 
 
 def save(conn: psycopg.Connection, summary: ExecutionSummary) -> int | None:
@@ -80,18 +116,18 @@ def save(conn: psycopg.Connection, summary: ExecutionSummary) -> int | None:
             return None
         execution_id, items_at = row
         cur.execute("DELETE FROM item_outcomes WHERE execution_id = %s", (execution_id,))
-        if summary.items:
-            scraper = _text(summary.scraper)
+        scraper = _text(summary.scraper, NAME_MAX_CHARS)
+        for start in range(0, len(summary.items), ITEM_BATCH):
             with cur.copy(_COPY_ITEMS) as copy:
-                for item in summary.items:
+                for item in summary.items[start : start + ITEM_BATCH]:
                     copy.write_row(
                         (
                             execution_id,
                             scraper,
-                            _text(item.entity_type),
+                            _text(item.entity_type, 100),
                             _text(item.external_id, EXTERNAL_ID_MAX_CHARS),
                             item.outcome,
-                            _text(item.category),
+                            _text(item.category, 100),
                             _text(item.reason, REASON_MAX_CHARS),
                             items_at,
                         )

@@ -1,19 +1,25 @@
 """The spool: summaries the store could not take, kept as JSON lines until a replay stores them.
 
-Protocol (every step holds an exclusive ``flock`` on the file it touches):
+Protocol:
 
-- append: open the spool, lock it, check it is still the file at the spool path (a replay may have
-  renamed it away while we waited for the lock; then reopen), write whole lines, fsync.
-- replay: lock the spool and rename it to ``<spool>.replaying.<uuid>`` while holding the lock, so
-  the claimed file is locked from the moment it exists and appenders move on to a new spool. Store
-  each entry (an upsert: storing twice never duplicates), append what failed back to the spool,
-  then delete the claim.
-- A replay that crashed leaves its claim behind, unlocked (the kernel drops a dead process's
-  locks); the next replay finds it and processes it like a fresh claim. Nothing is lost, and
-  entries stored twice are harmless.
+- append: open the spool, lock it (``flock``), check it is still the file at the spool path (a replay
+  may have renamed it away while we waited; then reopen), write whole lines, fsync. A record always
+  starts on a line of its own: a write that failed half-way (disk full) is cut back off, and if a
+  fragment is left anyway the next record starts with a newline, so the fragment is one unreadable
+  line and never swallows the record after it.
+- replay: only one at a time (``<spool>.replay-lock``). Lock the spool just long enough to rename it
+  to ``<spool>.replaying.<uuid>`` and read it; appenders then move on to a new spool and never wait
+  for the replay itself. Store each entry (an upsert: storing twice never duplicates), append what
+  must be tried again back to the spool, then delete the claim.
+- A replay that crashed leaves its claim behind; the next replay (holding the replay lock, so no
+  other replay owns it) processes it like a fresh claim. Nothing is lost, and entries stored twice
+  are harmless.
 
-Lines that cannot be read back at all go to ``<spool>.rejected`` so they stop blocking replays
-but stay on disk for a person to look at.
+Entries that can never be stored are set aside in ``<spool>.rejected`` (one JSON object per line: the
+reason and the entry as it was), so they stop coming back on every replay but stay on disk for a
+person: lines that cannot be read back, and entries the store refuses for what they are (a value out
+of a column's range, a broken constraint). An entry that only timed out, or met a store that was down,
+goes back to the spool; the entries behind it are still tried.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ log = logging.getLogger(__name__)
 
 CLAIM_MARKER = ".replaying."
 REJECTED_SUFFIX = ".rejected"
+REPLAY_LOCK_SUFFIX = ".replay-lock"
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,8 @@ class ReplayReport:
     replayed: int  # stored (or already stored) in this replay
     failed: int  # the store refused them or was unreachable; back in the spool
     deferred: int = 0  # not tried before the time budget ran out; back in the spool
-    rejected: int = 0  # unreadable lines, moved to <spool>.rejected
+    rejected: int = 0  # unreadable, or refused by the store for what they are: set aside in <spool>.rejected
+    busy: bool = False  # another replay was running: nothing was done
 
 
 def encode(summary: ExecutionSummary) -> bytes:
@@ -69,28 +77,50 @@ def pending(spool_path: str | Path) -> bool:
     return any(_claims(path))
 
 
-def replay(dsn: str, spool_path: str | Path, *, budget_s: float | None = None) -> ReplayReport:
-    """Store every spooled summary exactly once; put back only what failed.
+def replay(
+    dsn: str, spool_path: str | Path, *, budget_s: float | None = None, wait: bool = True
+) -> ReplayReport:
+    """Store every spooled summary exactly once; put back only what may still be stored.
 
     ``budget_s`` bounds the time spent (the writer replays on the task's path); what is left when
-    it runs out goes back to the spool untried.
+    it runs out goes back to the spool untried. With ``wait=False`` a replay already running elsewhere
+    means there is nothing to do now (``busy``).
     """
     path = Path(spool_path)
-    with _Replayer(dsn, budget_s) as replayer:
-        for claim in _claim_all(path):
-            try:
-                summaries, unreadable = _decode(claim.read())
-                put_back = [line for line, summary in summaries if not replayer.store(summary)]
-                if unreadable:
-                    _append_lines(path.with_name(path.name + REJECTED_SUFFIX), unreadable)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + REPLAY_LOCK_SUFFIX), "ab") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return ReplayReport(0, 0, busy=True)
+        with _Replayer(dsn, budget_s) as replayer:
+            for claim, lines in _claim_all(path):
+                summaries, set_aside = _decode(lines)
+                put_back = []
+                for line, summary in summaries:
+                    verdict = replayer.store(summary)
+                    if verdict == "retry":
+                        put_back.append(line)
+                    elif verdict != "stored":
+                        set_aside.append(_rejection(line, verdict))
+                if set_aside:
+                    _append_lines(path.with_name(path.name + REJECTED_SUFFIX), set_aside)
                 if put_back:
                     _append_lines(path, put_back)
-                replayer.rejected += len(unreadable)
-                # Only now, with every entry stored or put back, may the claim go.
-                claim.delete()
-            finally:
-                claim.close()
-    return replayer.report()
+                replayer.rejected += len(set_aside)
+                # Only now, with every entry stored, put back or set aside, may the claim go.
+                claim.unlink()
+        return replayer.report()
+
+
+def rejected_path(spool_path: str | Path) -> Path:
+    path = Path(spool_path)
+    return path.with_name(path.name + REJECTED_SUFFIX)
+
+
+def _rejection(line: bytes, reason: str) -> bytes:
+    entry = line.decode("utf-8", "replace")
+    return json.dumps({"reason": reason, "entry": entry}, ensure_ascii=True).encode()
 
 
 class _Replayer:
@@ -113,40 +143,57 @@ class _Replayer:
     def report(self) -> ReplayReport:
         return ReplayReport(self.replayed, self.failed, self.deferred, self.rejected)
 
-    def store(self, summary: ExecutionSummary) -> bool:
-        """True when stored; False when it must go back to the spool."""
+    def store(self, summary: ExecutionSummary) -> str:
+        """ "stored"; "retry" when it must go back to the spool; else why the store will never take it."""
         if self._deadline is not None and time.monotonic() > self._deadline:
             self.deferred += 1
-            return False
+            return "retry"
         if self._store_down:
             self.failed += 1
-            return False
+            return "retry"
         try:
             self._conn = self._conn or connect(self._dsn)
             save(self._conn, summary)
+        except psycopg.errors.QueryCanceled:
+            # This entry took too long (a statement timeout): the store is up, so go on with the rest.
+            log.warning("spool entry %s timed out; kept for the next replay", summary.key)
+            self.failed += 1
+            return "retry"
         except psycopg.OperationalError as exc:
-            # Unreachable or timing out: trying the rest now would only add delays.
+            # Unreachable: trying the rest now would only add delays.
             log.warning("spool replay stopped: monitor store unavailable (%s)", describe_error(exc))
             self._store_down = True
+            self._drop()
             self.failed += 1
-            return False
+            return "retry"
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            # The entry itself is wrong for the table: it would be refused on every replay.
+            log.error("spool entry %s refused by the store (%s); set aside", summary.key, describe_error(exc))
+            return f"refused by the store: {type(exc).__name__}"
         except Exception as exc:  # one bad entry must not stop the others
             log.warning("spool entry %s not stored (%s); kept", summary.key, describe_error(exc))
+            self._drop()
             self.failed += 1
-            return False
+            return "retry"
         self.replayed += 1
-        return True
+        return "stored"
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
 
 
 def _decode(lines: list[bytes]) -> tuple[list[tuple[bytes, ExecutionSummary]], list[bytes]]:
+    """The readable entries, and the rejection records of the lines that are not."""
     good: list[tuple[bytes, ExecutionSummary]] = []
     bad: list[bytes] = []
     for line in lines:
         try:
             good.append((line, ExecutionSummary.from_json(json.loads(line))))
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             log.warning("unreadable spool line set aside (%s)", type(exc).__name__)
-            bad.append(line)
+            bad.append(_rejection(line, f"unreadable: {type(exc).__name__}"))
     return good, bad
 
 
@@ -164,73 +211,63 @@ def _append_lines(path: Path, lines: list[bytes]) -> None:
     data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        with open(path, "ab") as fh:
+        with open(path, "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             if not _is_current(fh, path):
                 continue  # a replay claimed this file while we waited: write to the new spool
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            size = os.fstat(fh.fileno()).st_size
+            if size and os.pread(fh.fileno(), 1, size - 1) != b"\n":
+                data = b"\n" + data  # a torn write before us: leave its fragment on a line of its own
+            try:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            except OSError:
+                _cut_back(fh, size)
+                raise
             return
+
+
+def _cut_back(fh: BinaryIO, size: int) -> None:
+    """Remove what a failed write left after ``size`` bytes (best effort: the file may refuse too)."""
+    try:
+        os.ftruncate(fh.fileno(), size)
+    except OSError:
+        log.warning("could not cut a torn spool write back; the next record starts on a new line")
 
 
 def _claims(path: Path) -> Iterator[Path]:
     return path.parent.glob(path.name + CLAIM_MARKER + "*") if path.parent.is_dir() else iter(())
 
 
-def _claim_all(path: Path) -> Iterator[_Claim]:
-    """Claims left by crashed replays first (they hold older entries), then the current spool."""
+def _claim_all(path: Path) -> Iterator[tuple[Path, list[bytes]]]:
+    """Each claimed file with its lines: claims left by crashed replays first (they hold older
+    entries), then the current spool. The caller holds the replay lock, so every claim is ours."""
     for orphan in sorted(_claims(path)):
-        claim = _Claim.adopt(orphan)
-        if claim is not None:
-            yield claim
-    claim = _Claim.take(path)
-    if claim is not None:
-        yield claim
-
-
-class _Claim:
-    """A claimed spool file, locked by us (the open file holds the lock) until closed."""
-
-    def __init__(self, fh: BinaryIO, path: Path) -> None:
-        self._fh = fh
-        self._path = path
-
-    @classmethod
-    def take(cls, spool: Path) -> _Claim | None:
         try:
-            fh = open(spool, "rb")
+            yield orphan, _lines(orphan.read_bytes())
         except FileNotFoundError:
-            return None
+            continue
+    claimed = _take(path)
+    if claimed is not None:
+        yield claimed
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return [line for line in data.splitlines() if line.strip()]
+
+
+def _take(spool: Path) -> tuple[Path, list[bytes]] | None:
+    """Rename the spool away and read it, holding its lock only for that (appenders never wait
+    for a replay: one that opened the old file sees it is no longer current and reopens)."""
+    try:
+        fh = open(spool, "rb")
+    except FileNotFoundError:
+        return None
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)  # waits for an appender mid-write, never for a replay
         if not _is_current(fh, spool) or os.fstat(fh.fileno()).st_size == 0:
-            fh.close()  # another replay claimed it first, or there is nothing to do
             return None
         claimed = spool.with_name(spool.name + CLAIM_MARKER + uuid.uuid4().hex)
         os.rename(spool, claimed)
-        return cls(fh, claimed)
-
-    @classmethod
-    def adopt(cls, orphan: Path) -> _Claim | None:
-        try:
-            fh = open(orphan, "rb")
-        except FileNotFoundError:
-            return None
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()  # a live replay is working on it
-            return None
-        if not _is_current(fh, orphan):
-            fh.close()  # finished and deleted between our glob and our lock
-            return None
-        return cls(fh, orphan)
-
-    def read(self) -> list[bytes]:
-        return [line for line in self._fh.read().splitlines() if line.strip()]
-
-    def delete(self) -> None:
-        self._path.unlink()
-
-    def close(self) -> None:
-        self._fh.close()
+        return claimed, _lines(fh.read())

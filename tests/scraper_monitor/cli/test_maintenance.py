@@ -44,7 +44,13 @@ def test_db_upgrade_then_maintenance_commands(pg_dsn: str, tmp_path: Path) -> No
 
     replayed = run_cli("replay-spool", "--spool", str(spool_file), "--dsn", pg_dsn, "--json")
     assert replayed.returncode == 0, replayed.stderr
-    assert json.loads(replayed.stdout) == {"replayed": 1, "failed": 0, "deferred": 0, "rejected": 0}
+    assert json.loads(replayed.stdout) == {
+        "replayed": 1,
+        "failed": 0,
+        "deferred": 0,
+        "rejected": 0,
+        "busy": False,
+    }
 
     rolled = run_cli("rollup", "--days", "1", "--dsn", pg_dsn, "--json")
     assert rolled.returncode == 0, rolled.stderr

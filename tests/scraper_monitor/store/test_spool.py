@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.store import migrate, spool
 from tests.factories import count, make_summary
+
+ROOT = Path(__file__).resolve().parents[3]
 
 PROCESSES = 4
 PER_PROCESS = 40
@@ -64,9 +72,8 @@ def test_replay_racing_appenders_stores_everything_once(store_dsn: str, tmp_path
     assert count(store_dsn, "SELECT count(*) FROM task_executions") == PROCESSES * PER_PROCESS
     assert count(store_dsn, "SELECT count(*) FROM item_outcomes") == PROCESSES * PER_PROCESS * 60
     assert not spool.pending(spool_file)
-    assert [
-        p.name for p in tmp_path.iterdir()
-    ] == []  # no claim left behind; the spool went with the last claim
+    # No claim left behind; the spool went with the last claim (the replay lock file stays, empty).
+    assert [p.name for p in tmp_path.iterdir()] == [spool_file.name + spool.REPLAY_LOCK_SUFFIX]
 
 
 def test_store_down_keeps_every_entry(tmp_path: Path) -> None:
@@ -98,23 +105,95 @@ def test_a_crashed_replay_is_picked_up_and_never_duplicates(store_dsn: str, tmp_
     assert count(store_dsn, "SELECT count(*) FROM item_outcomes") == 8
 
 
-def test_only_failed_entries_go_back(store_dsn: str, tmp_path: Path) -> None:
+def test_entries_that_can_never_be_stored_are_set_aside_with_their_reason(
+    store_dsn: str, tmp_path: Path
+) -> None:
     spool_file = tmp_path / "spool.jsonl"
-    bad = make_summary(map_index=1)
-    bad.duration_ms = 2**40  # out of range for the column: the store refuses this one entry
-    for summary in (make_summary(map_index=0), bad, make_summary(map_index=2)):
+    poison = make_summary(map_index=1, try_number=2**40)  # out of range for the column, on every replay
+    for summary in (make_summary(map_index=0), poison, make_summary(map_index=2)):
         spool.append(spool_file, summary)
     with spool_file.open("ab") as fh:
         fh.write(b'{"truncated": \n')
 
     report = spool.replay(store_dsn, spool_file)
-    assert (report.replayed, report.failed, report.rejected) == (2, 1, 1)
-    (kept,) = spool_file.read_bytes().splitlines()
-    assert ExecutionSummary.from_json(json.loads(kept)).key == bad.key
-    rejected = spool_file.with_name(spool_file.name + spool.REJECTED_SUFFIX)
-    assert rejected.read_bytes() == b'{"truncated": \n'
-    assert spool.replay(store_dsn, spool_file).failed == 1  # still kept, still not duplicated
+    assert (report.replayed, report.failed, report.rejected) == (2, 0, 2)
+    assert not spool.pending(spool_file)  # nothing comes back on the next replay
+    unreadable, refused = (
+        json.loads(line) for line in spool.rejected_path(spool_file).read_bytes().splitlines()
+    )
+    assert unreadable == {"reason": "unreadable: JSONDecodeError", "entry": '{"truncated": '}
+    assert refused["reason"] == "refused by the store: NumericValueOutOfRange"
+    assert ExecutionSummary.from_json(json.loads(refused["entry"])).key == poison.key  # kept for a person
+    assert spool.replay(store_dsn, spool_file).replayed == 0
     assert count(store_dsn, "SELECT count(*) FROM task_executions") == 2
+
+
+def test_an_entry_that_times_out_goes_back_and_the_ones_behind_it_are_stored(
+    store_dsn: str, tmp_path: Path
+) -> None:
+    spool_file = tmp_path / "spool.jsonl"
+    for i in range(3):
+        spool.append(spool_file, make_summary(map_index=i))
+    with psycopg.connect(store_dsn, autocommit=True) as blocker:
+        # One try's row is locked (a long transaction on it): its upsert times out, the others go on.
+        blocker.execute("BEGIN")
+        blocker.execute(
+            "INSERT INTO task_executions (dag_id, run_id, task_id, map_index, try_number, scraper, state)"
+            " VALUES ('cinema_city', %s, 'cinema_day.cinema_dates', 1, 1, 'cinema_city', 'success')",
+            (make_summary().run_id,),
+        )
+        report = spool.replay(store_dsn, spool_file)
+        blocker.execute("ROLLBACK")
+    assert (report.replayed, report.failed, report.rejected) == (2, 1, 0)
+    assert spool.replay(store_dsn, spool_file).replayed == 1
+    assert count(store_dsn, "SELECT count(*) FROM task_executions") == 3
+
+
+def test_a_write_torn_by_a_full_disk_never_swallows_the_next_record(store_dsn: str, tmp_path: Path) -> None:
+    spool_file = tmp_path / "spool.jsonl"
+    spool.append(spool_file, make_summary(map_index=0))
+    # A child process whose file-size limit ends inside the next record: the kernel writes what fits
+    # and refuses the rest (EFBIG), as a full disk does.
+    limit = spool_file.stat().st_size + 100
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        "from scraper_monitor.store import spool\n"
+        "from tests.factories import make_summary\n"
+        "try:\n"
+        f"    spool.append({str(spool_file)!r}, make_summary(map_index=1))\n"
+        "except OSError as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    failed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert failed.stdout.strip() == "OSError", failed.stderr
+    spool.append(spool_file, make_summary(map_index=2))  # acknowledged: it must be replayed
+    report = spool.replay(store_dsn, spool_file)
+    assert report.replayed == 2
+    with psycopg.connect(store_dsn) as conn:
+        stored = {row[0] for row in conn.execute("SELECT map_index FROM task_executions").fetchall()}
+    assert stored == {0, 2}
+
+
+def test_an_appender_never_waits_for_a_replay(store_dsn: str, tmp_path: Path) -> None:
+    spool_file = tmp_path / "spool.jsonl"
+    for i in range(3):
+        spool.append(spool_file, make_summary(map_index=i))
+    # An appender that opened the spool just before a replay renamed it away (its next step is the lock).
+    late = open(spool_file, "a+b")  # noqa: SIM115
+    with psycopg.connect(store_dsn) as blocker:
+        blocker.execute("LOCK TABLE task_executions IN ACCESS EXCLUSIVE MODE")  # a slow replay: 3 x 2 s
+        replaying = threading.Thread(target=spool.replay, args=(store_dsn, spool_file))
+        replaying.start()
+        while not any(spool._claims(spool_file)):
+            time.sleep(0.01)
+        started = time.monotonic()
+        fcntl.flock(late, fcntl.LOCK_EX)
+        waited = time.monotonic() - started
+        late.close()
+        replaying.join()
+    assert waited < 0.5  # not the replay's seconds: the appender moves on to the new spool at once
 
 
 def test_budget_defers_the_rest(store_dsn: str, tmp_path: Path) -> None:

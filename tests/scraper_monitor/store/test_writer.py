@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -156,6 +160,28 @@ def test_hostile_text_is_stored_verbatim(store_dsn: str, text: str) -> None:
     assert count(store_dsn, "SELECT count(*) FROM task_executions") == 1
 
 
+def test_every_field_a_task_controls_is_bounded(store_dsn: str) -> None:
+    summary = make_summary(
+        skip_reason="s" * 5_000_000,
+        silent_reason="r" * 10_000,
+        counts={f"count_{i}_" + "k" * 200: i for i in range(1000)},
+        duration_ms=2**40,  # a sensor deferred for decades
+    )
+    with connect(store_dsn) as conn:
+        save(conn, summary)
+        (row,) = of_run(conn, summary.dag_id, summary.run_id)
+    assert (len(row.skip_reason or ""), len(row.silent_reason or "")) == (500, 500)
+    assert len(row.counts) == 100 and max(map(len, row.counts)) == 100
+    assert row.duration_ms == 2**31 - 1
+
+
+def test_a_huge_item_list_is_written_in_batches_within_the_statement_timeout(store_dsn: str) -> None:
+    summary = make_summary(items=[ItemOutcome("showtime", f"s{i}", "created") for i in range(60_000)])
+    with connect(store_dsn, statement_timeout_ms=300) as conn:  # too short for one 60,000-row COPY
+        save(conn, summary)
+    assert count(store_dsn, "SELECT count(*) FROM item_outcomes") == 60_000
+
+
 def test_long_text_is_bounded_and_nul_replaced(store_dsn: str) -> None:
     summary = make_summary(error_message="x" * 10_000, silent_reason="a\x00b")
     summary.items = [ItemOutcome("film", "i" * 1000, "failed", reason="r" * 1000)]
@@ -189,9 +215,59 @@ def test_a_wedged_store_costs_a_task_at_most_the_statement_timeout(store_dsn: st
     assert spool.replay(store_dsn, spool_file).replayed == 1
 
 
+@contextmanager
+def stalled_backends(dsn: str) -> Iterator[None]:
+    """Freeze the store's backends serving the monitor (SIGSTOP), as a storage stall or a paused VM
+    would: connections stay open, the server never answers."""
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        pids = [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'scraper-monitor'"
+                " AND datname = current_database()"
+            ).fetchall()
+        ]
+    assert pids, "no monitor connection to stall"
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+def test_a_stalled_backend_costs_the_write_its_deadline_then_the_summary_is_spooled(
+    store_dsn: str, tmp_path: Path
+) -> None:
+    spool_file = tmp_path / "spool.jsonl"
+    writer = SummaryWriter(store_dsn, spool_file, write_deadline_s=1.0)
+    assert writer.write(make_summary(map_index=0)) == "stored"  # the writer keeps this connection
+    with stalled_backends(store_dsn):
+        started = time.monotonic()
+        assert writer.write(make_summary(map_index=1)) == "spooled"
+        # Bounded by the client-side deadline: the server's statement timeout never fires on a
+        # backend that is not running, and Airflow would kill the callback at 20 s.
+        assert time.monotonic() - started < 3
+    assert spool.replay(store_dsn, spool_file).replayed == 1
+    # The abandoned write may also finish once the backend runs again: still one row per try.
+    assert count(store_dsn, "SELECT count(*) FROM task_executions") == 2
+
+
+def test_a_stalled_backend_costs_the_history_lookup_its_deadline(store_dsn: str, tmp_path: Path) -> None:
+    writer = SummaryWriter(store_dsn, tmp_path / "spool.jsonl", history_deadline_s=0.5)
+    assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5) == []
+    with stalled_backends(store_dsn):
+        started = time.monotonic()
+        assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5) == []
+        assert time.monotonic() - started < 2
+    # The next lookup does not wait on the abandoned connection.
+    assert writer.write(make_summary()) == "stored"
+    assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5) == [48]
+
+
 def test_writer_spools_bad_data_instead_of_raising(store_dsn: str, tmp_path: Path) -> None:
-    summary = make_summary()
-    summary.duration_ms = 2**40  # does not fit the int column
+    summary = make_summary(try_number=2**40)  # does not fit the int column
     spool_file = tmp_path / "spool.jsonl"
     assert SummaryWriter(store_dsn, spool_file).write(summary) == "spooled"
     assert len(spool_file.read_text().splitlines()) == 1

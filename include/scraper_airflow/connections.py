@@ -23,6 +23,8 @@ _SITE_EXTRAS = {
     "backoff_s": float,
     "polite_delay_s": float,
     "retry_after_cap_s": float,
+    "deadline_s": float,
+    "max_body_bytes": int,
 }
 
 

@@ -17,6 +17,7 @@ says which moment the numbers describe.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,8 @@ from scraper_monitor.store import snapshots
 from scraper_monitor.store.db import connect
 from scrapers.outcome import OUTCOMES
 
+log = logging.getLogger(__name__)
+
 STATEMENT_TIMEOUT_MS = 10_000
 METRICS_SNAPSHOT = "metrics"
 
@@ -41,9 +44,12 @@ METRICS_SNAPSHOT = "metrics"
 class MetricsCollector(Collector):
     """The metric families of one ``MetricsData``; the data is read before, so collecting never queries."""
 
-    def __init__(self, data: MetricsData, slo_config: slo.SloConfig) -> None:
+    def __init__(
+        self, data: MetricsData, slo_config: slo.SloConfig | None, config_error: str | None = None
+    ) -> None:
         self.data = data
-        self.slo_config = slo_config
+        self.slo_config = slo_config  # None: the SLO file is invalid; its families are left out
+        self.config_error = config_error
 
     def collect(self) -> Iterator[Metric]:
         data = self.data
@@ -55,22 +61,23 @@ class MetricsCollector(Collector):
         yield from _items(scrapers, data.items)
         yield _last_success(scrapers, data.last_success)
         yield _durations(data.duration_buckets, data.duration_totals)
-        yield from _slo(scrapers, data.slo, self.slo_config)
+        if self.slo_config is not None:
+            yield from _slo(scrapers, data.slo, self.slo_config)
+        yield _config_valid(self.config_error)
         yield _computed_at(data.computed_at)
 
     def _known_tasks(self, rows: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
-        tasks: dict[str, set[str]] = {
-            name: set(ids) for name, ids in self.slo_config.configured_tasks().items()
-        }
+        configured = self.slo_config.configured_tasks() if self.slo_config is not None else {}
+        tasks: dict[str, set[str]] = {name: set(ids) for name, ids in configured.items()}
         for row in rows:
             tasks.setdefault(row["scraper"], set()).add(row["task_id"])
         return tasks
 
 
-def exposition(data: MetricsData, slo_config: slo.SloConfig) -> bytes:
-    """The Prometheus text format of ``data``."""
+def exposition(data: MetricsData, slo_config: slo.SloConfig | None, config_error: str | None = None) -> bytes:
+    """The Prometheus text format of ``data`` (without the SLO families when the SLO file is invalid)."""
     registry = CollectorRegistry(auto_describe=False)  # no describe(): registering must not collect
-    registry.register(MetricsCollector(data, slo_config))
+    registry.register(MetricsCollector(data, slo_config, config_error))
     return generate_latest(registry)
 
 
@@ -85,8 +92,15 @@ def render_metrics(
         found = snapshots.load_fresh(conn, METRICS_SNAPSHOT, now)
         if found is not None:
             return found.body["exposition"].encode(), CONTENT_TYPE_LATEST
-        config = slo_config or slo.load_config()
-        return exposition(read_metrics(conn, config, now), config), CONTENT_TYPE_LATEST
+        config, error = slo_config, None
+        if config is None:
+            try:
+                config = slo.load_config()
+            except slo.SloConfigError as exc:
+                # Every other number is still good: serve them, and say what is wrong.
+                log.warning("scraper monitor metrics: SLO series left out: %s", exc)
+                error = str(exc)
+        return exposition(read_metrics(conn, config, now), config, error), CONTENT_TYPE_LATEST
 
 
 # --- families ----------------------------------------------------------------------------------
@@ -218,6 +232,17 @@ def _slo(
     yield ratio
     yield target
     yield threshold
+
+
+def _config_valid(error: str | None) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "scraper_monitor_config_valid",
+        "1 when the SLO file loads; 0 when it is invalid (the SLO series are then absent: see the "
+        "api-server log or `scraper-monitor slo`)",
+        labels=["file"],
+    )
+    family.add_metric(["slo"], 0 if error else 1)
+    return family
 
 
 def _computed_at(moment: datetime) -> GaugeMetricFamily:

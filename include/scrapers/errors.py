@@ -53,6 +53,14 @@ class FetchTimeout(NetworkError):
     error_type = "timeout"
 
 
+class ResponseTooLarge(NetworkError):
+    """The site sent more than ``SiteConfig.max_body_bytes``: reading on would risk the worker's memory
+    (an out-of-memory kill takes the tasks beside it, and their summaries, with it). Not retried."""
+
+    error_type = "response_too_large"
+    retryable = False
+
+
 class HttpStatusError(ScraperError):
     """The server answered with a status we cannot use."""
 

@@ -19,8 +19,16 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
-from scrapers.errors import FetchTimeout, HttpStatusError, InvalidJson, NetworkError, RateLimited
+from scrapers.errors import (
+    FetchTimeout,
+    HttpStatusError,
+    InvalidJson,
+    NetworkError,
+    RateLimited,
+    ResponseTooLarge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +90,11 @@ class SiteConfig:
     #: Courtesy pause before every request, so a chain never hammers the site.
     polite_delay_s: float = 2.0
     retry_after_cap_s: float = 30.0
+    #: ``timeout_s`` bounds each wait for bytes; this bounds a whole request, so a server trickling
+    #: one byte at a time cannot hold a task until its execution timeout.
+    deadline_s: float = 60.0
+    #: Larger answers are refused (the real pages are well under 2 MiB).
+    max_body_bytes: int = 32 * 1024 * 1024
     user_agent: str = DEFAULT_USER_AGENT
     accept_language: str = DEFAULT_ACCEPT_LANGUAGE
 
@@ -213,6 +226,38 @@ class HttpClient:
                 self._sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def _read_body(self, response: requests.Response, method: str, safe_url: str, started: float) -> None:
+        """Read the body under the size cap and the request deadline, one socket read at a time
+        (``read1``: a trickle of bytes never hides inside one long read)."""
+        limit, deadline = self.config.max_body_bytes, started + self.config.deadline_s
+        declared = response.headers.get("Content-Length", "")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            if declared.isdigit() and int(declared) > limit:
+                raise ResponseTooLarge(
+                    f"{method} {safe_url} announced {declared} bytes, more than {limit}; not read",
+                    url=safe_url,
+                )
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLarge(
+                        f"{method} {safe_url} answered more than {limit} bytes; not read", url=safe_url
+                    )
+                if time.monotonic() > deadline:
+                    raise FetchTimeout(
+                        f"{method} {safe_url} took longer than {self.config.deadline_s:g} s in all",
+                        url=safe_url,
+                    )
+                chunks.append(chunk)
+        except BaseException:
+            response.close()  # drop the connection: the rest of the body is not wanted
+            raise
+        response._content = b"".join(chunks)  # what .text and .json() read, as without streaming
+        response._content_consumed = True
+        response.close()  # read to the end: the connection goes back to the pool
+
     def _wait_before_retry(self, exc: Exception, attempt: int) -> float:
         backoff = self.config.backoff_s * 2 ** (attempt - 1)
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
@@ -233,8 +278,15 @@ class HttpClient:
         started = time.monotonic()
         try:
             response = self._session.request(
-                method, url, params=params, data=data, headers=headers, timeout=self.config.timeout_s
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self.config.timeout_s,
+                stream=True,
             )
+            self._read_body(response, method, safe_url, started)
         # ``from None`` below: the chained requests exception quotes the raw URL (with the API key).
         except requests.Timeout as exc:
             raise FetchTimeout(
@@ -246,6 +298,13 @@ class HttpClient:
                 f"{method} {safe_url} connection failed: {redact_text(str(exc))}", url=safe_url
             ) from None
         except requests.RequestException as exc:
+            raise NetworkError(f"{method} {safe_url} failed: {redact_text(str(exc))}", url=safe_url) from None
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise FetchTimeout(
+                f"{method} {safe_url} timed out after {self.config.timeout_s} s ({exc.__class__.__name__})",
+                url=safe_url,
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise NetworkError(f"{method} {safe_url} failed: {redact_text(str(exc))}", url=safe_url) from None
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug("%s %s -> %d in %.0f ms", method, safe_url, response.status_code, elapsed_ms)

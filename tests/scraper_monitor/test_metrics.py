@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from scraper_monitor import metrics, slo
+from scraper_monitor import metrics, settings, slo
 from scraper_monitor.category import CATEGORIES
 from scraper_monitor.state import FAILED, RETRYING, STATES, SUCCESS, UPSTREAM_FAILED
 from scrapers.outcome import OUTCOMES
@@ -145,3 +146,21 @@ def test_render_metrics(store: str) -> None:
     body, content_type = metrics.render_metrics(store)
     assert content_type.startswith("text/plain; version=")
     assert b"# TYPE scraper_monitor_task_executions gauge" in body
+
+
+def test_a_broken_slo_file_leaves_out_the_slo_series_not_the_endpoint(
+    store: str, db: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_execution(db, state=FAILED, started_at=datetime.now(UTC) - timedelta(hours=1))
+    broken = tmp_path / "slo.yaml"
+    broken.write_text("window_hours: [not, a, number]\n")
+    monkeypatch.setenv(settings.SLO_CONFIG_ENV, str(broken))
+    body, _ = metrics.render_metrics(store)  # no snapshot: computed now, with the file unreadable
+    families = text_string_to_metric_families(body.decode())
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families for s in f.samples}
+    assert samples[("scraper_monitor_config_valid", (("file", "slo"),))] == 0
+    failed = (("scraper", "cinema_city"), ("state", "failed"), ("task", "sync"))
+    assert samples[("scraper_monitor_task_executions", failed)] == 1
+    assert not any(name.startswith("scraper_monitor_slo_") for name, _ in samples)
+    monkeypatch.delenv(settings.SLO_CONFIG_ENV)
+    assert b'scraper_monitor_config_valid{file="slo"} 1.0' in metrics.render_metrics(store)[0]

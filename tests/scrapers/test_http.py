@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -12,7 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from scrapers.errors import FetchTimeout, HttpStatusError, InvalidJson, NetworkError, RateLimited
+from scrapers.errors import (
+    FetchTimeout,
+    HttpStatusError,
+    InvalidJson,
+    NetworkError,
+    RateLimited,
+    ResponseTooLarge,
+)
 from scrapers.http import HttpClient, SiteConfig, redact_text, redact_url
 
 # Built at run time so a traceback quoting a test's source line does not contain it.
@@ -23,14 +31,21 @@ class Script:
     """Answers to serve in order (the last one repeats), and the requests seen."""
 
     def __init__(self) -> None:
-        self.answers: list[tuple[int, dict[str, str], bytes, float]] = []
+        self.answers: list[tuple[int, dict[str, str], bytes, float, float, bool]] = []
         self.seen: list[dict[str, object]] = []
 
     def add(
-        self, status: int, body: bytes | str = b"", headers: dict[str, str] | None = None, delay: float = 0
+        self,
+        status: int,
+        body: bytes | str = b"",
+        headers: dict[str, str] | None = None,
+        delay: float = 0,
+        *,
+        trickle_s: float = 0,  # a pause before every byte of the body
+        declare_length: bool = True,  # False: no Content-Length, the body ends when the server closes
     ):
         data = body.encode() if isinstance(body, str) else body
-        self.answers.append((status, headers or {}, data, delay))
+        self.answers.append((status, headers or {}, data, delay, trickle_s, declare_length))
         return self
 
 
@@ -44,16 +59,26 @@ class _Handler(BaseHTTPRequestHandler):
             {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
         )
         index = min(len(self.script.seen), len(self.script.answers)) - 1
-        status, headers, data, delay = self.script.answers[index]
+        status, headers, data, delay, trickle_s, declare_length = self.script.answers[index]
         if delay:
             time.sleep(delay)
         try:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
+            if declare_length:
+                self.send_header("Content-Length", str(len(data)))
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
-            self.wfile.write(data)
+            if trickle_s:
+                for byte in data:
+                    time.sleep(trickle_s)
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            else:
+                self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out and left
 
@@ -222,3 +247,28 @@ def test_redaction_helpers():
     assert redact_text("Max retries exceeded with url: /3/x?api_key=K1&query=q") == (
         "Max retries exceeded with url: /3/x?api_key=***&query=q"
     )
+
+
+def test_a_body_over_the_size_cap_is_refused_without_being_read(server: tuple[str, Script]) -> None:
+    base, script = server
+    huge = b"x" * (40 * 1024 * 1024)
+    script.add(200, huge, declare_length=False)  # no Content-Length: the cap must hold while reading
+    script.add(200, huge)  # announced: refused before reading
+    with make_client(base, [], max_attempts=1) as client:
+        client.config = dataclasses.replace(client.config, max_body_bytes=1024 * 1024)
+        for _ in range(2):
+            with pytest.raises(ResponseTooLarge) as info:
+                client.get_text("/big")
+            assert (info.value.category, info.value.error_type) == ("network_error", "response_too_large")
+    assert len(script.seen) == 2  # not retried: the same answer would come again
+
+
+def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(server: tuple[str, Script]) -> None:
+    base, script = server
+    script.add(200, b"x" * 40, trickle_s=0.1)  # a byte every 0.1 s: each read is quick, the whole is 4 s
+    with make_client(base, [], max_attempts=1, timeout_s=1) as client:
+        client.config = dataclasses.replace(client.config, deadline_s=1.0)
+        started = time.monotonic()
+        with pytest.raises(FetchTimeout, match="took longer than 1 s in all"):
+            client.get_text("/slow")
+        assert time.monotonic() - started < 2.5

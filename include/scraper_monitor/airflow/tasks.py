@@ -33,14 +33,23 @@ def refresh_rollups(days: int) -> dict[str, int]:
     from scraper_monitor.store.rollup import rollup_recent
 
     report = rollup_recent(monitor_dsn(), days)
-    return {"days": days, "execution_rows": report.execution_rows, "item_rows": report.item_rows}
+    return {
+        "days": days,
+        "execution_rows": report.execution_rows,
+        "item_rows": report.item_rows,
+        "older_keys": report.pending_keys,
+    }
 
 
 def prune_raw_rows(retention_days: int) -> dict[str, int]:
     from scraper_monitor.store.retention import prune
 
     report = prune(monitor_dsn(), retention_days)
-    return {"executions_deleted": report.executions_deleted, "items_deleted": report.items_deleted}
+    return {
+        "executions_deleted": report.executions_deleted,
+        "items_deleted": report.items_deleted,
+        "late_rollup_rows": report.late_rollup_rows,
+    }
 
 
 # --- scraper_monitor_snapshots -------------------------------------------------------------------

@@ -12,6 +12,7 @@ huge item list never runs into the statement timeout as one statement would.
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -73,6 +74,15 @@ _COPY_ITEMS = (
 )
 
 
+_PENDING = "INSERT INTO rollup_pending (day, scraper) VALUES (%(day)s, %(scraper)s) ON CONFLICT DO NOTHING"
+
+
+def _day(summary: ExecutionSummary) -> date:
+    """The rollup day of a summary: the UTC date it started (else now, as recorded_at will be)."""
+    started = summary.started_at or datetime.now(UTC)
+    return (started.replace(tzinfo=UTC) if started.tzinfo is None else started.astimezone(UTC)).date()
+
+
 def _text(value: str | None, limit: int | None = None) -> str | None:
     """PostgreSQL text cannot hold NUL; scraped text sometimes does. Bound what has a column limit."""
     if value is None:
@@ -115,6 +125,10 @@ def save(conn: psycopg.Connection, summary: ExecutionSummary) -> int | None:
         if row is None:
             return None
         execution_id, items_at = row
+        if (day := _day(summary)) < datetime.now(UTC).date() - timedelta(days=1):
+            # Older than the regular rollup window (a spool replayed after an outage): list the key
+            # so the maintenance DAG rolls that day up whatever its age.
+            cur.execute(_PENDING, {"day": day, "scraper": _text(summary.scraper, NAME_MAX_CHARS)})
         cur.execute("DELETE FROM item_outcomes WHERE execution_id = %s", (execution_id,))
         scraper = _text(summary.scraper, NAME_MAX_CHARS)
         for start in range(0, len(summary.items), ITEM_BATCH):

@@ -177,3 +177,51 @@ def test_prune_rolls_up_then_deletes_old_rows(store_dsn: str) -> None:
 def test_prune_rejects_a_nonsense_retention(store_dsn: str) -> None:
     with pytest.raises(ValueError, match="at least 1 day"):
         prune(store_dsn, 0)
+
+
+def test_a_late_row_for_a_pruned_day_adds_to_its_history_and_erases_nothing(store_dsn: str) -> None:
+    day = NOW - timedelta(days=100)
+    history = [
+        make_summary(run_id="cc", map_index=i, started_at=day + timedelta(minutes=i), items=1)
+        for i in range(10)
+    ] + [
+        make_summary(dag_id="kino_krakow", task_id="day.day_pages", run_id="kk", map_index=i, started_at=day)
+        for i in range(7)
+    ]
+    with connect(store_dsn) as conn:
+        for summary in history:
+            save(conn, summary)
+    prune(store_dsn, 90, now=NOW)
+    before = _scraper_daily(store_dsn)
+    assert sum(row[0] for row in before.values()) == 17
+
+    # One row arrives for that day after it was pruned (a spool replayed late, a clock behind).
+    late = make_summary(run_id="late", map_index=0, started_at=day + timedelta(hours=5), items=2)
+    with connect(store_dsn) as conn:
+        save(conn, late)
+    report = prune(store_dsn, 90, now=NOW + timedelta(hours=1))
+
+    assert report.executions_deleted == 1 and report.late_rollup_rows == 1
+    assert _execution_daily(store_dsn) == _expected_execution_daily([*history, late])
+    assert _item_daily(store_dsn) == _expected_item_daily([*history, late])
+    after = _scraper_daily(store_dsn)
+    assert after[(day.date(), "kino_krakow", "")] == before[(day.date(), "kino_krakow", "")]  # untouched
+    assert after[(day.date(), "cinema_city", "")][0] == 11
+    # Recomputing every day from the raw rows leaves the pruned history alone.
+    rollup(store_dsn, date(2025, 1, 1), NOW.date())
+    assert _scraper_daily(store_dsn) == after
+
+
+def test_days_replayed_after_a_long_outage_are_rolled_up_whatever_their_age(store_dsn: str) -> None:
+    today = datetime.now(UTC).replace(microsecond=0)
+    outage = [today - timedelta(days=d) for d in (5, 4, 3)]  # tasks ran; the store was down
+    spooled = [make_summary(run_id=f"r{i}", started_at=at, items=1) for i, at in enumerate(outage)]
+    rollup_recent(store_dsn, 2)
+    with connect(store_dsn) as conn:  # the store is back: the spool replays those days
+        for summary in spooled:
+            save(conn, summary)
+    report = rollup_recent(store_dsn, 2)  # what the maintenance DAG runs every hour
+    assert report.pending_keys == 3
+    assert _execution_daily(store_dsn) == _expected_execution_daily(spooled)
+    assert _scraper_daily(store_dsn) == _scraper_daily_from(_execution_daily(store_dsn))
+    assert rollup_recent(store_dsn, 2).pending_keys == 0  # done once

@@ -24,13 +24,14 @@ import pendulum
 from airflow.sdk import DAG, Param, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
-from scraper_airflow.connections import showtime_sink, site_config, tmdb_config
+from scraper_airflow.connections import showtime_sink, site_config, site_timezone, tmdb_config
 from scraper_monitor import settings, silent, stages
 from scraper_monitor.airflow.callbacks import STEP_RESULT_KEY
 from scraper_monitor.airflow.notifications import deadline_alert
 from scraper_monitor.recording import SCRAPER_TAG_PREFIX
 from scrapers import common_steps
 from scrapers.outcome import StepResult
+from scrapers.timeparse import site_day
 
 UNITS_KEY = "units"
 FILMS_KEY = "films"
@@ -100,7 +101,8 @@ def default_args() -> dict[str, Any]:
 def _context(spec: ChainSpec) -> tuple[ChainContext, Any]:
     ctx = get_current_context()
     moment = ctx.get("logical_date") or ctx["dag_run"].run_after
-    scrape_date = pendulum.instance(moment).in_timezone("UTC").date()
+    # The site's day, not the UTC date: from 22:00/23:00 UTC Warsaw is already on the next day.
+    scrape_date = site_day(pendulum.instance(moment), site_timezone(spec.site_conn_id))
     return ChainContext(spec.site_conn_id, dict(ctx["params"]), scrape_date, spec.site_factory), ctx
 
 

@@ -8,6 +8,7 @@ polite delay) comes from the connection's extras, which is where an operator loo
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from airflow.sdk import BaseHook
 
@@ -15,6 +16,7 @@ from scraper_monitor.airflow.connections import connection_dsn
 from scrapers.cinema_city.client import CinemaCitySite
 from scrapers.http import SiteConfig
 from scrapers.sink import PostgresShowtimeSink
+from scrapers.timeparse import DEFAULT_SITE_TIMEZONE
 from scrapers.tmdb.client import TmdbConfig
 
 _SITE_EXTRAS = {
@@ -26,6 +28,19 @@ _SITE_EXTRAS = {
     "deadline_s": float,
     "max_body_bytes": int,
 }
+
+
+def site_timezone(conn_id: str) -> str:
+    """The site's time zone (extra ``timezone``, an IANA name; default Europe/Warsaw): its "today"."""
+    conn = BaseHook.get_connection(conn_id)
+    timezone = str((conn.extra_dejson or {}).get("timezone") or DEFAULT_SITE_TIMEZONE)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"connection {conn_id}: timezone {timezone!r} is not an IANA time zone name"
+        ) from exc
+    return timezone
 
 
 def base_url(conn: Any) -> str:

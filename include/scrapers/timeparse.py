@@ -1,4 +1,4 @@
-"""Local wall-clock times of Polish sites, as timezone-aware ISO strings."""
+"""Local wall-clock times and days of the sites (Polish sites live on Warsaw time)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 WARSAW = ZoneInfo("Europe/Warsaw")
+DEFAULT_SITE_TIMEZONE = "Europe/Warsaw"
+
+
+def site_day(moment: datetime, timezone: str = DEFAULT_SITE_TIMEZONE) -> date:
+    """The site's date at ``moment``: what the site calls "today". At 23:30 UTC it is already the next
+    day in Warsaw, and asking a Polish site for the UTC date asks it for yesterday."""
+    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 def warsaw_datetime(day: date, clock: time) -> datetime:

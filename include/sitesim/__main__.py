@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default: %(default)s)")
     parser.add_argument(
-        "--anchor-date", type=date.fromisoformat, help="day 0 of the data (default: today UTC)"
+        "--anchor-date",
+        type=date.fromisoformat,
+        help="day 0 of the data (default: today in the scenario's time zone, Europe/Warsaw)",
     )
     parser.add_argument(
         "--predict", action="store_true", help="print what a correct scraper reports, as JSON"

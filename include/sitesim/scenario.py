@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -63,11 +64,14 @@ class Scenario:
     kino_krakow: KinoKrakowSpec
     tmdb_api_key: str
     faults: tuple[FaultRule, ...]
+    #: The sites' time zone: their "today", and day 0 when no anchor date is given.
+    timezone: str = "Europe/Warsaw"
     source: str = field(default="<inline>", compare=False)
 
     def anchor(self, override: date | None = None) -> date:
-        """Day 0 of the data: the override (CLI/API), else the file's anchor_date, else today UTC."""
-        return override or self.anchor_date or datetime.now(UTC).date()
+        """Day 0 of the data: the override (CLI/API), else the file's anchor_date, else today in the
+        sites' time zone (so the simulator rolls over at Warsaw's midnight, as the real sites do)."""
+        return override or self.anchor_date or datetime.now(ZoneInfo(self.timezone)).date()
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -129,6 +133,15 @@ def parse(text: str, *, source: str = "<inline>") -> Scenario:
     return from_mapping(data, source=source)
 
 
+def _timezone(root: _Fields, source: str) -> str:
+    name = root.str("timezone", "Europe/Warsaw")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScenarioError(f"{source}: timezone: {name!r} is not an IANA time zone name") from None
+    return name
+
+
 def from_mapping(data: Any, *, source: str = "<inline>") -> Scenario:
     """Build a scenario from already-parsed YAML (tests write small scenarios as dicts)."""
     root = _Fields(data, "", source)
@@ -143,6 +156,7 @@ def from_mapping(data: Any, *, source: str = "<inline>") -> Scenario:
         kino_krakow=_kino_krakow(root.child("kino_krakow")),
         tmdb_api_key=root.child("tmdb").str("api_key", "sitesim-key", done=True),
         faults=tuple(_fault(f, i) for i, f in enumerate(root.items("faults"))),
+        timezone=_timezone(root, source),
         source=source,
     )
     root.done()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import psycopg
 import pytest
@@ -157,6 +157,26 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
     assert len(skipped) == 1 and skipped[0][0] and skipped[0][1] is False
     assert len(silent_reasons) == predicted["units_silent"]
     assert all("showtimes = 0" in reason for reason in silent_reasons)
+
+
+def test_a_run_late_in_the_utc_evening_scrapes_the_sites_day(dagbag, sitesim_factory, point_chains_at):
+    warsaw_day = SCRAPE_DATE.date()
+    sim = sitesim_factory("clean", anchor_date=warsaw_day)  # the site's today, in Warsaw
+    dsn = point_chains_at(sim)
+    # 23:30 UTC is 00:30 the next day in Warsaw: the UTC date would ask the site for yesterday.
+    logical = datetime.combine(warsaw_day - timedelta(days=1), time(23, 30), UTC)
+
+    run = dagbag.get_dag("kino_krakow").test(logical_date=logical, run_conf={"days_ahead": 2})
+
+    assert run.state == "success"
+    with psycopg.connect(dsn) as conn:
+        days = {
+            row[0]
+            for row in conn.execute(
+                "SELECT DISTINCT (starts_at AT TIME ZONE 'Europe/Warsaw')::date FROM scraped_showtimes"
+            )
+        }
+    assert days == {warsaw_day, warsaw_day + timedelta(days=1)}
 
 
 def test_rerunning_a_date_updates_rows_instead_of_duplicating(dagbag, sitesim_factory, point_chains_at):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -79,9 +80,10 @@ def test_the_same_seed_generates_the_same_data_and_another_seed_does_not() -> No
     assert small_scenario(seed=4).catalog.cinema_days != small_scenario().catalog.cinema_days
 
 
-def test_anchor_is_today_utc_unless_given() -> None:
+def test_anchor_is_today_in_warsaw_unless_given() -> None:
     scenario = small_scenario()
-    assert scenario.anchor() == datetime.now(UTC).date()
+    before = datetime.now(ZoneInfo("Europe/Warsaw")).date()
+    assert scenario.anchor() in {before, datetime.now(ZoneInfo("Europe/Warsaw")).date()}
     assert scenario.anchor(date(2025, 1, 2)) == date(2025, 1, 2)
     assert small_scenario(anchor_date="2025-03-04").anchor() == date(2025, 3, 4)
 
@@ -112,3 +114,16 @@ def test_demo_has_the_promised_volumes() -> None:
         not_matched = sum(n for kind, n in kinds.items() if kind not in MATCHED_KINDS) / sum(kinds.values())
         assert 0.25 <= not_matched <= 0.35
         assert {"no_result", "needs_review", "low_confidence"} <= set(kinds)
+
+
+def test_day_zero_is_today_in_the_sites_time_zone() -> None:
+    # 14 hours ahead of UTC and 11 behind: at most moments of the day they are on different dates.
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/Warsaw"):
+        scenario = small_scenario(timezone=zone)
+        assert scenario.timezone == zone
+        before = datetime.now(ZoneInfo(zone)).date()
+        assert scenario.anchor() in {before, datetime.now(ZoneInfo(zone)).date()}
+    assert small_scenario().timezone == "Europe/Warsaw"
+    assert small_scenario(timezone="Pacific/Kiritimati").anchor(date(2026, 1, 2)) == date(2026, 1, 2)
+    with pytest.raises(ScenarioError, match="small.yaml: timezone: 'Mars/Olympus' is not an IANA time zone"):
+        small_scenario(timezone="Mars/Olympus")

@@ -3,7 +3,9 @@ forgets; the alert evaluator (``scraper_monitor.alerts.evaluator``) drives it.
 
 Each row is one alert key for its whole life. A message owed to Slack is written first
 (``pending_send`` + ``pending_event``) and cleared only after Slack accepted it: a failed or timed-out
-send stays pending and is retried on the next evaluation, an accepted one is never sent again.
+send stays pending and is retried on the next evaluation. Delivery is at least once: an accepted
+message is marked sent one statement after Slack's 200 (``mark_sent``), so only a crash in between, or
+a 200 that never reached us, sends it again.
 """
 
 from __future__ import annotations

@@ -27,17 +27,24 @@ STATEMENT_TIMEOUT_MS = 2_000
 MAINTENANCE_STATEMENT_TIMEOUT_MS = 300_000
 
 
-def connect(dsn: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> psycopg.Connection:
+def connect(
+    dsn: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS, idle_in_transaction_ms: int | None = None
+) -> psycopg.Connection:
     """An autocommit connection returning dict rows; use ``conn.transaction()`` for atomic work.
 
     The session time zone is UTC so naive datetimes are read as UTC and ``::date`` gives UTC days.
+    ``idle_in_transaction_ms``: the server ends the session when a transaction waits that long on its
+    client (a reader that stopped reading must not pin a snapshot and a connection slot).
     """
+    options = f"-c statement_timeout={int(statement_timeout_ms)} -c TimeZone=UTC"
+    if idle_in_transaction_ms is not None:
+        options += f" -c idle_in_transaction_session_timeout={int(idle_in_transaction_ms)}"
     return psycopg.connect(
         dsn,
         autocommit=True,
         row_factory=dict_row,
         connect_timeout=CONNECT_TIMEOUT_S,
-        options=f"-c statement_timeout={int(statement_timeout_ms)} -c TimeZone=UTC",
+        options=options,
         application_name="scraper-monitor",
         **_TCP_OPTIONS,
     )

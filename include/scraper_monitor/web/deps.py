@@ -41,11 +41,11 @@ def store_dsn(monitor: MonitorSettings) -> str:
         ) from exc
 
 
-def open_store(monitor: MonitorSettings) -> psycopg.Connection:
+def open_store(monitor: MonitorSettings, *, idle_in_transaction_ms: int | None = None) -> psycopg.Connection:
     """A short-timeout connection; any failure to get one is a 503 (StoreUnavailable), not a 500."""
     dsn = store_dsn(monitor)
     try:
-        return db.connect(dsn)
+        return db.connect(dsn, idle_in_transaction_ms=idle_in_transaction_ms)
     except psycopg.Error as exc:
         raise StoreUnavailable(f"cannot connect to the monitor store ({type(exc).__name__})") from exc
 

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 import psycopg
+import pytest
 import yaml
 
 from scraper_monitor import settings, slo
@@ -19,6 +20,7 @@ from scraper_monitor.airflow.notifications import SlackHookSender
 from scraper_monitor.alerts.checks import CheckContext, FailedRunsCheck, SilentFailureCheck
 from scraper_monitor.alerts.evaluator import EVALUATOR_LOCK_KEY, Evaluator
 from scraper_monitor.alerts.model import EVENTS, Alert
+from scraper_monitor.alerts.slack_message import SlackMessage
 from scraper_monitor.state import FAILED
 from scraper_monitor.store import alert_state
 from tests.factories import NOW, add_execution
@@ -95,6 +97,38 @@ def test_open_repeat_resolve(store: str, db: psycopg.Connection, slack_connectio
         "✅ Failed runs: cinema_city",
     ]
     assert "*RESOLVED* after 6h 0m" in str(slack_connection.messages[-1])
+
+
+class Crash(BaseException):
+    """The evaluator's process dies (OOM kill, SIGKILL) at this point."""
+
+
+def test_delivery_is_at_least_once_a_crash_right_after_slacks_200_posts_once_more(
+    store: str, db: psycopg.Connection, slack_connection: SlackReceiver
+) -> None:
+    _failing_runs(db)
+    posted = SlackHookSender(timeout_seconds=5)
+
+    def dies_after_slack_accepted(message: SlackMessage) -> None:
+        posted(message)  # Slack answers 200...
+        raise Crash  # ...and the process dies before the store hears of it
+
+    crashing = Evaluator(
+        store,
+        dies_after_slack_accepted,
+        slo_config=slo.load_config(),
+        base_url=BASE,
+        checks=[FailedRunsCheck()],
+    )
+    with pytest.raises(Crash):
+        crashing.evaluate(NOW)
+    # The restarted evaluator still owes the message (it was never marked sent): one more post, then
+    # nothing; the window is the one statement between Slack's 200 and mark_sent.
+    assert _evaluator(store, checks=[FailedRunsCheck()]).evaluate(NOW + HOUR).sent == [
+        "runs:cinema_city opened"
+    ]
+    assert _evaluator(store, checks=[FailedRunsCheck()]).evaluate(NOW + 2 * HOUR).sent == []
+    assert _headers(slack_connection) == ["🔴 Failed runs: cinema_city"] * 2
 
 
 def test_restart_neither_repeats_nor_forgets(

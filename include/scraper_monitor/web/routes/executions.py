@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from scraper_monitor.category import CATEGORIES
 from scraper_monitor.export import COLUMNS, csv_row
@@ -26,6 +27,8 @@ pages = APIRouter(default_response_class=HTMLResponse)
 
 PAGE_SIZE = 25
 EXPORT_MAX_ROWS = 100_000
+# A download whose client stops reading holds a transaction open; past this the server ends it.
+EXPORT_IDLE_MS = 30_000
 _404 = {404: {"description": "no such execution"}}
 
 
@@ -79,8 +82,10 @@ def export_csv(settings: Settings, filters: Filters) -> StreamingResponse:
     Cells that a spreadsheet would run as a formula are prefixed with a quote."""
     # The connection lives as long as the stream, not the handler, so it is opened here rather than
     # through the Store dependency. The first page is read before responding: a store that is down
-    # is still a 503, not a cut-off file.
-    conn = open_store(settings)
+    # is still a 503, not a cut-off file. It is closed when the response ends, however it ends: a
+    # client that goes away leaves the generator unfinished (its finally would wait for the garbage
+    # collector), and one that stalls is cut off by the server after EXPORT_IDLE_MS.
+    conn = open_store(settings, idle_in_transaction_ms=EXPORT_IDLE_MS)
     try:
         rows = report.iter_executions(conn, filters, EXPORT_MAX_ROWS)
         first = next(rows, None)
@@ -108,4 +113,5 @@ def export_csv(settings: Settings, filters: Filters) -> StreamingResponse:
         body(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="scraper-executions-{stamp}.csv"'},
+        background=BackgroundTask(conn.close),
     )

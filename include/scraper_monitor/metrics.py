@@ -18,6 +18,7 @@ says which moment the numbers describe.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -101,6 +102,20 @@ def render_metrics(
                 log.warning("scraper monitor metrics: SLO series left out: %s", exc)
                 error = str(exc)
         return exposition(read_metrics(conn, config, now), config, error), CONTENT_TYPE_LATEST
+
+
+_SCRAPER_LABEL = re.compile(rb'[{,]scraper="((?:[^"\\]|\\.)*)"')
+
+
+def only_scrapers(body: bytes, scrapers: frozenset[str]) -> bytes:
+    """The exposition with the samples of other scrapers left out (a reader who may see only some
+    DAGs sees only their scrapers' series; the series without a scraper label stay)."""
+    kept = []
+    for line in body.splitlines(keepends=True):
+        found = None if line.startswith(b"#") else _SCRAPER_LABEL.search(line)
+        if found is None or found.group(1).decode() in scrapers:
+            kept.append(line)
+    return b"".join(kept)
 
 
 # --- families ----------------------------------------------------------------------------------

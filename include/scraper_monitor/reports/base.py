@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
 from scraper_monitor.store.rows import Execution
 
+#: The DAGs a reader may see (Airflow's per-DAG permissions, from the web app); None: all of them.
+#: Per-scraper answers (trends, SLOs) show a scraper when its DAG of the same name is visible.
+Visible = frozenset[str] | None
+
 MAX_LIMIT = 1000
 MAX_HOURS = 24 * 400
 MAX_DAYS = 400
@@ -36,6 +40,10 @@ class FromAttributes(BaseModel):
     """A response model that can be built from a row dataclass."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+def sees(visible: Visible, dag_id: str) -> bool:
+    return visible is None or dag_id in visible
 
 
 def success_rate(success: int, failed: int) -> float | None:

@@ -16,6 +16,7 @@ from scraper_monitor.reports.base import (
     MAX_LIMIT,
     STATE_PARAMS,
     FromAttributes,
+    Visible,
     check_range,
     dict_rows,
     errors_only,
@@ -61,14 +62,17 @@ def errors(
     category: str | None = None,
     now: datetime | None = None,
     limit: int = TOP_ERRORS,
+    visible: Visible = None,
 ) -> ErrorsOut:
     """Failures by category over the last ``hours`` and the ``limit`` most frequent fingerprints
     (``category`` narrows the fingerprints, not the breakdown)."""
     now = now or datetime.now(UTC)
-    breakdown = category_breakdown(conn, ExecutionFilter(scraper=scraper, since=now - timedelta(hours=hours)))
+    window = ExecutionFilter(scraper=scraper, since=now - timedelta(hours=hours), visible_dags=visible)
+    breakdown = category_breakdown(conn, window)
     total = sum(n for _, n in breakdown)
     # top_errors has no category filter; fingerprint groups are few, so filter the full list here.
-    groups = top_errors(conn, hours=hours, limit=MAX_LIMIT if category else limit, scraper=scraper, now=now)
+    top = MAX_LIMIT if category else limit
+    groups = top_errors(conn, hours=hours, limit=top, scraper=scraper, now=now, visible=visible)
     if category:
         groups = [g for g in groups if g.error_category == category][:limit]
     return ErrorsOut(
@@ -98,9 +102,10 @@ def top_errors(
     limit: int = 10,
     scraper: str | None = None,
     now: datetime | None = None,
+    visible: Visible = None,
 ) -> list[ErrorGroupOut]:
     """The most frequent failure fingerprints (failures without one form their own group)."""
-    where, params = ExecutionFilter(scraper=scraper, since=since(hours, now)).where()
+    where, params = ExecutionFilter(scraper=scraper, since=since(hours, now), visible_dags=visible).where()
     # Grouping by fingerprint and scraper first lets a hash aggregate do the work (a handful of rows
     # per fingerprint remain); the latest failure of each group shown is then looked up by its time,
     # so the wide columns (message, type) are read for those rows only. Carrying every failure of

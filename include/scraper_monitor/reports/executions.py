@@ -15,8 +15,10 @@ from scraper_monitor.reports.base import (
     EXECUTION_COLUMNS,
     MAX_LIMIT,
     FromAttributes,
+    Visible,
     check_range,
     errors_only,
+    sees,
 )
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING
 from scraper_monitor.store.filters import ExecutionFilter
@@ -95,9 +97,10 @@ def page(
     )
 
 
-def detail(conn: psycopg.Connection, execution_id: int) -> ExecutionDetail | None:
+def detail(conn: psycopg.Connection, execution_id: int, visible: Visible = None) -> ExecutionDetail | None:
+    """None when there is no such execution, or the reader may not see its DAG (the same answer)."""
     execution = get(conn, execution_id)
-    if execution is None:
+    if execution is None or not sees(visible, execution.dag_id):
         return None
     return ExecutionDetail(
         execution=ExecutionOut.model_validate(execution),
@@ -169,17 +172,20 @@ def any_recorded(conn: psycopg.Connection) -> bool:
         return cur.execute("SELECT EXISTS (SELECT 1 FROM task_executions)").fetchone()[0]
 
 
-def scraper_names(conn: psycopg.Connection) -> list[str]:
+def scraper_names(conn: psycopg.Connection, visible: Visible = None) -> list[str]:
     """Scraper names for the filter dropdowns: the rollups plus the last week's raw rows (which
     may not be rolled up yet); both are small index scans, unlike a DISTINCT over all raw rows."""
     query = """
-        SELECT scraper FROM scraper_daily
+        SELECT scraper FROM scraper_daily WHERE %(visible)s::text[] IS NULL OR scraper = ANY(%(visible)s)
         UNION
-        SELECT scraper FROM task_executions WHERE started_at >= now() - interval '7 days'
+        SELECT scraper FROM task_executions
+        WHERE started_at >= now() - interval '7 days'
+          AND (%(visible)s::text[] IS NULL OR dag_id = ANY(%(visible)s))
         ORDER BY scraper
     """
+    params = {"visible": sorted(visible) if visible is not None else None}
     with conn.cursor(row_factory=tuple_row) as cur:
-        return [name for (name,) in cur.execute(query).fetchall()]
+        return [name for (name,) in cur.execute(query, params).fetchall()]
 
 
 def get(conn: psycopg.Connection, execution_id: int) -> Execution | None:

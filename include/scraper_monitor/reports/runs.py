@@ -11,7 +11,7 @@ from psycopg import sql
 from psycopg.rows import class_row, tuple_row
 from pydantic import Field
 
-from scraper_monitor.reports.base import FromAttributes, dict_rows
+from scraper_monitor.reports.base import FromAttributes, Visible, dict_rows
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
 from scraper_monitor.store.filters import ExecutionFilter
 
@@ -31,9 +31,11 @@ class RunOut(FromAttributes):
     silent: int
 
 
-def recent(conn: psycopg.Connection, limit: int, scraper: str | None = None) -> list[RunOut]:
+def recent(
+    conn: psycopg.Connection, limit: int, scraper: str | None = None, visible: Visible = None
+) -> list[RunOut]:
     """The runs panel and the overview's "recent runs": newest activity first."""
-    return [RunOut.model_validate(r) for r in recent_runs(conn, limit, scraper=scraper)]
+    return [RunOut.model_validate(r) for r in recent_runs(conn, limit, scraper=scraper, visible=visible)]
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,11 @@ def _newest_runs(conn: psycopg.Connection, filters: ExecutionFilter, limit: int)
     return list(runs)
 
 
-def recent_runs(conn: psycopg.Connection, limit: int, scraper: str | None = None) -> list[RunSummary]:
+def recent_runs(
+    conn: psycopg.Connection, limit: int, scraper: str | None = None, visible: Visible = None
+) -> list[RunSummary]:
     """The ``limit`` runs with the newest activity, newest first."""
-    keys = _newest_runs(conn, ExecutionFilter(scraper=scraper), limit)
+    keys = _newest_runs(conn, ExecutionFilter(scraper=scraper, visible_dags=visible), limit)
     query = """
         WITH runs AS (
             SELECT dag_id, run_id FROM unnest(%(dag_ids)s::text[], %(run_ids)s::text[]) AS r(dag_id, run_id)

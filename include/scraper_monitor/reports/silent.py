@@ -10,7 +10,7 @@ import psycopg
 from pydantic import BaseModel
 
 from scraper_monitor.reports import executions
-from scraper_monitor.reports.base import dict_rows, since
+from scraper_monitor.reports.base import Visible, dict_rows, since
 from scraper_monitor.reports.executions import ExecutionOut
 from scraper_monitor.state import SUCCESS
 from scraper_monitor.store.filters import ExecutionFilter
@@ -24,14 +24,20 @@ class SilentOut(BaseModel):
 
 
 def silent(
-    conn: psycopg.Connection, hours: int, limit: int, scraper: str | None = None, now: datetime | None = None
+    conn: psycopg.Connection,
+    hours: int,
+    limit: int,
+    scraper: str | None = None,
+    now: datetime | None = None,
+    visible: Visible = None,
 ) -> SilentOut:
     """The newest ``limit`` silent failures of the last ``hours`` and how many there were in all."""
     now = now or datetime.now(UTC)
-    rows = silent_failures(conn, hours=hours, limit=limit, scraper=scraper, now=now)
-    count = executions.count(
-        conn, ExecutionFilter(scraper=scraper, silent=True, since=now - timedelta(hours=hours))
+    rows = silent_failures(conn, hours=hours, limit=limit, scraper=scraper, now=now, visible=visible)
+    window = ExecutionFilter(
+        scraper=scraper, silent=True, since=now - timedelta(hours=hours), visible_dags=visible
     )
+    count = executions.count(conn, window)
     return SilentOut(hours=hours, count=count, items=[ExecutionOut.model_validate(r) for r in rows])
 
 
@@ -41,10 +47,10 @@ def silent_failures(
     limit: int = 100,
     scraper: str | None = None,
     now: datetime | None = None,
+    visible: Visible = None,
 ) -> list[Execution]:
-    return executions.list_executions(
-        conn, ExecutionFilter(scraper=scraper, silent=True, since=since(hours, now)), limit
-    )
+    window = ExecutionFilter(scraper=scraper, silent=True, since=since(hours, now), visible_dags=visible)
+    return executions.list_executions(conn, window, limit)
 
 
 @dataclass(frozen=True)

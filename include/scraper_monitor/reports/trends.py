@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import args_row
 from pydantic import BaseModel, Field
 
-from scraper_monitor.reports.base import MAX_DAYS, check_range, success_rate
+from scraper_monitor.reports.base import MAX_DAYS, Visible, check_range, success_rate
 from scraper_monitor.reports.errors import UNCATEGORIZED
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.store.rows import TrendRow
@@ -107,13 +107,17 @@ def rate_change(this: TrendTally, last: TrendTally) -> float | None:
 
 
 def trends(
-    conn: psycopg.Connection, days: int, scraper: str | None = None, today: date | None = None
+    conn: psycopg.Connection,
+    days: int,
+    scraper: str | None = None,
+    today: date | None = None,
+    visible: Visible = None,
 ) -> TrendsOut:
     """The trends panel, ``GET /api/trends`` and ``scraper-monitor trends --json``."""
     last_day = today or datetime.now(UTC).date()
     first_day = last_day - timedelta(days=days - 1)
     # Week-over-week needs 14 days even when the chart shows 7.
-    rows = daily_rows(conn, days=max(days, 2 * WEEK), scraper=scraper, today=last_day)
+    rows = daily_rows(conn, days=max(days, 2 * WEEK), scraper=scraper, today=last_day, visible=visible)
     this_week_start, last_week_start = (
         last_day - timedelta(days=WEEK - 1),
         last_day - timedelta(days=2 * WEEK - 1),
@@ -201,7 +205,11 @@ def _week(tally: TrendTally) -> WeekCompare:
 
 
 def daily_rows(
-    conn: psycopg.Connection, days: int = 30, scraper: str | None = None, today: date | None = None
+    conn: psycopg.Connection,
+    days: int = 30,
+    scraper: str | None = None,
+    today: date | None = None,
+    visible: Visible = None,
 ) -> list[TrendRow]:
     """The last ``days`` days (today, UTC, included) by day and scraper, failures by error category."""
     check_range("days", days, 1, MAX_DAYS)
@@ -216,10 +224,16 @@ def daily_rows(
         FROM scraper_daily
         WHERE day BETWEEN %(first)s AND %(last)s
           AND (%(scraper)s::text IS NULL OR scraper = %(scraper)s)
+          AND (%(visible)s::text[] IS NULL OR scraper = ANY(%(visible)s))
         GROUP BY day, scraper
         ORDER BY day, scraper
     """
-    params = {"first": last - timedelta(days=days - 1), "last": last, "scraper": scraper}
+    params = {
+        "first": last - timedelta(days=days - 1),
+        "last": last,
+        "scraper": scraper,
+        "visible": sorted(visible) if visible is not None else None,
+    }
     # Positional rows (the columns above are in TrendRow's field order).
     with conn.cursor(row_factory=args_row(_trend_row)) as cur:
         return cur.execute(query, params).fetchall()

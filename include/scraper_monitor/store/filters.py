@@ -31,6 +31,7 @@ _CONDITIONS: dict[str, str] = {
     "since": "started_at >= %(since)s",
     "until": "started_at < %(until)s",
     "silent": "silent = %(silent)s",
+    "visible_dags": "dag_id = ANY(%(visible_dags)s)",
 }
 
 
@@ -54,6 +55,8 @@ class ExecutionFilter:
     since: datetime | None = None
     until: datetime | None = None
     silent: bool | None = None
+    #: The DAGs the reader may see (Airflow's per-DAG permissions); None: every DAG.
+    visible_dags: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         for name in ("scraper", "dag_id", "task_id", "error_type"):
@@ -77,5 +80,7 @@ class ExecutionFilter:
     def where(self) -> tuple[sql.Composable, dict[str, Any]]:
         """The WHERE conditions (``TRUE`` when nothing is set) and their parameters."""
         params = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        if "visible_dags" in params:
+            params["visible_dags"] = sorted(params["visible_dags"])
         conditions = [sql.SQL(_CONDITIONS[name]) for name in params] or [sql.SQL("TRUE")]
         return sql.SQL(" AND ").join(conditions), params

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.web import routes
-from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable
+from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable, visible_dags
 from scraper_monitor.web.rendering import render_error
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,15 @@ def create_app(
     dsn_provider: Callable[[], str],
     auth_dependency: Callable[..., Any],
     ti_source: TaskInstanceSource | None = None,
+    dag_scope: Callable[..., frozenset[str] | None] | None = None,
 ) -> FastAPI:
     """Build the app.
 
     ``dsn_provider`` returns the monitor store's DSN (called per request, so a changed connection is
     picked up without a restart); ``auth_dependency`` is a FastAPI dependency that raises 401/403 for
     anonymous users; ``ti_source`` supplies Airflow task-instance states for the chain view (without
-    it, chains are built from the store alone).
+    it, chains are built from the store alone); ``dag_scope`` is a FastAPI dependency giving the DAGs
+    the request's user may read (None: all), which every panel, count, chart, export and chain obeys.
     """
     app = FastAPI(
         title="Scraper monitor",
@@ -57,6 +59,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.monitor = MonitorSettings(dsn_provider=dsn_provider, ti_source=ti_source)
+    if dag_scope is not None:
+        app.dependency_overrides[visible_dags] = dag_scope
     app.include_router(routes.api)
     app.include_router(routes.pages)
     _install_error_handlers(app)

@@ -59,5 +59,12 @@ def store_connection(request: Request) -> Iterator[psycopg.Connection]:
         conn.close()
 
 
+def visible_dags() -> frozenset[str] | None:
+    """The DAGs the request's user may read; None: all of them. ``create_app(dag_scope=...)``
+    replaces this with the deployment's answer (the Airflow door asks Airflow's auth manager)."""
+    return None
+
+
 Store = Annotated[psycopg.Connection, Depends(store_connection)]
+Visible = Annotated[frozenset[str] | None, Depends(visible_dags)]
 Settings = Annotated[MonitorSettings, Depends(settings)]

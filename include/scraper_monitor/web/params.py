@@ -16,6 +16,7 @@ from scraper_monitor.category import CATEGORIES
 from scraper_monitor.reports.base import MAX_HOURS
 from scraper_monitor.state import STATES
 from scraper_monitor.store.filters import ExecutionFilter
+from scraper_monitor.web.deps import Visible
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -72,6 +73,7 @@ def execution_filter(
     since: SinceParam = None,
     until: UntilParam = None,
     silent: SilentParam = None,
+    visible: Visible = None,
 ) -> ExecutionFilter:
     try:
         return ExecutionFilter(
@@ -84,6 +86,7 @@ def execution_filter(
             since=since,
             until=until,
             silent=silent,
+            visible_dags=visible,
         )
     except ValueError as exc:  # cross-field checks, e.g. since after until
         raise HTTPException(422, f"invalid parameters: {exc}") from exc

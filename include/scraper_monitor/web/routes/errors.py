@@ -13,7 +13,7 @@ from scraper_monitor.reports import executions
 from scraper_monitor.state import ERROR_STATES
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.web import charts
-from scraper_monitor.web.deps import Store
+from scraper_monitor.web.deps import Store, Visible
 from scraper_monitor.web.params import CategoryParam, HoursParam, OffsetParam, ScraperParam, StateParam
 from scraper_monitor.web.rendering import current_params, page, query
 from scraper_monitor.web.routes.common import STORE_503
@@ -25,17 +25,22 @@ pages = APIRouter(default_response_class=HTMLResponse)
 
 @api.get("/errors", response_model=report.ErrorsOut, responses=STORE_503)
 def errors(
-    conn: Store, hours: HoursParam = 24 * 7, scraper: ScraperParam = None, category: CategoryParam = None
+    conn: Store,
+    visible: Visible,
+    hours: HoursParam = 24 * 7,
+    scraper: ScraperParam = None,
+    category: CategoryParam = None,
 ) -> report.ErrorsOut:
     """Failures (failed and retrying tries) by category, and the most frequent error fingerprints
     with a count and an example message (``category`` narrows the fingerprints)."""
-    return report.errors(conn, hours, scraper=scraper, category=category)
+    return report.errors(conn, hours, scraper=scraper, category=category, visible=visible)
 
 
 @pages.get("/errors")
 def errors_page(
     request: Request,
     conn: Store,
+    visible: Visible,
     hours: HoursParam = 24 * 7,
     scraper: ScraperParam = None,
     category: CategoryParam = None,
@@ -48,10 +53,10 @@ def errors_page(
         )
     now = datetime.now(UTC)
     since = now - timedelta(hours=hours)
-    answer = report.errors(conn, hours, scraper=scraper, category=category, now=now)
+    answer = report.errors(conn, hours, scraper=scraper, category=category, now=now, visible=visible)
     failures = executions.page(
         conn,
-        ExecutionFilter(scraper=scraper, category=category, state=state, since=since),
+        ExecutionFilter(scraper=scraper, category=category, state=state, since=since, visible_dags=visible),
         PAGE_SIZE,
         offset,
         errors=True,
@@ -78,7 +83,7 @@ def errors_page(
         scraper=scraper,
         category=category,
         state=state,
-        scrapers=executions.scraper_names(conn),
+        scrapers=executions.scraper_names(conn, visible),
         categories=CATEGORIES,
         error_states=sorted(ERROR_STATES),
         since=since,

@@ -17,7 +17,7 @@ from scraper_monitor.category import CATEGORIES
 from scraper_monitor.export import COLUMNS, csv_row
 from scraper_monitor.reports import executions as report
 from scraper_monitor.state import STATES
-from scraper_monitor.web.deps import Settings, Store, open_store
+from scraper_monitor.web.deps import Settings, Store, Visible, open_store
 from scraper_monitor.web.params import Filters, LimitParam, OffsetParam
 from scraper_monitor.web.rendering import page
 from scraper_monitor.web.routes.common import STORE_503
@@ -41,32 +41,36 @@ def executions(
 
 
 @api.get("/executions/{execution_id}", response_model=report.ExecutionDetail, responses={**STORE_503, **_404})
-def execution(conn: Store, execution_id: int) -> report.ExecutionDetail:
+def execution(conn: Store, visible: Visible, execution_id: int) -> report.ExecutionDetail:
     """One try with all tries of its task instance and its item outcomes (the drill-down)."""
-    return _detail(conn, execution_id)
+    return _detail(conn, execution_id, visible)
 
 
 @pages.get("/executions")
-def executions_page(request: Request, conn: Store, filters: Filters, offset: OffsetParam = 0) -> HTMLResponse:
+def executions_page(
+    request: Request, conn: Store, filters: Filters, visible: Visible, offset: OffsetParam = 0
+) -> HTMLResponse:
     return page(
         request,
         "executions.html",
         active="executions",
         page=report.page(conn, filters, PAGE_SIZE, offset),
         filters=filters,
-        scrapers=report.scraper_names(conn),
+        scrapers=report.scraper_names(conn, visible),
         categories=CATEGORIES,
         states=STATES,
     )
 
 
 @pages.get("/executions/{execution_id}")
-def execution_page(request: Request, conn: Store, execution_id: int) -> HTMLResponse:
-    return page(request, "execution.html", root="../", active="", detail=_detail(conn, execution_id))
+def execution_page(request: Request, conn: Store, visible: Visible, execution_id: int) -> HTMLResponse:
+    detail = _detail(conn, execution_id, visible)
+    return page(request, "execution.html", root="../", active="", detail=detail)
 
 
-def _detail(conn: Store, execution_id: int) -> report.ExecutionDetail:
-    found = report.detail(conn, execution_id)
+def _detail(conn: Store, execution_id: int, visible: frozenset[str] | None) -> report.ExecutionDetail:
+    # A try of a DAG the user may not read is as absent as one that does not exist.
+    found = report.detail(conn, execution_id, visible)
     if found is None:
         raise HTTPException(404, f"no execution with id {execution_id}")
     return found

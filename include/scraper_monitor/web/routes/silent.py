@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from scraper_monitor.reports import executions
 from scraper_monitor.reports import silent as report
-from scraper_monitor.web.deps import Store
+from scraper_monitor.web.deps import Store, Visible
 from scraper_monitor.web.params import HoursParam, LimitParam, ScraperParam
 from scraper_monitor.web.rendering import page
 from scraper_monitor.web.routes.common import STORE_503
@@ -20,22 +20,26 @@ PAGE_ROWS = 200
 
 @api.get("/silent-failures", response_model=report.SilentOut, responses=STORE_503)
 def silent_failures(
-    conn: Store, hours: HoursParam = 24, limit: LimitParam = 100, scraper: ScraperParam = None
+    conn: Store,
+    visible: Visible,
+    hours: HoursParam = 24,
+    limit: LimitParam = 100,
+    scraper: ScraperParam = None,
 ) -> report.SilentOut:
     """Successes that produced nothing they should have, newest first."""
-    return report.silent(conn, hours, limit, scraper=scraper)
+    return report.silent(conn, hours, limit, scraper=scraper, visible=visible)
 
 
 @pages.get("/silent")
 def silent_page(
-    request: Request, conn: Store, hours: HoursParam = 24, scraper: ScraperParam = None
+    request: Request, conn: Store, visible: Visible, hours: HoursParam = 24, scraper: ScraperParam = None
 ) -> HTMLResponse:
     return page(
         request,
         "silent.html",
         active="silent",
-        report=report.silent(conn, hours, PAGE_ROWS, scraper=scraper),
+        report=report.silent(conn, hours, PAGE_ROWS, scraper=scraper, visible=visible),
         hours=hours,
         scraper=scraper,
-        scrapers=executions.scraper_names(conn),
+        scrapers=executions.scraper_names(conn, visible),
     )

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from scraper_monitor.reports import executions
 from scraper_monitor.reports import trends as report
 from scraper_monitor.web import charts
-from scraper_monitor.web.deps import Store
+from scraper_monitor.web.deps import Store, Visible
 from scraper_monitor.web.params import DaysParam, ScraperParam
 from scraper_monitor.web.rendering import page
 from scraper_monitor.web.routes.common import STORE_503
@@ -18,17 +18,19 @@ pages = APIRouter(default_response_class=HTMLResponse)
 
 
 @api.get("/trends", response_model=report.TrendsOut, responses=STORE_503)
-def trends(conn: Store, days: DaysParam = 30, scraper: ScraperParam = None) -> report.TrendsOut:
+def trends(
+    conn: Store, visible: Visible, days: DaysParam = 30, scraper: ScraperParam = None
+) -> report.TrendsOut:
     """Executions, success rate and errors per category by day (from the daily rollups), per scraper,
     and this week against last week."""
-    return report.trends(conn, days, scraper=scraper)
+    return report.trends(conn, days, scraper=scraper, visible=visible)
 
 
 @pages.get("/trends")
 def trends_page(
-    request: Request, conn: Store, days: DaysParam = 30, scraper: ScraperParam = None
+    request: Request, conn: Store, visible: Visible, days: DaysParam = 30, scraper: ScraperParam = None
 ) -> HTMLResponse:
-    answer = report.trends(conn, days, scraper=scraper)
+    answer = report.trends(conn, days, scraper=scraper, visible=visible)
     labels = [d.day.strftime("%b %d") for d in answer.by_day]
     errors_chart = charts.line_chart(
         labels,
@@ -58,5 +60,5 @@ def trends_page(
         rate_chart=rate_chart,
         days=days,
         scraper=scraper,
-        scrapers=executions.scraper_names(conn),
+        scrapers=executions.scraper_names(conn, visible),
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from pydantic import BaseModel, Field
 
 from scraper_monitor import slo
@@ -69,6 +69,9 @@ class OverviewOut(BaseModel):
         None, description="end of the SLO window the statuses describe (their snapshot's time)"
     )
     slo_error: str | None = Field(None, description="why SLO statuses are missing, if they are")
+    spool_rejects: int = Field(
+        0, description="spooled summaries the store could never take (set aside on the workers)"
+    )
 
 
 def overview(
@@ -98,6 +101,7 @@ def overview(
         recent_runs=runs.recent(conn, RECENT_RUNS, visible=visible),
         slo_as_of=slo_as_of,
         slo_error=slo_error,
+        spool_rejects=spool_rejects(conn, visible),
     )
 
 
@@ -141,6 +145,18 @@ def stats(
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(query, {**params, **STATE_PARAMS}).fetchall()
     return [ScraperStats(**row, success_rate=success_rate(row["success"], row["failed"])) for row in rows]
+
+
+def spool_rejects(conn: psycopg.Connection, visible: Visible = None) -> int:
+    """Spooled summaries set aside because the store could never take them (``store.spool``); a
+    reader restricted to some DAGs counts theirs only (unreadable lines have no DAG)."""
+    query = """
+        SELECT count(*) FROM spool_rejects
+        WHERE %(visible)s::text[] IS NULL OR dag_id = ANY(%(visible)s)
+    """
+    params = {"visible": sorted(visible) if visible is not None else None}
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return cur.execute(query, params).fetchone()[0]
 
 
 def _slo_statuses(

@@ -102,9 +102,10 @@ def replay(
                     if verdict == "retry":
                         put_back.append(line)
                     elif verdict != "stored":
-                        set_aside.append(_rejection(line, verdict))
+                        set_aside.append(_Rejection(line, verdict, summary.key))
                 if set_aside:
-                    _append_lines(path.with_name(path.name + REJECTED_SUFFIX), set_aside)
+                    _append_lines(rejected_path(path), [r.record() for r in set_aside])
+                    replayer.note(set_aside)
                 if put_back:
                     _append_lines(path, put_back)
                 replayer.rejected += len(set_aside)
@@ -118,9 +119,29 @@ def rejected_path(spool_path: str | Path) -> Path:
     return path.with_name(path.name + REJECTED_SUFFIX)
 
 
-def _rejection(line: bytes, reason: str) -> bytes:
-    entry = line.decode("utf-8", "replace")
-    return json.dumps({"reason": reason, "entry": entry}, ensure_ascii=True).encode()
+def _short(value: object) -> object:
+    return value[:250] if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class _Rejection:
+    """A spool line that can never be stored, with why (and whose try it was, when readable)."""
+
+    line: bytes
+    reason: str
+    key: tuple[str, str, str, int, int] | None = None
+
+    def record(self) -> bytes:
+        entry = self.line.decode("utf-8", "replace")
+        return json.dumps({"reason": self.reason, "entry": entry}, ensure_ascii=True).encode()
+
+
+# Told to the store too, so the overview can say that summaries went missing (the entries
+# themselves stay in the worker's <spool>.rejected file).
+_NOTE_REJECT = """
+INSERT INTO spool_rejects (dag_id, run_id, task_id, map_index, try_number, reason)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
 
 
 class _Replayer:
@@ -178,22 +199,38 @@ class _Replayer:
         self.replayed += 1
         return "stored"
 
+    def note(self, rejections: list[_Rejection]) -> None:
+        """Record set-aside entries in the store (best effort: the file keeps them anyway)."""
+        if self._store_down:
+            return
+        try:
+            self._conn = self._conn or connect(self._dsn)
+            with self._conn.transaction():
+                for r in rejections:
+                    key = r.key or (None, None, None, None, None)
+                    self._conn.execute(_NOTE_REJECT, (*[_short(k) for k in key], r.reason[:500]))
+        except Exception as exc:  # noted next time a person runs replay-spool; the file has them
+            log.warning(
+                "could not record %d set-aside spool entries (%s)", len(rejections), describe_error(exc)
+            )
+            self._drop()
+
     def _drop(self) -> None:
         if self._conn is not None:
             self._conn.close()
         self._conn = None
 
 
-def _decode(lines: list[bytes]) -> tuple[list[tuple[bytes, ExecutionSummary]], list[bytes]]:
-    """The readable entries, and the rejection records of the lines that are not."""
+def _decode(lines: list[bytes]) -> tuple[list[tuple[bytes, ExecutionSummary]], list[_Rejection]]:
+    """The readable entries, and the rejections of the lines that are not."""
     good: list[tuple[bytes, ExecutionSummary]] = []
-    bad: list[bytes] = []
+    bad: list[_Rejection] = []
     for line in lines:
         try:
             good.append((line, ExecutionSummary.from_json(json.loads(line))))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             log.warning("unreadable spool line set aside (%s)", type(exc).__name__)
-            bad.append(_rejection(line, f"unreadable: {type(exc).__name__}"))
+            bad.append(_Rejection(line, f"unreadable: {type(exc).__name__}"))
     return good, bad
 
 

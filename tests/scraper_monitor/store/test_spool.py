@@ -126,6 +126,15 @@ def test_entries_that_can_never_be_stored_are_set_aside_with_their_reason(
     assert ExecutionSummary.from_json(json.loads(refused["entry"])).key == poison.key  # kept for a person
     assert spool.replay(store_dsn, spool_file).replayed == 0
     assert count(store_dsn, "SELECT count(*) FROM task_executions") == 2
+    # The store is told too, so the overview can say that summaries went missing.
+    with psycopg.connect(store_dsn) as conn:
+        noted = conn.execute(
+            "SELECT dag_id, map_index, try_number, reason FROM spool_rejects ORDER BY id"
+        ).fetchall()
+    assert noted == [
+        (None, None, None, "unreadable: JSONDecodeError"),
+        ("cinema_city", 1, 2**40, "refused by the store: NumericValueOutOfRange"),
+    ]
 
 
 def test_an_entry_that_times_out_goes_back_and_the_ones_behind_it_are_stored(

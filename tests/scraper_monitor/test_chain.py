@@ -12,32 +12,13 @@ from scraper_monitor.chain import (
     build_chain,
 )
 from scraper_monitor.stages import StageRule
+from tests.fixtures.monitor_store import STRUCTURES
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
-CINEMA_CITY = DagStructure(
-    dag_id="cinema_city",
-    tasks=(
-        TaskSpec("sync"),
-        TaskSpec("cinema_day.cinema_dates", ("sync",)),
-        TaskSpec("plan_films", ("cinema_day.cinema_dates",)),
-        TaskSpec("movie_details", ("plan_films",)),
-        TaskSpec("collect_matches", ("movie_details",)),
-        TaskSpec("cinema_day.showtimes", ("cinema_day.cinema_dates", "collect_matches")),
-    ),
-)
-
-KINO_KRAKOW = DagStructure(
-    dag_id="kino_krakow",
-    tasks=(
-        TaskSpec("sync"),
-        TaskSpec("day.day_pages", ("sync",)),
-        TaskSpec("plan_films", ("day.day_pages",)),
-        TaskSpec("movie_details", ("plan_films",)),
-        TaskSpec("collect_matches", ("movie_details",)),
-        TaskSpec("day.showtimes", ("day.day_pages", "collect_matches")),
-    ),
-)
+# The two chains' task graphs, as the DAG factory builds them.
+CINEMA_CITY = STRUCTURES["cinema_city"]
+KINO_KRAKOW = STRUCTURES["kino_krakow"]
 
 
 def ti(task_id: str, map_index: int, state: str | None, *, offset: float = 0, secs: float = 1.0, tries=1):

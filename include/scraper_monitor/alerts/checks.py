@@ -9,8 +9,8 @@ evaluations and restarts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlencode
@@ -147,7 +147,7 @@ class SloBreachCheck(RowCheck):
         )
 
     def top_error(self, row: slo.SloStatus, ctx: CheckContext) -> TopError | None:
-        return top_error(
+        return errors.most_frequent(
             ctx.conn, scraper=row.scraper, since=row.window_start, until=row.window_end, task_id=row.task_id
         )
 
@@ -237,7 +237,7 @@ class ErrorSpikeCheck(RowCheck):
 
     def top_error(self, row: errors.CategoryLevel, ctx: CheckContext) -> TopError | None:
         since = ctx.now - ctx.alerts.error_spike.window
-        return top_error(
+        return errors.most_frequent(
             ctx.conn, scraper=row.scraper, since=since, until=ctx.now, category=row.error_category
         )
 
@@ -271,31 +271,12 @@ class FailedRunsCheck(RowCheck):
         )
 
     def top_error(self, row: runs.RunOutcomes, ctx: CheckContext) -> TopError | None:
-        return top_error(
+        return errors.most_frequent(
             ctx.conn, scraper=row.scraper, since=row.oldest, until=ctx.now, run_ids=row.failed_run_ids
         )
 
     def panel_path(self, row: runs.RunOutcomes) -> str:
         return chain_path(row.dag_id, row.failed_run_ids[0])
-
-
-def top_error(
-    conn: psycopg.Connection,
-    *,
-    scraper: str,
-    since: datetime,
-    until: datetime,
-    task_id: str | None = None,
-    category: str | None = None,
-    run_ids: Sequence[str] | None = None,
-) -> TopError | None:
-    """The most frequent error fingerprint (failed and retried tries) with its newest message."""
-    sample = errors.most_frequent(
-        conn, scraper=scraper, since=since, until=until, task_id=task_id, category=category, run_ids=run_ids
-    )
-    if sample is None:
-        return None
-    return TopError(**asdict(sample))
 
 
 def _panel(path: str, **query: str) -> str:

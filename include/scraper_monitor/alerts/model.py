@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
+from scraper_monitor.reports.errors import TopError
+
 Severity = Literal["warning", "critical"]
 Event = Literal["opened", "repeat", "resolved"]
 EVENTS: tuple[Event, ...] = ("opened", "repeat", "resolved")
@@ -18,16 +20,6 @@ class Fact:
     label: str
     value: str
     target: str | None = None
-
-
-@dataclass(frozen=True)
-class TopError:
-    """The most frequent error fingerprint behind an alert, with one real message as the example."""
-
-    fingerprint: str
-    category: str | None
-    count: int
-    example: str
 
 
 @dataclass(frozen=True)

@@ -145,8 +145,9 @@ def top_errors(
 
 
 @dataclass(frozen=True)
-class ErrorSample:
-    """The most frequent error fingerprint of a selection, with its newest message."""
+class TopError:
+    """The most frequent error fingerprint of a selection, with one real message as the example (what
+    an alert shows as its top error)."""
 
     fingerprint: str
     category: str | None
@@ -178,7 +179,7 @@ def most_frequent(
     task_id: str | None = None,
     category: str | None = None,
     run_ids: Sequence[str] | None = None,
-) -> ErrorSample | None:
+) -> TopError | None:
     """The most frequent fingerprint among one scraper's failed and retried tries in [since, until]."""
     rows = dict_rows(
         conn,
@@ -196,7 +197,7 @@ def most_frequent(
     if not rows:
         return None
     row = rows[0]
-    return ErrorSample(
+    return TopError(
         fingerprint=row["fingerprint"],
         category=row["error_category"],
         count=int(row["n"]),

@@ -57,16 +57,21 @@ def _export_sessions(dsn: str) -> list[str]:
     return [state for (state,) in rows]
 
 
-def _wait_until_gone(dsn: str, seconds: float) -> list[str]:
+def _wait_until(dsn: str, seconds: float, wanted: list[str]) -> list[str]:
     deadline = time.monotonic() + seconds
-    while (left := _export_sessions(dsn)) and time.monotonic() < deadline:
+    while (seen := _export_sessions(dsn)) != wanted and time.monotonic() < deadline:
         time.sleep(0.1)
-    return left
+    return seen
+
+
+def _wait_until_gone(dsn: str, seconds: float) -> list[str]:
+    return _wait_until(dsn, seconds, [])
 
 
 def test_a_cancelled_download_gives_its_connection_back(big_store: str, server: tuple[str, int]) -> None:
     sock = _open_download(*server)
-    assert _export_sessions(big_store) == ["idle in transaction"]  # the stream's snapshot, while it streams
+    # The stream's snapshot, held while the client does not read (for a moment it may still be fetching).
+    assert _wait_until(big_store, 5, ["idle in transaction"]) == ["idle in transaction"]
     sock.close()  # the user pressed cancel
     assert _wait_until_gone(big_store, 5) == []
 

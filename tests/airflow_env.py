@@ -7,6 +7,7 @@ monitor store is always a real PostgreSQL. The cluster policy is installed exact
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -14,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = Path(tempfile.mkdtemp(prefix="airflow-test-"))
+FOREIGN_DAGS = ROOT / "tests" / "data" / "foreign_dags"
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 (HOME / "config").mkdir()
 shutil.copyfile(ROOT / "include" / "airflow_local_settings.py", HOME / "config" / "airflow_local_settings.py")
@@ -22,6 +25,13 @@ os.environ.update(
     {
         "AIRFLOW_HOME": str(HOME),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        # A second bundle holds DAGs nobody here wrote, for tests of the monitor on any DAG.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
+                {"name": "foreign-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(FOREIGN_DAGS)}},
+            ]
+        ),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME}/airflow.db",

@@ -107,17 +107,17 @@ def _context(spec: ChainSpec) -> tuple[ChainContext, Any]:
 
 
 def _finish(result: StepResult, ctx: Any) -> dict[str, Any]:
+    """The task's return value; the monitor's part goes under STEP_RESULT_KEY, where the monitor
+    callback reads it (and nothing else: it never pulls a task's return value, whatever its size)."""
+    ctx["ti"].xcom_push(STEP_RESULT_KEY, result.for_monitor())
     if result.skip_reason:
-        # The skip callback gets no exception to read the reason from; leave it for the monitor.
-        ctx["ti"].xcom_push(STEP_RESULT_KEY, result.to_dict())
         raise AirflowSkipException(result.skip_reason)
     return result.to_dict()
 
 
 def _fan_out(result: StepResult, key: str, ctx: Any) -> list[Any]:
-    """Airflow maps only over return values, so a fan-out task returns the list to map over and
-    leaves its counts and item outcomes for the monitor under STEP_RESULT_KEY."""
-    ctx["ti"].xcom_push(STEP_RESULT_KEY, _finish(result, ctx))
+    """Airflow maps only over return values, so a fan-out task returns the list to map over."""
+    _finish(result, ctx)
     return list(result.data.get(key, []))
 
 

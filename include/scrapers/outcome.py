@@ -47,10 +47,14 @@ class StepResult:
     skip_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        return {**self.for_monitor(), "data": self.data}
+
+    def for_monitor(self) -> dict[str, Any]:
+        """What the monitor records: the counts, item outcomes and skip reason, without the data the
+        next task needs (a unit's payload, the films to map over), which can be large."""
         return {
             "counts": dict(self.counts),
             "items": [asdict(i) for i in self.items],
-            "data": self.data,
             "skip_reason": self.skip_reason,
         }
 

@@ -21,13 +21,14 @@ from scraper_monitor import settings, silent
 from scraper_monitor.airflow.connections import monitor_dsn
 from scraper_monitor.recording import TryFacts, build_summary, scraper_name
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
-from scraper_monitor.store.writer import SummaryWriter
+from scraper_monitor.store.writer import SummaryWriter, WriteResult
 from scrapers.outcome import StepResult
 
 log = logging.getLogger(__name__)
 
-#: A task whose return value is not its StepResult (fan-out tasks return the list Airflow maps
-#: over) pushes the StepResult under this XCom key instead.
+#: A scraper task pushes what the monitor records (``StepResult.for_monitor()``) under this XCom key.
+#: The callback reads this key only, never a task's return value: a task of any DAG in the deployment
+#: may return megabytes, and pulling them would eat the callback's budget after the task.
 STEP_RESULT_KEY = "step_result"
 _MARK = "_scraper_monitor_callback"
 
@@ -57,13 +58,9 @@ def _now() -> datetime:
 
 
 def _task_result(ti: Any) -> StepResult | None:
-    for key in (STEP_RESULT_KEY, "return_value"):
-        try:
-            raw = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index, key=key)
-        except Exception:
-            continue
-        if isinstance(raw, dict) and isinstance(raw.get("counts"), dict):
-            return StepResult.from_dict(raw)
+    raw = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index, key=STEP_RESULT_KEY)
+    if isinstance(raw, dict) and isinstance(raw.get("counts"), dict):
+        return StepResult.from_dict(raw)
     return None
 
 
@@ -105,14 +102,31 @@ def try_facts(context: Any, state: str) -> TryFacts:
     )
 
 
+def _count(result: WriteResult, dag_id: str) -> None:
+    """A summary that is not in the store yet is counted in Airflow's own metrics (StatsD or
+    OpenTelemetry, ``[metrics]`` in airflow.cfg), the one channel that still works when both the store
+    and the worker's disk do not: ``scraper_monitor.summaries_spooled`` (stored later by the replay)
+    and ``scraper_monitor.summaries_lost`` (never stored; the task log holds the summary)."""
+    if result == "stored":
+        return
+    try:
+        from airflow.sdk.observability.stats import incr
+
+        incr(f"scraper_monitor.summaries_{result}", tags={"dag_id": dag_id})
+    except Exception:  # a metrics backend that fails must not fail the callback either
+        log.warning("scraper monitor: could not count the %s summary in Airflow's metrics", result)
+
+
 def _record(state: str) -> Callable[[Any], None]:
     def callback(context: Any) -> None:
+        result: WriteResult = "lost"
         try:
             facts = try_facts(context, state)
             summary = build_summary(facts, _history(facts.dag_id, facts.task_id), _redact)
-            _writer().write(summary)
+            result = _writer().write(summary)
         except Exception:
             log.exception("scraper monitor: could not record the execution (task outcome unchanged)")
+        _count(result, getattr(context.get("ti"), "dag_id", "unknown"))
 
     setattr(callback, _MARK, state)
     callback.__name__ = f"record_{state}"

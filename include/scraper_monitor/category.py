@@ -10,8 +10,11 @@
    Airflow's interrupts), by isinstance against classes already loaded. Nothing is imported
    here: an exception of a library that was never imported cannot exist, so looking only in
    ``sys.modules`` is exact and keeps this module free of Airflow and cheap to import;
+   Text alone (a stored message, the CLI) is filed the same way by the class names it starts its
+   lines with ("KeyError: 'x'"), so the live exception and its stored text agree;
 3. an HTTP status: the ``http_status`` argument, a ``status``/``status_code``/``response.status_code``
-   attribute in the chain, or a status written in the text ("HTTP 503", "429 Client Error",
+   attribute in the chain (never on Airflow's own exceptions, whose ``status_code`` is meant for
+   its REST API), or a status written in the text ("HTTP 503", "429 Client Error",
    "status code 404"); see ``_by_status`` for the mapping;
 4. ordered text rules: the file named by ``$SCRAPER_MONITOR_ERROR_RULES`` first, then the built-in
    ``error_rules.yaml`` in this package;
@@ -168,7 +171,12 @@ def _decide(
             return (*typed, f"typed:{type(link).__name__}")
         fallback = fallback or (*typed, f"typed:{type(link).__name__}")
 
+    # Text alone (the CLI, a stored message) names its exception classes ("Type: message" per line,
+    # as describe() writes them); a class whose decision needs no object is filed by its name.
+    names = set() if chain else {n for m in _CLASS_NAME_IN_TEXT.finditer(text) for n in m.groups() if n}
     for known in _KNOWN_CLASSES:
+        if known.fixed is not None and known.name in names:
+            return (*known.fixed, f"class:{known.name}")
         cls = known.loaded()
         if cls is None:
             continue
@@ -217,6 +225,9 @@ class _KnownClass:
     module: str
     name: str
     decide: Callable[[BaseException], Decision]
+    #: The decision when it does not depend on the exception object, so that the stored text
+    #: ("KeyError: 'x'") is filed like the live exception was: the CLI sees only the text.
+    fixed: Decision | None = None
 
     def loaded(self) -> type | None:
         module = sys.modules.get(self.module)
@@ -224,8 +235,16 @@ class _KnownClass:
         return cls if isinstance(cls, type) else None
 
 
-def _fixed(category: str, error_type: str) -> Callable[[BaseException], Decision]:
-    return lambda _exc: (category, error_type)
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    decision: Decision
+
+    def __call__(self, _exc: BaseException) -> Decision:
+        return self.decision
+
+
+def _fixed(category: str, error_type: str) -> _Fixed:
+    return _Fixed((category, error_type))
 
 
 def _json_error(exc: BaseException) -> Decision:
@@ -250,7 +269,7 @@ def _markup_error(exc: BaseException) -> Decision:
 
 def _known(spec: str, decide: Callable[[BaseException], Decision]) -> _KnownClass:
     module, name = spec.split(":")
-    return _KnownClass(module, name, decide)
+    return _KnownClass(module, name, decide, decide.decision if isinstance(decide, _Fixed) else None)
 
 
 # psycopg (3) and psycopg2 (Airflow's PostgresHook) name their errors alike. Specific SQLSTATE
@@ -301,6 +320,13 @@ _KNOWN_CLASSES: tuple[_KnownClass, ...] = (
 )
 
 
+# "ReadTimeout: ..." at the start of a line, optionally with its module ("requests.exceptions."), or
+# a wrapped class as SQLAlchemy names it: "IntegrityError: (psycopg2.errors.UniqueViolation) ...".
+_CLASS_NAME_IN_TEXT = re.compile(
+    r"^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*):(?: \((?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\))?", re.MULTILINE
+)
+
+
 # --- step 3: HTTP status -------------------------------------------------------------------------
 
 # Only statuses written next to a word that makes them statuses: "line 1 column 503" and
@@ -321,11 +347,19 @@ _STATUS_IN_TEXT = re.compile(
 )
 
 
+def _is_airflows(link: BaseException) -> bool:
+    """Airflow's exceptions carry a ``status_code`` for its own REST API (AirflowException 500,
+    AirflowNotFoundException 404): that is no HTTP answer a task received."""
+    return any(cls.__module__.split(".")[0] == "airflow" for cls in type(link).__mro__)
+
+
 def _statuses(http_status: int | None, chain: list[BaseException], text: str) -> Iterator[int]:
     """Candidate statuses, most trustworthy first: argument, attributes, then the text."""
     if http_status is not None:
         yield http_status
     for link in chain:
+        if _is_airflows(link):
+            continue
         response = getattr(link, "response", None)
         for value in (
             getattr(link, "status", None),

@@ -261,6 +261,47 @@ def test_airflow_task_timeout_without_importing_airflow_in_the_core() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("make", "category", "error_type"),
+    [
+        ("AirflowException", UNKNOWN_ERROR, "command_failed"),
+        ("AirflowFailException", UNKNOWN_ERROR, "command_failed"),
+        ("AirflowSensorTimeout", UNKNOWN_ERROR, "sensor_timeout"),
+    ],
+)
+def test_airflows_own_errors_are_not_read_as_http_answers(make: str, category: str, error_type: str) -> None:
+    """AirflowException carries status_code 500 for Airflow's REST API: a failing BashOperator is no
+    server error of a site."""
+    from airflow.sdk import exceptions
+
+    message = (
+        "Sensor has timed out; run duration of 60.1 seconds exceeds the specified timeout of 60.0."
+        if make == "AirflowSensorTimeout"
+        else "Bash command failed. The command returned a non-zero exit code 1."
+    )
+    result = categorize(getattr(exceptions, make)(message))
+    assert (result.category, result.error_type) == (category, error_type), result.matched_by
+    missing = categorize(exceptions.AirflowNotFoundException("The conn_id `fs_default` isn't defined"))
+    assert (missing.category, missing.error_type) == (VALIDATION_ERROR, "missing_config"), missing.matched_by
+
+
+def test_a_site_answer_wrapped_in_an_airflow_exception_is_still_the_sites_status(http_base: str) -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    def hook_call() -> None:  # what HttpHook.check_response does
+        try:
+            requests.get(f"{http_base}/status/503", timeout=2).raise_for_status()
+        except requests.HTTPError as exc:
+            raise AirflowException("503:Service Unavailable") from exc
+
+    result = categorize(_raised(hook_call))
+    assert (result.category, result.error_type, result.matched_by) == (
+        NETWORK_ERROR,
+        "http_5xx",
+        "http_status:503",
+    )
+
+
 def test_category_module_does_not_import_airflow() -> None:
     code = (
         "import sys, scraper_monitor.category; print(any(m.split('.')[0] == 'airflow' for m in sys.modules))"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 
 from scraper_monitor import silent
 from scraper_monitor.category import categorize
@@ -126,6 +128,36 @@ def test_a_failure_is_categorized_like_the_categorize_command(state: str) -> Non
     )
     assert "table.repert" in (summary.error_message or "")
     assert summary.counts == {} and not summary.silent
+
+
+CORPUS = yaml.safe_load((Path(__file__).resolve().parents[1] / "data" / "error_corpus.yaml").read_text())
+
+
+def _raisers() -> list[type[BaseException]]:
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
+
+    return [
+        Exception,
+        RuntimeError,
+        ValueError,
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+    ]
+
+
+def test_a_stored_row_and_the_categorize_command_agree_on_every_corpus_message() -> None:
+    """Whatever a task raises a message with, the row's category, type and fingerprint are what
+    ``scraper-monitor categorize`` says for the stored message (the README's promise)."""
+    disagreements = []
+    for case in CORPUS["cases"]:
+        for raiser in _raisers():
+            summary = build_summary(facts(FAILED, exception=raiser(case["message"])), no_history)
+            again = categorize(summary.error_message)
+            stored = (summary.error_category, summary.error_type, summary.fingerprint)
+            if stored != (again.category, again.error_type, again.fingerprint):
+                disagreements.append((raiser.__name__, case["message"], stored[:2], again.matched_by))
+    assert disagreements == []
 
 
 def test_the_message_is_redacted_before_it_is_stored() -> None:

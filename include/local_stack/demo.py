@@ -91,7 +91,7 @@ def start_stack(paths: Paths, env: dict[str, str], scenario_name: str) -> Airflo
     processes.start_simulator(paths, env, scenario_name, datetime.now(UTC).date().isoformat())
     processes.wait_simulator()
     processes.start_airflow(paths, env)
-    processes.wait_healthy()
+    processes.wait_healthy(paths)
     api = AirflowApi(login["username"], login["password"], base_url=api_url())
     wait_for_dags(api)
     return api

@@ -75,12 +75,33 @@ def stop_all(paths: Paths, say: Callable[[str], None] = print) -> None:
         say(f"stopped {name}")
 
 
-def wait_healthy(timeout_s: float = 180, say: Callable[[str], None] = print) -> None:
+def _exited(pid: int) -> bool:
+    """True once the process is gone or a zombie (our child that exited; nobody reaped it yet)."""
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        return True
+
+
+def _check_running(paths: Paths) -> None:
+    """A component that died while starting ends the wait at once, with the end of its log."""
+    for name in airflow_components():
+        pidfile = paths.run / f"{name}.pid"
+        if pidfile.exists() and _exited(int(pidfile.read_text())):
+            log = paths.logs / f"{name}.log"
+            tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+            raise SystemExit(f"Airflow's {name} exited while starting; the end of {log}:\n" + "\n".join(tail))
+
+
+def wait_healthy(paths: Paths, timeout_s: float = 180, say: Callable[[str], None] = print) -> None:
     """Wait until the api-server reports every component healthy."""
     url = f"{api_url()}/api/v2/monitor/health"
     deadline = time.monotonic() + timeout_s
     last = ""
     while time.monotonic() < deadline:
+        _check_running(paths)
         try:
             health = requests.get(url, timeout=5).json()
             status = {k: (v or {}).get("status") for k, v in health.items()}

@@ -142,6 +142,9 @@ class ChainSummary:
     skipped: int
     pending: int
     silent: int
+    #: Mapped task instances Airflow marked ``removed`` (the mapped input shrank on a clear): no
+    #: longer part of the run, so hidden from the stages and counted here only.
+    removed: int = 0
 
     @property
     def success_rate(self) -> float | None:
@@ -203,19 +206,25 @@ def build_chain(
             latest[key] = row
 
     nodes: dict[tuple[str, int], ChainNode] = {}
+    removed: set[tuple[str, int]] = set()
     for ti in task_instances:
         state = from_airflow(ti.state)
         if state is None:
+            removed.add((ti.task_id, ti.map_index))
             continue
         node = _new_node(ti.task_id, ti.map_index, state, rules)
         node.try_number = ti.try_number
         node.started_at, node.ended_at, node.duration_s = ti.start_date, ti.end_date, ti.duration
         nodes[node.key] = node
     for key, row in latest.items():
+        if key in removed:  # its rows are from before the input shrank: history, not this run
+            continue
         node = nodes.get(key)
         if node is None:
             node = nodes[key] = _new_node(key[0], key[1], row["state"], rules)
             node.try_number = row["try_number"]
+        elif node.state in PENDING_STATES and row["try_number"] < node.try_number:
+            continue  # cleared and not finished again: the old try says nothing about this one
         _apply_summary(node, row)
 
     for row in item_outcomes:
@@ -247,7 +256,7 @@ def build_chain(
         run_id=run_id,
         stages=stages,
         incidents=incidents,
-        summary=_summarize(ordered),
+        summary=_summarize(ordered, removed=len(removed)),
     )
 
 
@@ -414,7 +423,7 @@ def _describe(lost: list[ChainNode], rules: Mapping[str, StageRule]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _summarize(nodes: list[ChainNode]) -> ChainSummary:
+def _summarize(nodes: list[ChainNode], *, removed: int) -> ChainSummary:
     states = Counter(n.state for n in nodes)
     pending = sum(states[s] for s in PENDING_STATES)
     finished = len(nodes) - pending - states[SKIPPED]
@@ -427,6 +436,7 @@ def _summarize(nodes: list[ChainNode]) -> ChainSummary:
         skipped=states[SKIPPED],
         pending=pending,
         silent=sum(1 for n in nodes if n.silent and n.state == SUCCESS),
+        removed=removed,
     )
 
 

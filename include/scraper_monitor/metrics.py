@@ -233,7 +233,7 @@ def _slo(
         labels=["scraper"],
     )
     whole = {s["scraper"]: s for s in statuses if s["task_id"] is None}
-    for scraper in sorted(set(scrapers) | set(whole)):
+    for scraper in sorted(s for s in set(scrapers) | set(whole) if config.declares(s)):
         slo_target = config.target_for(scraper)
         target.add_metric([scraper], slo_target.target_success_rate)
         threshold.add_metric([scraper], slo_target.alert_threshold)

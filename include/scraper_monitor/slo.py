@@ -26,7 +26,7 @@ INSUFFICIENT_DATA = "insufficient_data"
 STATUSES: tuple[str, ...] = (MET, BELOW_TARGET, CRITICAL, INSUFFICIENT_DATA)
 
 _TARGET_FIELDS = ("target_success_rate", "target_duration_ms", "alert_threshold")
-_TOP_LEVEL_FIELDS = ("window_hours", "min_runs", "defaults", "scrapers", "alerts")
+_TOP_LEVEL_FIELDS = ("window_hours", "min_runs", "defaults", "measure_undeclared", "scrapers", "alerts")
 
 
 class SloConfigError(ValueError):
@@ -54,6 +54,14 @@ class SloConfig:
     scrapers: Mapping[str, ScraperSlo]
     # The `alerts:` section, validated by scraper_monitor.alerts.config (it tunes the evaluator, not SLOs).
     alerts: Mapping[str, Any]
+    #: Whether DAGs not listed under ``scrapers`` are measured against ``defaults`` too. Off: the
+    #: cluster policy records every DAG of a deployment, and a branching example DAG is not a scraper
+    #: that should be "below target" because nobody declared what it ought to achieve.
+    measure_undeclared: bool = False
+
+    def declares(self, scraper: str) -> bool:
+        """Whether ``scraper`` has an SLO: listed under ``scrapers``, or every DAG is measured."""
+        return self.measure_undeclared or scraper in self.scrapers
 
     def target_for(self, scraper: str, task_id: str | None = None) -> SloTarget:
         entry = self.scrapers.get(scraper)
@@ -113,7 +121,15 @@ def parse_config(raw: Any) -> SloConfig:
         defaults=defaults,
         scrapers=scrapers,
         alerts=_mapping(root.get("alerts", {}), "alerts"),
+        measure_undeclared=_flag(root, "measure_undeclared"),
     )
+
+
+def _flag(raw: Mapping[str, Any], key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise SloConfigError(f"{key}: must be true or false, got {_describe(value)}")
+    return value
 
 
 def _target(raw: Mapping[str, Any], path: str, fallback: SloTarget | None) -> SloTarget:

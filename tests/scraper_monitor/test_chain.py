@@ -356,3 +356,36 @@ def test_empty_run():
     assert chain.stages == [] and chain.incidents == []
     assert chain.summary.text == "no finished task instances yet"
     assert chain.summary.success_rate is None
+
+
+def test_a_cleared_mapped_task_that_shrank_shows_only_its_current_instances():
+    """Cleared after the mapped input went from 3 to 1: Airflow marks work[1] and work[2] removed. Their
+    rows from the first attempt are history, not this run: no success from an old row, no old times."""
+    structure = DagStructure("shrinking", (TaskSpec("make_list"), TaskSpec("work", ("make_list",))))
+    first_attempt = T0 - timedelta(hours=1)
+    tis = [
+        ti("make_list", -1, "success", tries=2, secs=1),
+        ti("work", 0, "success", offset=2, tries=2, secs=1),
+        ti("work", 1, "removed", tries=1),
+        ti("work", 2, "removed", tries=1),
+    ]
+    old = {"started_at": first_attempt, "ended_at": first_attempt + timedelta(seconds=1)}
+    execs = [
+        execution("make_list", -1, "success", try_number=1, **old),
+        *(execution("work", i, "success", try_number=1, **old) for i in range(3)),
+        execution("make_list", -1, "success", try_number=2),
+        execution("work", 0, "success", try_number=2),
+    ]
+    chain = build_chain(structure, tis, execs, [], run_id="manual__1")
+
+    assert [n.label for n in chain.nodes] == ["make_list", "work[0]"]
+    assert chain.summary.text == "2/2 succeeded (100%)" and chain.summary.removed == 2
+    assert chain.duration_s == 3.0  # the current attempt only, not since the first one an hour ago
+
+
+def test_a_cleared_task_not_finished_again_does_not_show_its_old_try():
+    structure = DagStructure("cleared", (TaskSpec("load"),))
+    tis = [ti("load", -1, "queued", tries=2)]
+    execs = [execution("load", -1, "failed", try_number=1, error_message="old failure")]
+    [node] = build_chain(structure, tis, execs, [], run_id="manual__1").nodes
+    assert (node.state, node.error_message, node.has_summary) == ("queued", None, False)

@@ -220,6 +220,25 @@ def test_status_for_one_scraper(db: psycopg.Connection) -> None:
     assert {s for s, _ in _statuses(db, scraper="kino_krakow")} == {"kino_krakow"}
 
 
+def test_only_declared_scrapers_have_slos_unless_every_dag_is_measured(db: psycopg.Connection) -> None:
+    """A deployment's other DAGs are not scrapers: a branching example DAG at 100% success is not "below
+    target" because its p95 is 19 s against a scraper's 3 s default."""
+    for i in range(6):
+        add_execution(
+            db, scraper="example_branch_operator", task_id="branching", run_id=f"r{i}", duration_ms=19_000
+        )
+        add_execution(db, scraper="cinema_city", task_id="sync", run_id=f"r{i}", duration_ms=500)
+
+    shipped = {s.scraper for s in slo_statuses(db, slo.load_config(), now=NOW)}
+    assert "example_branch_operator" not in shipped and "cinema_city" in shipped
+    everything = {
+        (s.scraper, s.task_id): s for s in slo_statuses(db, _config(measure_undeclared=True), now=NOW)
+    }
+    assert everything[("example_branch_operator", None)].status == slo.BELOW_TARGET  # against `defaults`
+    with pytest.raises(slo.SloConfigError, match="measure_undeclared: must be true or false"):
+        _config(measure_undeclared="yes")
+
+
 # --- CLI ---------------------------------------------------------------------------------------
 
 

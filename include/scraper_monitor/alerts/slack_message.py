@@ -97,7 +97,8 @@ def deadline_miss_message(
             "elements": [
                 _button_element("Open the run's chain", chain_url(base_url, dag_id, run_id)),
                 _button_element(
-                    "Scraper monitor", panel_url(base_url, f"/scraper-monitor/?scraper={quote(dag_id)}")
+                    "Scraper monitor",
+                    panel_url(base_url, f"/scraper-monitor/?scraper={quote(dag_id, safe='')}"),
                 ),
             ],
         },

@@ -87,6 +87,7 @@ def chain_text(chain: ChainOut) -> str:
             (summary.skipped, "skipped"),
             (summary.pending, "not finished"),
             (summary.silent, "silent"),
+            (summary.removed, "removed by Airflow (not shown)"),
         )
         if n
     ]

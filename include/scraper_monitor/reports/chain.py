@@ -100,6 +100,7 @@ class ChainSummaryOut(BaseModel):
     skipped: int
     pending: int
     silent: int
+    removed: int = Field(description="mapped task instances Airflow removed (the input shrank); not shown")
     success_rate: float | None
 
 

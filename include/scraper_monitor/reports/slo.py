@@ -48,7 +48,8 @@ def slo_statuses(
     now: datetime | None = None,
     scraper: str | None = None,
 ) -> list[SloStatus]:
-    """Every SLO with data in the window, plus every configured one (as insufficient_data when idle).
+    """Every declared SLO (``SloConfig.declares``) with data in the window, plus every configured one
+    (as insufficient_data when idle).
 
     Sorted by scraper, the scraper-wide status first, then its tasks.
     """
@@ -70,6 +71,7 @@ def slo_statuses(
     return [
         _status(name, task_id, found[(name, task_id)], config, since, until)
         for name, task_id in sorted(found, key=lambda k: (k[0], k[1] is not None, k[1] or ""))
+        if config.declares(name)
     ]
 
 

@@ -17,8 +17,11 @@ from psycopg import sql
 from scraper_monitor.category import CATEGORIES
 from scraper_monitor.state import STATES
 
-# Airflow's own rule for dag and task ids; scraper names and error types follow it too.
-_NAME = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+#: Airflow's own rule for DAG and task ids (airflow.sdk.definitions._internal.node.KEY_REGEX, 250
+#: characters): any word character of any script ("turn2_łódź"), dots and dashes. Scraper names and
+#: error types follow it too. Python's ``\w``, as Airflow checks it.
+ID_PATTERN = r"[\w.-]{1,250}"
+_NAME = re.compile(ID_PATTERN)
 
 # Field -> SQL condition. Fixed text only: values always travel as parameters.
 _CONDITIONS: dict[str, str] = {

@@ -24,14 +24,20 @@ def _blank_to_none(value: Any) -> Any:
 
 
 Blank = BeforeValidator(_blank_to_none)
-NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,250}$"
+# For the schema and a first check. Unbounded here: pydantic's regex engine compiles a Unicode class
+# repeated {1,250} into more than its 10 MB limit (the app would not start); max_length bounds it, and
+# ExecutionFilter applies Airflow's rule (ID_PATTERN) exactly.
+NAME_PATTERN = r"^[\w.-]+$"
+NAME_MAX = 250
 
 State = Literal[STATES]  # type: ignore[valid-type]
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 
 
 def _name(description: str) -> Any:
-    return Annotated[str | None, Blank, Query(description=description, pattern=NAME_PATTERN)]
+    return Annotated[
+        str | None, Blank, Query(description=description, pattern=NAME_PATTERN, max_length=NAME_MAX)
+    ]
 
 
 ScraperParam = _name("scraper name (the DAG id of a scraper chain)")

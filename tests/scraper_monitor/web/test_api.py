@@ -569,3 +569,24 @@ def test_chain_joins_airflow_task_instances_and_the_store(
     assert chain["summary"]["text"] == "5/7 succeeded (71%)"
     page = get(f"chain/web_chain_probe/{run}", html=True)
     assert "5/7 succeeded (71%)" in page.text
+
+
+def test_ids_airflow_accepts_can_be_queried_and_linked(get: Get, use_store: Callable, pg_server: Any) -> None:
+    """Airflow allows any word character in DAG and task ids ("turn2_łódź"); so does every filter, path
+    and link of the monitor, still bounded in length."""
+    from tests.factories import add_execution
+
+    store = new_store(pg_server)
+    try:
+        with psycopg.connect(store, autocommit=True) as conn:
+            add_execution(conn, scraper="turn2_łódź", task_id="zadanie_ż", run_id="manual__1", state="failed")
+        use_store(store)
+        rows = get("api/executions", dag_id="turn2_łódź", task_id="zadanie_ż").json()["items"]
+        assert [(r["dag_id"], r["task_id"]) for r in rows] == [("turn2_łódź", "zadanie_ż")]
+        assert get("api/chains/turn2_łódź/manual__1").json()["summary"]["failed"] == 1
+        page = get("runs", html=True, scraper="turn2_łódź").text
+        assert f"chain/{quote('turn2_łódź', safe='')}/manual__1" in page  # the link is URL-encoded
+        for bad in ("turn2 łódź", "a;b", "x" * 251):
+            assert get("api/executions", dag_id=bad).status_code == 422
+    finally:
+        drop_store(pg_server, store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from urllib.parse import quote
@@ -27,11 +28,17 @@ def _progress_line(dag_id: str, tis: list[dict]) -> str:
     return f"  {dag_id}: {done}/{len(tis)} task instances finished ({detail})"
 
 
-def wait_for_dags(api: AirflowApi, timeout_s: float = 180) -> None:
+def wait_for_dags(api: AirflowApi, dag_ids: Iterable[str] = CHAINS, timeout_s: float = 180) -> None:
+    """Wait until the dag-processor has parsed ``dag_ids``; a DAG file that fails to load ends the wait
+    at once, naming the file and its error."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if all(api.dag_exists(d) for d in CHAINS):
+        if all(api.dag_exists(d) for d in dag_ids):
             return
+        if errors := api.import_errors():
+            raise SystemExit(
+                "DAG files failed to load:\n" + "\n".join(f"  {f}: {e}" for f, e in errors.items())
+            )
         print("  waiting for the dag-processor to parse the DAGs ...", flush=True)
         time.sleep(3)
     raise SystemExit(

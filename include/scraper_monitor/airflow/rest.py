@@ -102,6 +102,14 @@ class AirflowApi:
             return False  # not parsed yet (404) or the api-server still starting: callers poll
         return True
 
+    def import_errors(self) -> dict[str, str]:
+        """The DAG files Airflow could not load: file name -> the last line of its error."""
+        errors = {}
+        for error in self._paged("/importErrors", "import_errors"):
+            lines = (error.get("stack_trace") or "").strip().splitlines()
+            errors[error["filename"]] = lines[-1] if lines else ""
+        return errors
+
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/dags/{_segment(dag_id)}", json={"is_paused": False})
 
@@ -111,6 +119,23 @@ class AirflowApi:
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/dags/{_segment(dag_id)}/dagRuns/{_segment(run_id)}")
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """Every run of a DAG, all pages (including runs another DAG triggered)."""
+        return self._paged(f"/dags/{_segment(dag_id)}/dagRuns", "dag_runs")
+
+    def clear_run(self, dag_id: str, run_id: str) -> None:
+        """Clear every task instance of a run, as the UI's "Clear run" does: the run starts again."""
+        path = f"/dags/{_segment(dag_id)}/dagRuns/{_segment(run_id)}/clear"
+        self._call("POST", path, json={"dry_run": False, "only_failed": False})
+
+    def set_variable(self, key: str, value: str) -> None:
+        try:
+            self._call("PATCH", f"/variables/{_segment(key)}", json={"key": key, "value": value})
+        except AirflowHttpError as exc:
+            if exc.status != 404:
+                raise
+            self._call("POST", "/variables", json={"key": key, "value": value})
 
     def tasks(self, dag_id: str) -> list[dict[str, Any]]:
         """The DAG's tasks, each with ``task_id`` and ``downstream_task_ids``."""

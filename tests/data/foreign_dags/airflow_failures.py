@@ -49,4 +49,4 @@ with DAG(
     missing_connection()
     missing_variable()
     fails_on_purpose()
-    consume(XComArg(produce(), key="report_path"))
+    consume(XComArg(produce().operator, key="report_path"))

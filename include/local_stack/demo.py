@@ -11,6 +11,7 @@ from datetime import time as clock_time
 from urllib.parse import quote
 
 from local_stack import processes
+from local_stack.database import with_database
 from local_stack.paths import Paths
 from local_stack.settings import api_url
 from local_stack.verdict import CHAINS, Verdict, judge, observe
@@ -117,7 +118,9 @@ def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) 
 
     verdicts: list[Verdict] = []
     for dag_id, run_id in runs.items():
-        observed = observe(api.task_instances(dag_id, run_id), env["SCRAPER_MONITOR_DSN"], dag_id, run_id)
+        monitor_dsn = env["SCRAPER_MONITOR_DSN"]
+        events_dsn = with_database(monitor_dsn, "scraped_events")
+        observed = observe(api.task_instances(dag_id, run_id), monitor_dsn, dag_id, run_id, events_dsn)
         predicted = scenario.predict(
             dag_id,
             days_ahead=7,

@@ -44,9 +44,37 @@ class Verdict:
         return f"FAIL {text}\n     differs from the scenario: {diffs}"
 
 
+def _version_mismatches(events_dsn: str, source: str) -> int:
+    """Stored Cinema City showtimes whose language or 3D flag is not their own event's: the film's
+    union of attributes leaking into a screening (a subtitled 2D show stored as dubbed 3D)."""
+    with psycopg.connect(events_dsn, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT to_regclass('scraped_showtimes') IS NOT NULL").fetchone()[0]
+        payloads = (
+            [p for (p,) in conn.execute("SELECT payload FROM scraped_showtimes WHERE source = %s", (source,))]
+            if exists
+            else []
+        )
+    wrong = 0
+    for payload in payloads:
+        own = set(payload.get("attributes") or [])
+        language, screen = payload.get("language_info") or {}, payload.get("format_info") or {}
+        if own and (
+            language.get("is_dubbed") != ("dubbed" in own)
+            or language.get("is_subbed") != ("subbed" in own)
+            or screen.get("is_3d") != ("3d" in own)
+        ):
+            wrong += 1
+    return wrong
+
+
 def observe(
-    task_instances: list[dict[str, Any]], monitor_dsn: str, dag_id: str, run_id: str
+    task_instances: list[dict[str, Any]],
+    monitor_dsn: str,
+    dag_id: str,
+    run_id: str,
+    events_dsn: str | None = None,
 ) -> dict[str, int]:
+    """What the run did; ``events_dsn`` is the showtime sink's database (default: the monitor's)."""
     unit_task = CHAINS[dag_id]
     units = [ti for ti in task_instances if ti["task_id"] == unit_task]
     unit_states = Counter(ti["state"] for ti in units)
@@ -92,11 +120,16 @@ def observe(
         "showtime_batches_upstream_failed": sum(1 for ti in batches if ti["state"] == "upstream_failed"),
         "executions_recorded": recorded,
         "task_instances_ran": len(ran),
+        "showtimes_version_mismatch": (
+            _version_mismatches(events_dsn or monitor_dsn, dag_id) if dag_id == "cinema_city" else 0
+        ),
     }
 
 
 def judge(dag_id: str, observed: dict[str, int], predicted: dict[str, int]) -> Verdict:
     wanted = {k: v for k, v in predicted.items() if k in observed}
-    # Every task instance that ran must have left its summary in the monitor.
+    # Every task instance that ran must have left its summary in the monitor, and every screening of
+    # a film shown in several versions kept its own language and format.
     wanted["executions_recorded"] = observed["task_instances_ran"]
+    wanted["showtimes_version_mismatch"] = 0
     return Verdict(dag_id, observed, wanted)

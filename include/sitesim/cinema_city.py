@@ -117,7 +117,7 @@ class CinemaCityApi:
         c = next(c for c in self.spec.cinemas if c.id == cinema_id)
         return {
             "id": c.id,
-            "groupId": self.spec.tenant,
+            "groupId": slugify(c.city),  # a city slug in real answers, not the tenant
             "displayName": c.name,
             "link": f"{LINK_BASE}/kina/{slugify(c.name)}/{c.id}",
             "imageUrl": f"{LINK_BASE}/media/cinemas/{c.id}.jpg",
@@ -144,20 +144,25 @@ class CinemaCityApi:
             "posterLink": f"{LINK_BASE}/media/posters/{film.cc_id}.jpg",
             "videoLink": f"{LINK_BASE}/media/trailers/{film.cc_id}.mp4",
             "link": f"{LINK_BASE}/filmy/{slugify(film.cc_name)}/{film.cc_id}",
-            "releaseYear": str(film.year),
+            # Current Polish releases have no releaseYear, only the release date.
+            "releaseYear": None if film.language == "pl" and film.index % 2 else str(film.year),
+            "releaseDate": f"{film.year}-01-01T00:00:00",
             "attributeIds": cc_film_attributes(film),
         }
 
     @staticmethod
     def _event(event: CcEvent, cinema_id: str, day: date) -> dict[str, Any]:
+        calendar_day = day + timedelta(days=1) if event.after_midnight else day
         return {
             "id": event.id,
             "filmId": event.film_id,
             "cinemaId": cinema_id,
             "businessDay": day.isoformat(),
-            "eventDateTime": f"{day.isoformat()}T{event.time}:00",
+            "eventDateTime": f"{calendar_day.isoformat()}T{event.time}:00",
             "attributeIds": list(event.attributes),
             "bookingLink": f"{LINK_BASE}/rezerwacja/{cinema_id}/{event.id}",
-            "soldOut": False,
+            "soldOut": event.sold_out,
+            "availabilityRatio": event.availability,
             "auditorium": event.auditorium,
+            "auditoriumTinyName": event.auditorium.removeprefix("Sala "),
         }

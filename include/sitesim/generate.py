@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sitesim import titles
@@ -51,7 +51,11 @@ class CcEvent:
     film_id: str
     time: str  # HH:MM, local (Europe/Warsaw), no offset, as the real API
     auditorium: str
-    attributes: tuple[str, ...]
+    attributes: tuple[str, ...]  # the screening's own version and format
+    #: A late screening past midnight, filed under the previous business day (as the real API does).
+    after_midnight: bool = False
+    sold_out: bool = False
+    availability: float = 1.0  # share of seats still free
 
 
 @dataclass(frozen=True)
@@ -250,34 +254,56 @@ def _cinema_city_days(scenario: Scenario, cc_films: tuple[Film, ...]) -> dict[tu
                 per_film[i] += 1
             events: list[CcEvent] = []
             for film, n in zip(films, per_film, strict=True):
-                version = _cc_version(film)
-                for time in sorted(rng.sample(TIME_GRID, min(n, len(TIME_GRID)))):
+                versions = cc_versions(film)
+                for k, time in enumerate(sorted(rng.sample(TIME_GRID, min(n, len(TIME_GRID))))):
+                    free = rng.choice((0.0, 0.15, 0.4, 0.75, 1.0))
                     events.append(
                         CcEvent(
                             id=f"{cinema.id}{day + spec.days_before:02d}{len(events):03d}",
                             film_id=film.cc_id,
                             time=time,
                             auditorium=f"Sala {rng.randint(1, halls)}",
-                            attributes=("2d", *version),
+                            attributes=versions[k % len(versions)],
+                            sold_out=free == 0.0,
+                            availability=free,
                         )
                     )
-            events.sort(key=lambda e: (e.time, e.id))
+            # The last screening of the evening starts after midnight, on the next calendar day.
+            late = max(events, key=lambda e: (e.time, e.id), default=None)
+            if late is not None and rng.random() < 0.5:
+                events[events.index(late)] = replace(late, time="00:15", after_midnight=True)
+            events.sort(key=lambda e: (e.after_midnight, e.time, e.id))
             days[(cinema.id, day)] = CinemaDay(cinema.id, day, tuple(films), tuple(events))
     return days
 
 
-def _cc_version(film: Film) -> tuple[str, ...]:
-    """Language attributes of a screening: Polish films plain, animations dubbed, the rest subbed."""
+def cc_versions(film: Film) -> tuple[tuple[str, ...], ...]:
+    """The versions a film is screened in, each the attributeIds its events carry, as in real answers:
+    Polish films in 2D; family animations dubbed, in 2D and in 3D (a 3D event has no "2d"); every
+    third foreign film also dubbed in 3D/4DX beside its subtitled 2D; the rest subtitled 2D."""
     if film.language == "pl":
-        return ()
+        return (("2d",),)
+    dubbed = ("dubbed", "dubbed-lang-pl")
     if "animation" in film.genres:
-        return ("dubbed-lang-pl",)
-    return ("subbed",)
+        return (("2d", *dubbed), ("3d", *dubbed))
+    if film.index % 3 == 0:
+        return (("2d", "subbed"), ("3d", "4dx", *dubbed))
+    return (("2d", "subbed"),)
+
+
+#: Attributes real answers carry beside version and genre: age ratings, projection and sound.
+_EXTRAS = (("12-plus",), ("16-plus", "dolby-atmos"), ("7-plus", "laser-barco"), ("hfr",), ("70-mm",))
 
 
 def cc_film_attributes(film: Film) -> list[str]:
-    lang = _LANG_ATTRIBUTE.get(film.language, film.language)
-    return ["2d", f"original-lang-{lang}", *_cc_version(film), *film.genres]
+    """The film's attributeIds: the union of its versions', its original language, its genres and
+    extras. Dubbed family films often say no original language; English ones say "en" or "en-us"."""
+    versions = list(dict.fromkeys(a for version in cc_versions(film) for a in version))
+    lang = _LANG_ATTRIBUTE.get(film.language, film.language) if film.index % 2 else film.language
+    # Without it, only the Polish title is searched: never for a film TMDB knows by its original only.
+    no_original = "animation" in film.genres and film.tmdb != "split_match"
+    original = [] if no_original else [f"original-lang-{lang}"]
+    return [*versions, *original, *film.genres, *_EXTRAS[film.index % len(_EXTRAS)]]
 
 
 # --- Kino Krakow ------------------------------------------------------------------------------

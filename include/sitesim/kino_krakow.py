@@ -83,12 +83,14 @@ class KinoKrakowSite:
                 return html_response(_REJECTED, 422)
             with self._lock:
                 session.day = req.day
-            response = Response(200, b"window.location.reload();", "text/javascript; charset=utf-8")
+            # The real site answers the data-method="post" link with a redirect back to the
+            # programme, the (re-issued) session cookie on the redirect itself.
+            response = Response(302, b"", "text/html; charset=utf-8", [("Location", PROGRAM)])
             return _with_session(response, cookie)
         if req.endpoint == "film":
             match = _FILM.fullmatch(req.path)
             film = self._films.get(_UUID.sub("", match[1])) if match else None
-            return html_response(_film_page(film)) if film else html_error(404)
+            return html_response(_film_page(film, self.anchor)) if film else html_error(404)
         return html_error(404)
 
     # --- sessions -----------------------------------------------------------------------------
@@ -123,9 +125,10 @@ class KinoKrakowSite:
             body = _table(films, the_date)
         else:
             body = NOTICE
+        # The real day selector: one cell per day, a Rails data-method="post" link to set_day.
         nav = "".join(
-            f'<li class="{"active" if d == day else "day"}"><a href="#" data-day="{d}">'
-            f"{escape(polish_date(self.anchor + timedelta(days=d)))}</a></li>"
+            f'<td class="{"active" if d == day else "day"}"><a data-method="post" rel="nofollow" '
+            f'href="/settings/set_day/{d}">{escape(polish_date(self.anchor + timedelta(days=d)))}</a></td>'
             for d in range(DAYS)
         )
         upcoming = "".join(
@@ -139,7 +142,7 @@ class KinoKrakowSite:
             "<title>Repertuar kin w Krakowie według filmów - Kino Kraków</title>\n"
             f'<meta name="csrf-param" content="authenticity_token">\n{csrf}</head>\n<body>\n'
             '<div id="content">\n<h1>Repertuar według filmów</h1>\n'
-            f'<ul class="days">{nav}</ul>\n{body}\n'
+            f'<table class="calendar"><tr>{nav}</tr></table>\n{body}\n'
             f'<div class="coming-soon">\n<h2>Zapowiedzi</h2>\n<ul>{upcoming}</ul>\n</div>\n'
             "</div>\n</body>\n</html>\n"
         )
@@ -177,7 +180,19 @@ def _redesigned(films: tuple[FilmDay, ...], the_date: date) -> str:
     return f'<section class="program-v2"><h2>{escape(polish_date(the_date))}</h2>{items}</section>'
 
 
-def _film_page(film: Film) -> str:
+def _production(film: Film, anchor: date) -> str:
+    """A current release has no year under "Produkcja:" on the real site, only a "Premiera:" date."""
+    if film.year < anchor.year:
+        return f"<p><strong>Produkcja:</strong> {escape(film.country)}, {film.year}</p>\n"
+    premiere = max(date(film.year, 1, 1), anchor - timedelta(days=7 + film.index % 30))
+    day_month = polish_date(premiere).split(", ", 1)[1]  # "28 listopada"
+    return (
+        f"<p><strong>Produkcja:</strong> {escape(film.country)}</p>\n"
+        f"<p><strong>Premiera:</strong> {day_month} {premiere.year}</p>\n"
+    )
+
+
+def _film_page(film: Film, anchor: date) -> str:
     genres = " / ".join(
         f'<a href="/gatunek/{slugify(GENRES.get(g, g))}">{escape(GENRES.get(g, g))}</a>' for g in film.genres
     )
@@ -188,7 +203,7 @@ def _film_page(film: Film) -> str:
         f"<p><strong>Tytuł oryginalny:</strong> {escape(film.title_original)}</p>\n"
         f'<p><strong>Reżyseria:</strong> <a href="/osoba/{slugify(film.director)}">'
         f"{escape(film.director)}</a></p>\n"
-        f"<p><strong>Produkcja:</strong> {escape(film.country)}, {film.year}</p>\n"
+        f"{_production(film, anchor)}"
         f"<p><strong>Czas trwania:</strong> {film.runtime} min.</p>\n"
         f"<p><strong>Gatunek:</strong> {genres}</p>\n"
         "</div>\n</div>\n</body>\n</html>\n"

@@ -157,6 +157,11 @@ class SiteSimulator:
                 response.headers.append(("Retry-After", str(fault.retry_after)))
         else:
             response = site.respond(req, headers, fault)
+        # Sites answer redirects with their own paths; outside, they live under the prefix.
+        response.headers = [
+            (name, prefix + value if name == "Location" and value.startswith("/") else value)
+            for name, value in response.headers
+        ]
         if kind == "truncated_json":
             text = response.body.decode("utf-8")
             response.body = text[: len(text) // 2].encode("utf-8")

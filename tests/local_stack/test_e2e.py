@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from local_stack.database import with_database
 from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES
 from local_stack.verdict import CHAINS, judge, observe
 from sitesim.scenario import load
@@ -36,7 +37,8 @@ def wait_for(condition, timeout_s: float, what: str) -> Any:
 def test_chains_under_the_real_scheduler_run_as_the_scenario_predicts(stack, demo_runs, dag_id) -> None:
     api = stack.api()
     run_id = demo_runs[dag_id]
-    observed = observe(api.task_instances(dag_id, run_id), stack.monitor_dsn, dag_id, run_id)
+    events_dsn = with_database(stack.monitor_dsn, "scraped_events")
+    observed = observe(api.task_instances(dag_id, run_id), stack.monitor_dsn, dag_id, run_id, events_dsn)
     predicted = load("demo").predict(
         dag_id,
         days_ahead=7,

@@ -322,3 +322,106 @@ def test_events_keep_gaps_for_the_showtimes_step_to_report():
     film = answer.films[0]
     assert film.language.is_dubbed and film.language.dubbed_language == "pl"
     assert film.language.original_language == "en" and film.format.is_3d and not film.format.is_2d
+
+
+def _multi_version_day() -> dict:
+    """A film screened dubbed in 3D/4DX and subtitled in 2D, as the real API lists it: the film's
+    attributeIds are the union of its screenings', each event carries its own (no "2d" on 3D ones)."""
+    return {
+        "body": {
+            "films": [
+                {
+                    "id": "7592s3r",
+                    "name": "Zwierzogród 2",
+                    "releaseYear": None,
+                    "releaseDate": "2025-11-28T00:00:00",
+                    "link": "https://www.cinema-city.pl/filmy/zwierzogrod-2/7592s3r",
+                    "attributeIds": [
+                        "2d", "3d", "4dx", "imax", "vip", "dubbed", "dubbed-lang-pl", "subbed",
+                        "original-lang-en-us", "animation", "7-plus", "dolby-atmos",
+                    ],
+                }
+            ],
+            "events": [
+                {
+                    "id": "e-dub-3d", "filmId": "7592s3r", "eventDateTime": "2025-11-29T12:00:00",
+                    "attributeIds": ["3d", "4dx", "dubbed", "dubbed-lang-pl"],
+                    "soldOut": True, "availabilityRatio": 0, "auditoriumTinyName": "4DX",
+                },
+                {
+                    "id": "e-sub-2d", "filmId": "7592s3r", "eventDateTime": "2025-11-29T20:30:00",
+                    "attributeIds": ["2d", "subbed"], "soldOut": False, "availabilityRatio": 0.62,
+                },
+                {"id": "e-bare", "filmId": "7592s3r", "eventDateTime": "2025-11-30T00:15:00"},
+            ],
+        }
+    }  # fmt: skip
+
+
+def test_each_screening_keeps_its_own_language_and_format():
+    answer = parse_film_events(_multi_version_day(), url=URL)
+    films = {f.id: f for f in answer.films}
+    unit = {"cinema_id": "1090", "cinema_name": "Kraków - Bonarka"}
+    dub, sub, bare = (steps._showtime_dict(e, unit, films)["payload"] for e in answer.events)
+
+    assert (dub["language_info"]["version"], dub["language_info"]["dubbed_language"]) == ("dubbed", "pl")
+    assert dub["format_info"] == {
+        "is_2d": False,
+        "is_3d": True,
+        "is_imax": False,
+        "is_4dx": True,
+        "is_vip": False,
+    }
+    assert (dub["sold_out"], dub["availability_ratio"], dub["auditorium_tiny_name"]) == (True, 0.0, "4DX")
+    assert sub["language_info"]["version"] == "subtitled" and not sub["language_info"]["is_dubbed"]
+    assert sub["format_info"] == {
+        "is_2d": True,
+        "is_3d": False,
+        "is_imax": False,
+        "is_4dx": False,
+        "is_vip": False,
+    }
+    assert sub["language_info"]["original_language"] == "en"  # from the film: events do not repeat it
+    assert (sub["sold_out"], sub["availability_ratio"]) == (False, 0.62)
+    # An event that says nothing of its own falls back to the film's union.
+    assert bare["format_info"]["is_3d"] and bare["format_info"]["is_2d"]
+
+
+def test_a_film_without_a_release_year_takes_it_from_its_release_date_and_keeps_its_link():
+    [film] = parse_film_events(_multi_version_day(), url=URL).films
+    assert (film.release_year, film.release_date) == (2025, "2025-11-28T00:00:00")
+    assert film.link == "https://www.cinema-city.pl/filmy/zwierzogrod-2/7592s3r"
+    assert film.language.original_language == "en"
+
+
+def test_the_simulators_multi_version_films_keep_each_screenings_own_version(small_sim):
+    """Across the simulated week every film shown in two versions (dubbed 3D and subtitled 2D, or dubbed
+    2D and 3D) stores showtimes whose language and format are each event's, never the film's union."""
+    versions_seen: dict[str, set[tuple[str, bool, bool]]] = {}
+    for (cinema_id, day), served in small_sim.scenario.catalog.cinema_days.items():
+        if day < 0:
+            continue
+        result = steps.cinema_date(cc_site(small_sim), unit(small_sim, cinema_id, day))
+        by_event = {s["payload"]["event_id"]: s["payload"] for s in result.data["showtimes"]}
+        for event in served.events:
+            payload = by_event[event.id]
+            expected = (
+                "dubbed"
+                if "dubbed" in event.attributes
+                else "subtitled"
+                if "subbed" in event.attributes
+                else "original",
+                "3d" in event.attributes,
+                "2d" in event.attributes,
+            )
+            got = (
+                payload["language_info"]["version"],
+                payload["format_info"]["is_3d"],
+                payload["format_info"]["is_2d"],
+            )
+            assert got == expected, (event, payload)
+            assert (
+                payload["sold_out"] is event.sold_out and payload["availability_ratio"] == event.availability
+            )
+            versions_seen.setdefault(event.film_id, set()).add(got)
+    assert any(len(v) > 1 for v in versions_seen.values()), "the simulator served no multi-version film"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -16,9 +18,9 @@ from scrapers.errors import (
     SelectorMissing,
 )
 from scrapers.kino_krakow import steps
-from scrapers.kino_krakow.client import PROGRAM_PATH, KinoKrakowClient
+from scrapers.kino_krakow.client import PROGRAM_PATH, KinoKrakowClient, KinoSession
 from scrapers.kino_krakow.parser import parse_movie_page, parse_program
-from tests.fixtures.scrapers import SMALL, kk_site, serving, small_scenario, tmdb_config
+from tests.fixtures.scrapers import SMALL, fast_config, kk_site, serving, small_scenario, tmdb_config
 
 PROGRAM = "/cinema_program/by_movie"
 UUID = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.html")
@@ -108,7 +110,7 @@ def test_each_day_uses_its_own_session_and_gets_its_own_date(week):
 
     log = week.request_log
     set_days = {r.day: r for r in log if r.method == "POST" and r.path.startswith("/settings/set_day/")}
-    accepted = {d: r.session for d, r in set_days.items() if r.status == 200}
+    accepted = {d: r.session for d, r in set_days.items() if r.status == 302}  # redirected to the programme
     assert sorted(accepted) == [0, 1, 2, 4, 5, 6]
     assert len(set(accepted.values())) == len(accepted), "one session per day, never shared"
     for day, session in accepted.items():
@@ -215,3 +217,56 @@ def test_programme_across_new_year_gets_the_right_years(sitesim_factory):
         assert result.counts["showtimes"] > 0
         assert {s["starts_at"][:10] for s in result.data["showtimes"]} == {unit["date"]}
     assert day_unit(sim, 3)["date"] == "2026-01-01"
+
+
+# --- the real site's shapes, hand-written -------------------------------------------------------
+
+
+def test_a_current_release_takes_its_year_from_the_premiere_date():
+    page = parse_movie_page(
+        "<html><body><h1>Dom dobry</h1><div class='film-info'>"
+        "<p><strong>Reżyseria:</strong> <a href='/osoba/w-s'>Wojciech Smarzowski</a></p>"
+        "<p><strong>Produkcja:</strong> Polska</p>"
+        "<p><strong>Premiera:</strong> 7 listopada 2025</p>"
+        "<p><strong>Czas trwania:</strong> 124 min.</p></div></body></html>",
+        url="https://www.kino.krakow.pl/film/dom-dobry.html",
+    )
+    assert (page.country, page.year, page.runtime_min) == ("Polska", 2025, 124)
+
+
+class _RedirectingSite(http.server.BaseHTTPRequestHandler):
+    """set_day answers 302 and re-issues the session cookie on the redirect only; the programme page
+    it leads to sets none, and says which session asked."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the handler API
+        self.send_response(302)
+        self.send_header("Location", PROGRAM_PATH)
+        self.send_header("Set-Cookie", "_kinokrakow_session=day-one; path=/; HttpOnly")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:  # noqa: N802
+        body = f"<html><body><p class='session'>{self.headers.get('Cookie', '')}</p></body></html>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_cookie_set_on_set_days_redirect_is_kept():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RedirectingSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        site = fast_config(f"http://127.0.0.1:{server.server_address[1]}")
+        with KinoKrakowClient(site) as client:
+            session = KinoSession(http=client._http, cookies={"_kinokrakow_session": "fresh"}, token="t")
+            session.set_day(1)
+            html, _url = session.program_page()
+        assert session.cookies == {"_kinokrakow_session": "day-one"}
+        assert "_kinokrakow_session=day-one" in html  # the programme of the session that chose the day
+    finally:
+        server.shutdown()

@@ -292,7 +292,12 @@ class ReferenceScraper:
                 (a.split("-")[2] for a in film["attributeIds"] if a.startswith("original-lang-")), None
             )
             original = split_original(film["name"]) if lang == "en" else None
-            self.films[film["id"]] = (original, film["name"], int(film["releaseYear"]), lang)
+            self.films[film["id"]] = (
+                original,
+                film["name"],
+                int(film["releaseYear"] or film["releaseDate"][:4]),
+                lang,
+            )
         self.showtimes += Counter(e["filmId"] for e in body["events"]).items()
         return "succeeded"
 
@@ -328,7 +333,10 @@ class ReferenceScraper:
         page = self.fetch(http, "GET", f"{self.sim.base_urls['kino_krakow']}/film/{slug}.html").text
         polish = lxml_html.fromstring(page).xpath("string(//h1)")
         original = re.search(r"<strong>Tytuł oryginalny:</strong> ([^<]+)</p>", page)[1]
-        year = int(re.search(r"<strong>Produkcja:</strong> [^<]*, (\d{4})</p>", page)[1])
+        year = int(
+            (re.search(r"<strong>Produkcja:</strong> [^<]*, (\d{4})</p>", page) or [None, None])[1]
+            or re.search(r"<strong>Premiera:</strong> [^<]* (\d{4})</p>", page)[1]
+        )
         return original, polish, year, None
 
     def matched(self) -> set[str]:

@@ -41,10 +41,12 @@ def open_session(base: str) -> tuple[requests.Session, str]:
 
 
 def set_day(session: requests.Session, base: str, n: int, token: str) -> requests.Response:
+    """The day link's POST, as the real site answers it: a 302 back to the programme (not followed)."""
     return session.post(
         f"{base}/settings/set_day/{n}",
         headers={"X-CSRF-Token": token, "X-Requested-With": "XMLHttpRequest"},
         timeout=5,
+        allow_redirects=False,
     )
 
 
@@ -57,7 +59,9 @@ def test_cinema_city_lists_cinemas_of_every_city_with_address_info(demo: SiteSim
     cities = {c["id"]: c["addressInfo"]["city"] for c in cinemas}
     assert {k for k, v in cities.items() if v == "Kraków"} == {"1090", "1076", "1064"}
     assert len(set(cities.values())) > 1
-    assert cinemas[0]["displayName"] == "Kraków - Bonarka" and cinemas[0]["groupId"] == "10103"
+    assert (
+        cinemas[0]["displayName"] == "Kraków - Bonarka" and cinemas[0]["groupId"] == "krakow"
+    )  # a city slug
 
 
 def test_cinema_city_film_events_join_films_and_events(demo: SiteSimulator) -> None:
@@ -71,13 +75,17 @@ def test_cinema_city_film_events_join_films_and_events(demo: SiteSimulator) -> N
     event = body["events"][0]
     assert event["cinemaId"] == "1090" and event["businessDay"] == day(0)
     assert re.fullmatch(rf"{day(0)}T\d\d:\d\d:00", event["eventDateTime"])  # naive local time
-    assert all(any(a.startswith("original-lang-") for a in f["attributeIds"]) for f in body["films"])
+    # Real shapes: a dubbed family film may name no original language.
+    assert all(
+        any(a.startswith("original-lang-") for a in f["attributeIds"]) or "dubbed" in f["attributeIds"]
+        for f in body["films"]
+    )
     split = [
         f
         for f in body["films"]
         if re.match(r"(Eternity|Die My Love|The Smashing Machine|Roofman)\W", f["name"])
     ]
-    assert split and all("original-lang-en-us" in f["attributeIds"] for f in split)
+    assert split and all({"original-lang-en-us", "original-lang-en"} & set(f["attributeIds"]) for f in split)
 
 
 def test_legitimately_empty_day_is_unlisted_but_a_silent_one_is_listed(demo: SiteSimulator) -> None:
@@ -132,7 +140,8 @@ def test_set_day_needs_the_sessions_own_csrf_token(demo: SiteSimulator) -> None:
     assert requests.post(f"{base}/settings/set_day/1", headers={"X-CSRF-Token": token}).status_code == 422
     answer = set_day(session, base, 1, token)
     assert (
-        answer.status_code == 200
+        answer.status_code == 302
+        and answer.headers["Location"].endswith("/kino-krakow/cinema_program/by_movie")
         and answer.cookies["_kinokrakow_session"] == session.cookies["_kinokrakow_session"]
     )
     assert date_header(session.get(f"{base}/cinema_program/by_movie").text) == polish_date(
@@ -148,7 +157,7 @@ def test_sessions_keep_their_own_day_under_concurrency(demo: SiteSimulator) -> N
     def scrape_day(n: int) -> None:
         ready.wait()
         session, token = open_session(base)
-        assert set_day(session, base, n, token).status_code == 200
+        assert set_day(session, base, n, token).status_code == 302
         chosen.wait()  # every session has chosen before anyone reads
         seen[n] = date_header(session.get(f"{base}/cinema_program/by_movie").text)
 
@@ -172,7 +181,7 @@ def test_a_shared_session_is_overwritten_by_the_last_set_day(demo: SiteSimulator
     def day_task(n: int, wait: threading.Event | None, done: threading.Event) -> None:
         if wait:
             wait.wait(5)
-        assert set_day(session, base, n, token).status_code == 200
+        assert set_day(session, base, n, token).status_code == 302
         done.set()
         second_chose.wait(5)
         pages[n] = date_header(session.get(f"{base}/cinema_program/by_movie").text)
@@ -203,7 +212,9 @@ def test_movie_page_has_the_labelled_facts_and_escapes_html(sitesim_factory: Sit
     page = requests.get(f"{base}/film/wybieram-ciebie.html").text
     assert "<h1>Wybieram ciebie</h1>" in page
     assert "<strong>Tytuł oryginalny:</strong> Eternity</p>" in page
-    assert "<strong>Produkcja:</strong> USA, 2025</p>" in page
+    # A current release: no year under "Produkcja", a "Premiera" date instead (the anchor is 2025).
+    assert "<strong>Produkcja:</strong> USA</p>" in page
+    assert re.search(r"<strong>Premiera:</strong> \d{1,2} [a-ząćęłńóśźż]+ 2025</p>", page)
     assert "<strong>Czas trwania:</strong> 110 min.</p>" in page
     assert re.search(r"<strong>Reżyseria:</strong> <a href=\"[^\"]+\">Jan Kowalski</a>", page)
     odd = requests.get(f"{base}/film/zimowy-ogrod-syn.html").text
@@ -255,7 +266,10 @@ def test_same_scenario_and_anchor_give_byte_identical_answers(sitesim_factory: S
     later = sitesim_factory("demo", anchor_date=ANCHOR + timedelta(days=10))
     events = f"{later.base_urls['cinema_city']}{API}/film-events/in-cinema/1076/at-date/"
     moved = requests.get(events + (ANCHOR + timedelta(days=13)).isoformat()).content
-    assert moved == first[2].replace(day(3).encode(), (ANCHOR + timedelta(days=13)).isoformat().encode())
+    shifted = first[2]
+    for n in (3, 4):  # day 4: a screening after midnight is filed under day 3
+        shifted = shifted.replace(day(n).encode(), (ANCHOR + timedelta(days=10 + n)).isoformat().encode())
+    assert moved == shifted
 
 
 # --- command line -----------------------------------------------------------------------------

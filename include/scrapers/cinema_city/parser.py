@@ -7,7 +7,7 @@ cost the whole cinema-day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scrapers.errors import UnexpectedShape, ValidationFailed
@@ -32,12 +32,18 @@ class Cinema:
     link: str | None
 
 
+#: How a screening's sound reaches a Polish audience.
+ORIGINAL, SUBTITLED, DUBBED, LEKTOR = "original", "subtitled", "dubbed", "lektor"
+
+
 @dataclass(frozen=True)
 class LanguageInfo:
     is_dubbed: bool
     is_subbed: bool
     dubbed_language: str | None
     original_language: str | None
+    #: original / subtitled / dubbed / lektor (a voice-over reader, common on Polish TV and cinema).
+    version: str = ORIGINAL
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,10 @@ class FormatInfo:
 
 @dataclass(frozen=True)
 class Film:
+    """A film of one cinema-day. Its ``attributeIds`` are the union over all its screenings (a film
+    shown dubbed in 3D and subtitled in 2D carries both), so its language and format are only a
+    fallback for an event that says nothing of its own."""
+
     id: str
     name: str
     runtime: int | None
@@ -61,6 +71,8 @@ class Film:
     language: LanguageInfo
     format: FormatInfo
     genre_tags: tuple[str, ...]
+    link: str | None = None
+    release_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,11 @@ class Event:
     starts_at: str | None
     auditorium: str | None
     booking_url: str | None
+    #: The screening's own attributeIds: its language version and format.
+    attributes: tuple[str, ...] = ()
+    sold_out: bool | None = None
+    availability_ratio: float | None = None
+    auditorium_tiny_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,20 +212,29 @@ def _film(raw: dict[str, Any], *, url: str, index: int) -> Film:
         raise ValidationFailed("film without id", url=url, field=f"body.films[{index}].id")
     if name is None:
         raise ValidationFailed(f"film {film_id} without name", url=url, field=f"body.films[{index}].name")
-    raw_attributes = raw.get("attributeIds") if isinstance(raw.get("attributeIds"), list) else []
-    attributes = tuple(a for a in (_text(v) for v in raw_attributes) if a)
+    attributes = _attributes(raw)
+    release_date = _text(raw.get("releaseDate"))
+    # releaseYear is null for some films (new Polish releases); the release date still has a year.
+    year = _int(raw.get("releaseYear")) or (_int(release_date[:4]) if release_date else None)
     return Film(
         id=film_id,
         name=name,
         runtime=_int(raw.get("length")),
-        release_year=_int(raw.get("releaseYear")),
+        release_year=year,
         poster_url=_text(raw.get("posterLink")),
         trailer_url=_text(raw.get("videoLink")),
         attributes=attributes,
         language=language_info(attributes),
         format=format_info(attributes),
         genre_tags=tuple(g for g in GENRES if any(g in a.lower() for a in attributes)),
+        link=_text(raw.get("link")),
+        release_date=release_date,
     )
+
+
+def _attributes(raw: dict[str, Any]) -> tuple[str, ...]:
+    values = raw.get("attributeIds") if isinstance(raw.get("attributeIds"), list) else []
+    return tuple(a for a in (_text(v) for v in values) if a)
 
 
 def _lang_code(attribute: str, prefix: str) -> str:
@@ -222,11 +248,15 @@ def language_info(attributes: tuple[str, ...]) -> LanguageInfo:
     original = next(
         (_lang_code(a, "original-lang-") for a in lowered if a.startswith("original-lang-")), None
     )
+    is_dubbed = any("dubbed" in a for a in lowered)
+    is_subbed = any("subbed" in a for a in lowered)
+    is_lektor = any("lektor" in a for a in lowered)
     return LanguageInfo(
-        is_dubbed=any("dubbed" in a for a in lowered),
-        is_subbed=any("subbed" in a for a in lowered),
+        is_dubbed=is_dubbed,
+        is_subbed=is_subbed,
         dubbed_language=dubbed or None,
         original_language=original or None,
+        version=DUBBED if is_dubbed else LEKTOR if is_lektor else SUBTITLED if is_subbed else ORIGINAL,
     )
 
 
@@ -241,12 +271,35 @@ def format_info(attributes: tuple[str, ...]) -> FormatInfo:
     )
 
 
+def _says_language(attribute: str) -> bool:
+    return any(word in attribute for word in ("dubbed", "subbed", "lektor", "original-lang-"))
+
+
+def _says_format(attribute: str) -> bool:
+    return attribute in ("2d", "3d") or any(word in attribute for word in ("imax", "4dx", "vip", "screenx"))
+
+
+def event_version(event: Event, film: Film | None) -> tuple[LanguageInfo, FormatInfo]:
+    """The language and format of one screening: the event's own attributes, and the film's union
+    only for what the event does not say. The original language is the film's (events seldom
+    repeat it)."""
+    own = [a.lower() for a in event.attributes]
+    fallback = film.attributes if film is not None else ()
+    language_attrs = own if any(_says_language(a) for a in own) else [a.lower() for a in fallback]
+    format_attrs = own if any(_says_format(a) for a in own) else [a.lower() for a in fallback]
+    language = language_info(tuple(language_attrs))
+    if language.original_language is None and film is not None:
+        language = replace(language, original_language=film.language.original_language)
+    return language, format_info(tuple(format_attrs))
+
+
 def _event(raw: dict[str, Any]) -> Event:
     starts_at = _text(raw.get("eventDateTime"))
     try:
         starts_iso = parse_local_iso(starts_at).isoformat() if starts_at else None
     except ValueError:
         starts_iso = None  # reported as a missing/invalid field by the showtimes step
+    sold_out = raw.get("soldOut")
     return Event(
         id=_text(raw.get("id")),
         film_id=_text(raw.get("filmId")),
@@ -255,4 +308,8 @@ def _event(raw: dict[str, Any]) -> Event:
         starts_at=starts_iso,
         auditorium=_text(raw.get("auditorium")),
         booking_url=_text(raw.get("bookingLink")),
+        attributes=_attributes(raw),
+        sold_out=sold_out if isinstance(sold_out, bool) else None,
+        availability_ratio=_float(raw.get("availabilityRatio")),
+        auditorium_tiny_name=_text(raw.get("auditoriumTinyName")),
     )

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from scrapers.cinema_city.client import CinemaCityClient, CinemaCitySite
-from scrapers.cinema_city.parser import Event, Film
+from scrapers.cinema_city.parser import Event, Film, event_version
 from scrapers.common_steps import film_match_result, store_showtimes
 from scrapers.outcome import StepResult
 from scrapers.sink import ShowtimeSink
 from scrapers.tmdb.client import TmdbClient, TmdbConfig
 from scrapers.tmdb.matching import FilmQuery, match_film
-from scrapers.tmdb.normalize import split_original_title
+from scrapers.tmdb.normalize import split_is_guess, split_original_title
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def _film_dict(film: Film) -> dict[str, Any]:
         "film_id": film.id,
         "title": film.name,
         "original_title": split_original_title(film.name, film.language.original_language),
+        "original_title_guessed": split_is_guess(film.name),
         "year": film.release_year,
         "runtime": film.runtime,
         "original_language": film.language.original_language,
@@ -69,12 +70,15 @@ def _film_dict(film: Film) -> dict[str, Any]:
         "genre_tags": list(film.genre_tags),
         "poster_url": film.poster_url,
         "trailer_url": film.trailer_url,
+        "link": film.link,
+        "release_date": film.release_date,
     }
 
 
 def _showtime_dict(event: Event, unit: dict[str, Any], films: dict[str, Film]) -> dict[str, Any]:
     cinema_id = event.cinema_id or unit["cinema_id"]
     film = films.get(event.film_id or "")
+    language, screen = event_version(event, film)
     has_ids = event.id and event.film_id
     return {
         "external_id": showtime_external_id(cinema_id, event.film_id, event.id) if has_ids else None,
@@ -88,9 +92,13 @@ def _showtime_dict(event: Event, unit: dict[str, Any], films: dict[str, Film]) -
             "event_id": event.id,
             "business_day": event.business_day,
             "auditorium": event.auditorium,
+            "auditorium_tiny_name": event.auditorium_tiny_name,
             "booking_url": event.booking_url,
-            "language_info": asdict(film.language) if film else None,
-            "format_info": asdict(film.format) if film else None,
+            "language_info": asdict(language),
+            "format_info": asdict(screen),
+            "attributes": list(event.attributes),
+            "sold_out": event.sold_out,
+            "availability_ratio": event.availability_ratio,
         },
     }
 
@@ -120,14 +128,20 @@ def cinema_date(site: CinemaCitySite, unit: dict[str, Any]) -> StepResult:
     )
 
 
-def movie_details(tmdb: TmdbConfig, film: dict[str, Any]) -> StepResult:
-    """Match one film on TMDB. Not matching is an item outcome; TMDB failing raises (task retry)."""
-    query = FilmQuery(
+def movie_details_query(film: dict[str, Any]) -> FilmQuery:
+    """What a film of a cinema-day tells TMDB (see ``_film_dict``)."""
+    return FilmQuery(
         polish_title=film.get("title"),
         original_title=film.get("original_title"),
         year=film.get("year"),
         original_language=film.get("original_language"),
+        original_is_guess=bool(film.get("original_title_guessed")),
     )
+
+
+def movie_details(tmdb: TmdbConfig, film: dict[str, Any]) -> StepResult:
+    """Match one film on TMDB. Not matching is an item outcome; TMDB failing raises (task retry)."""
+    query = movie_details_query(film)
     with TmdbClient(tmdb) as client:
         match = match_film(client, query)
     log.info("film %s %r: %s", film["film_key"], film.get("title"), match)

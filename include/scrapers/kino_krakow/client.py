@@ -26,12 +26,15 @@ DAYS_SELECTABLE = 7  # set_day accepts 0..6
 
 
 def _set_cookies(response: requests.Response) -> dict[str, str]:
-    """``name=value`` of every Set-Cookie header (attributes after the first ';' dropped)."""
+    """``name=value`` of every Set-Cookie header of the response and of every redirect before it
+    (attributes after the first ';' dropped). ``set_day`` may answer 302: Rails sets the session
+    cookie that carries the day on that redirect, not on the page it leads to."""
     cookies = {}
-    for header in response.raw.headers.getlist("Set-Cookie") if response.raw is not None else []:
-        name, sep, value = header.split(";", 1)[0].partition("=")
-        if sep and name.strip():
-            cookies[name.strip()] = value.strip()
+    for hop in (*response.history, response):
+        for header in hop.raw.headers.getlist("Set-Cookie") if hop.raw is not None else []:
+            name, sep, value = header.split(";", 1)[0].partition("=")
+            if sep and name.strip():
+                cookies[name.strip()] = value.strip()
     return cookies
 
 
@@ -42,6 +45,8 @@ class KinoSession:
     http: HttpClient
     cookies: dict[str, str]
     token: str
+    #: The programme page set_day's redirect already brought (the real site answers 302 to it).
+    _redirected_page: str | None = field(default=None, repr=False)
 
     @property
     def cookie_header(self) -> str:
@@ -69,9 +74,15 @@ class KinoSession:
             raise
         # Rails re-issues the session cookie when the session changes; the old one may not carry the day.
         self.cookies.update(_set_cookies(response))
+        redirected = response.history and response.url.split("?")[0].endswith(PROGRAM_PATH)
+        self._redirected_page = response.text if redirected else None
 
     def program_page(self) -> tuple[str, str]:
-        """(html, url) of the program for the selected day."""
+        """(html, url) of the program for the selected day: the page set_day was redirected to,
+        else a GET with the session's cookies."""
+        if self._redirected_page is not None:
+            page, self._redirected_page = self._redirected_page, None
+            return page, self.http.config.url(PROGRAM_PATH)
         response = self.http.get(PROGRAM_PATH, headers={"Cookie": self.cookie_header})
         self.cookies.update(_set_cookies(response))
         return response.text, self.http.config.url(PROGRAM_PATH)

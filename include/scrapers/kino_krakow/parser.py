@@ -238,7 +238,8 @@ def parse_movie_page(text: str, *, url: str) -> MoviePage:
         links = [_text(e) for e in elements if e.tag == "a"]
         director = links[0] if links else text_value or None
     production = value("produkcja")
-    year_match = _YEAR.search(production or "")
+    # New releases have no year under "Produkcja:" ("Polska"); "Premiera: 28 listopada 2025" has it.
+    year_match = _YEAR.search(production or "") or _YEAR.search(value("premiera") or "")
     runtime_match = _MINUTES.search(value("czas trwania") or "")
     return MoviePage(
         polish_title=title,

@@ -25,6 +25,10 @@ class FilmQuery:
     year: int | None = None
     #: ISO 639-1 code ("en") when the listing says; None when unknown.
     original_language: str | None = None
+    #: The original title was split off at ": " or " - ", which may only separate a franchise from its
+    #: subtitle ("Avatar: Istota wody"): it is searched, but a film matching only it counts a little
+    #: less than one matching the whole name, so "Avatar" (2009) does not win when the year is unknown.
+    original_is_guess: bool = False
 
     def query_titles(self) -> list[tuple[str, str | None]]:
         """(normalised title, search language): the original title first, then the Polish one."""
@@ -49,11 +53,16 @@ class MatchResult:
     candidates: int
 
 
-def title_score(query_titles: list[str], movie: TmdbMovie) -> float:
+#: How much a match on a guessed original title counts against one on the whole listing name.
+GUESSED_TITLE_WEIGHT = 0.9
+
+
+def title_score(query_titles: list[str], movie: TmdbMovie, weights: list[float] | None = None) -> float:
+    """Best Jaro similarity of any query title to the movie's titles, each scaled by its weight."""
     return max(
         (
-            jaro(q.lower(), t.lower())
-            for q in query_titles
+            weight * jaro(q.lower(), t.lower())
+            for q, weight in zip(query_titles, weights or [1.0] * len(query_titles), strict=True)
             for t in (movie.title, movie.original_title)
             if q and t
         ),
@@ -85,9 +94,12 @@ def language_score(film_language: str | None, movie_language: str | None) -> flo
 
 
 def confidence(film: FilmQuery, movie: TmdbMovie) -> float:
-    titles = [title for title, _ in film.query_titles()]
+    queries = film.query_titles()
+    titles = [title for title, _ in queries]
+    guessed = normalize_title(film.original_title or "") if film.original_is_guess else None
+    weights = [GUESSED_TITLE_WEIGHT if guessed and title == guessed else 1.0 for title in titles]
     return (
-        0.40 * title_score(titles, movie)
+        0.40 * title_score(titles, movie, weights)
         + 0.30 * year_score(film.year, movie.release_year)
         + 0.15 * popularity_score(movie.popularity)
         + 0.15 * language_score(film.original_language, movie.original_language)

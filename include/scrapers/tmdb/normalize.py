@@ -24,14 +24,19 @@ _SUFFIXES = [
     r"\s+i inne opowieści$",
     r"\s*-\s*sezon\s+\d+$",
     r"\s+s\d{1,2}e\d{1,3}$",
+    r"\s*[-–—]?\s*\blektor$",  # a voice-over screening: "Dzikie róże LEKTOR"
+    r"\s*[-–—]\s*wersja\s+(?:rozszerzona|reżyserska)$",  # "Diuna - wersja rozszerzona"
 ]
 _PREFIXES = [r"^Kolekcja\s+", r"^Święta z\s+"]
 _PATTERNS = [re.compile(p, re.IGNORECASE) for p in _SUFFIXES + _PREFIXES]
 _IN_CINEMA = re.compile(r"\s+w kinie:\s+", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
-#: Tried in this order; the part before the first one found is the original title.
+#: Tried in this order; the part before the first one found is the original title. Only ". " is the
+#: listing's "Original. Polish" convention; the others also separate a franchise from its subtitle
+#: ("Avatar: Istota wody", "Czas apokalipsy: wersja reżyserska"), so a split there is only a guess.
 ORIGINAL_TITLE_SEPARATORS = (". ", ": ", " - ", " – ", " — ")
+CERTAIN_SEPARATOR = ". "
 
 
 def normalize_title(title: str) -> str:
@@ -51,7 +56,8 @@ def split_original_title(name: str, original_language: str | None) -> str | None
     """The original title of a mixed "Original. Polish" listing name, for English-language films.
 
     "Eternity. Wybieram ciebie" -> "Eternity". ``None`` when the film is not English or the name has
-    no separator (then the name is simply the Polish title).
+    no separator (then the name is simply the Polish title). Whether the split is certain:
+    ``split_is_guess``.
     """
     if (original_language or "").lower() != "en":
         return None
@@ -60,3 +66,9 @@ def split_original_title(name: str, original_language: str | None) -> str | None
         if found and head.strip():
             return head.strip()
     return None
+
+
+def split_is_guess(name: str) -> bool:
+    """True when the original title was split off at a separator that may only start a subtitle
+    (no ". " in the name, which split_original_title would have used first)."""
+    return CERTAIN_SEPARATOR not in name

@@ -58,6 +58,9 @@ def test_jaro_known_values(a, b, expected):
         ("The Office - sezon 2", "The Office"),
         ("The Office s01e03", "The Office"),
         ("  Dużo   spacji  ", "Dużo spacji"),
+        ("Dzikie róże LEKTOR", "Dzikie róże"),
+        ("Diuna - wersja rozszerzona", "Diuna"),
+        ("Czas apokalipsy - wersja reżyserska", "Czas apokalipsy"),
         ("3D", "3D"),  # never strips a title to nothing
         ("Snap", "Snap"),
     ],
@@ -134,3 +137,48 @@ def test_query_titles_are_normalised_original_first_then_polish():
 )
 def test_decision_bands(best, reason):
     assert decide(best) == reason
+
+
+class _Search:
+    """TMDB's search, answering each query title from a fixed table (what the real API returns for the
+    franchise: the first film for "Avatar", the sequel for its Polish title)."""
+
+    def __init__(self, answers: dict[str, list[TmdbMovie]]) -> None:
+        self.answers = answers
+
+    def search_movie(
+        self, query: str, year: int | None = None, language: str | None = None
+    ) -> list[TmdbMovie]:
+        return self.answers.get(query, [])
+
+
+AVATAR = TmdbMovie(19995, "Avatar", "Avatar", 2009, 180.0, "en")
+WAY_OF_WATER = TmdbMovie(76600, "Avatar: Istota wody", "Avatar: The Way of Water", 2022, 150.0, "en")
+
+
+@pytest.mark.parametrize("year", [None, 2022])
+def test_a_franchise_subtitle_is_not_taken_for_the_original_title(year):
+    """ ": " usually separates a franchise from its subtitle: "Avatar" is searched, but the film whose
+    title is the whole name wins, even when the listing has no year (releaseYear: null)."""
+    from scrapers.cinema_city.steps import movie_details_query
+    from scrapers.tmdb.matching import match_film
+
+    name = "Avatar: Istota wody"
+    film = {
+        "title": name,
+        "original_language": "en",
+        "year": year,
+        "original_title": split_original_title(name, "en"),
+    }
+    film["original_title_guessed"] = True
+    client = _Search({"Avatar": [AVATAR], name: [WAY_OF_WATER, AVATAR]})
+    result = match_film(client, movie_details_query(film))  # type: ignore[arg-type]
+    assert (result.matched, result.tmdb_id) == (True, WAY_OF_WATER.id)
+
+
+def test_a_split_at_a_period_is_certain_and_finds_an_english_only_film():
+    from scrapers.tmdb.normalize import split_is_guess
+
+    assert not split_is_guess("Eternity. Wybieram ciebie")
+    assert split_is_guess("The Smashing Machine: Serce wojownika")
+    assert split_is_guess("Roofman - Człowiek z dachu")

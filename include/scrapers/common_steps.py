@@ -19,6 +19,7 @@ from typing import Any
 
 from scrapers.outcome import ItemOutcome, StepResult
 from scrapers.sink import MAX_EXTERNAL_ID, ShowtimeRecord, ShowtimeSink
+from scrapers.tmdb.client import MovieDetails
 from scrapers.tmdb.matching import MatchResult
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,16 @@ def plan_films(unit_results: list[dict[str, Any] | None]) -> StepResult:
     return StepResult(counts={"units": len(units), "films": len(films)}, data={"films": list(films.values())})
 
 
-def film_match_result(*, external_id: str, film_key: str, title: str, match: MatchResult) -> StepResult:
-    """A ``movie_details`` result: one film item, and the match for ``collect_matches``."""
+def film_match_result(
+    *,
+    external_id: str,
+    film_key: str,
+    title: str,
+    match: MatchResult,
+    details: MovieDetails | None = None,
+) -> StepResult:
+    """A ``movie_details`` result: one film item, and the match (with TMDB's runtime and IMDb id
+    when it matched) for ``collect_matches``."""
     if match.matched:
         item = ItemOutcome("film", external_id, "created")
     else:
@@ -57,6 +66,8 @@ def film_match_result(*, external_id: str, film_key: str, title: str, match: Mat
             "confidence": match.confidence,
             "reason": match.reason,
             "title": title,
+            "runtime": details.runtime if details else None,
+            "imdb_id": details.imdb_id if details else None,
         },
     )
 
@@ -137,7 +148,11 @@ def store_showtimes(
                 tmdb_id=match.get("tmdb_id"),
                 cinema=showtime["cinema"],
                 starts_at=datetime.fromisoformat(showtime["starts_at"]),
-                payload=dict(showtime.get("payload") or {}),
+                payload={
+                    **(showtime.get("payload") or {}),
+                    "tmdb_runtime": match.get("runtime"),
+                    "imdb_id": match.get("imdb_id"),
+                },
             )
     stored = sink.upsert(list(records.values())) if records else {}
     items.extend(ItemOutcome("showtime", eid, stored[eid]) for eid in records)

@@ -22,7 +22,7 @@ SITES: tuple[str, ...] = ("cinema_city", "kino_krakow", "tmdb")
 ENDPOINTS: dict[str, tuple[str, ...]] = {
     "cinema_city": ("cinemas", "dates", "film_events"),
     "kino_krakow": ("program", "set_day", "film"),
-    "tmdb": ("search",),
+    "tmdb": ("search", "movie"),
 }
 
 _ALL = frozenset((site, ep) for site, eps in ENDPOINTS.items() for ep in eps)

@@ -222,12 +222,17 @@ def _check_rules(
 
 
 def _tmdb_requests(scenario: Scenario, films: Iterable[Film]) -> list[Request]:
+    """Requests the movie_details tasks may send: searches (with and without the year) and the
+    details of a matched film."""
     requests = []
+    key = {"api_key": scenario.tmdb_api_key}
     for film in films:
         for title in query_titles(film):
             for extra in ({}, {"language": "pl-PL"}, {"year": str(film.year)}):
-                query = {"api_key": scenario.tmdb_api_key, "query": title, **extra}
+                query = {**key, "query": title, **extra}
                 requests.append(Request("tmdb", "GET", "/3/search/movie", "search", query=query))
+            for movie in scenario.catalog.tmdb.search(title) if film.tmdb in MATCHED_KINDS else ():
+                requests.append(Request("tmdb", "GET", f"/3/movie/{movie.id}", "movie", query=key))
     return requests
 
 

@@ -18,6 +18,7 @@ by construction, whatever the scraper assumes about the film's language (unknown
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,16 @@ class TmdbMovie:
     release_date: str
     popularity: float
     original_language: str
+    runtime: int = 0
+
+    def as_details(self, language: str) -> dict[str, Any]:
+        """``/3/movie/{id}``: the search fields plus runtime, IMDb id and genres."""
+        return {
+            **self.as_result(language),
+            "runtime": self.runtime or None,
+            "imdb_id": f"tt{9_000_000 + self.id}",
+            "genres": [],
+        }
 
     def as_result(self, language: str) -> dict[str, Any]:
         title = self.title_pl if language.lower().startswith("pl") and self.title_pl else self.title
@@ -76,6 +87,9 @@ class TmdbMovie:
 @dataclass(frozen=True)
 class TmdbCatalog:
     index: Mapping[str, tuple[TmdbMovie, ...]]  # search_key(title) -> movies
+
+    def movie(self, movie_id: int) -> TmdbMovie | None:
+        return next((m for movies in self.index.values() for m in movies if m.id == movie_id), None)
 
     def search(self, query: str) -> list[TmdbMovie]:
         """Exact title lookup (case, accents and punctuation ignored), most popular first.
@@ -125,6 +139,7 @@ def _answers(film: Film, rng: random.Random) -> tuple[list[TmdbMovie], tuple[str
             release_date=_date(rng, film.year),
             popularity=round(rng.uniform(20, 300), 3),
             original_language=film.language,
+            runtime=film.runtime,
         )
         return [movie], (film.title_original,)
     own_titles = (film.title_original, film.title_pl, film.cc_name)
@@ -137,6 +152,7 @@ def _answers(film: Film, rng: random.Random) -> tuple[list[TmdbMovie], tuple[str
             release_date=_date(rng, film.year - 1 if rng.random() < 0.2 else film.year),
             popularity=round(rng.uniform(20, 400), 3),
             original_language=film.language,
+            runtime=film.runtime,
         )
         return [movie], own_titles
     if kind == "needs_review":
@@ -175,11 +191,17 @@ def _date(rng: random.Random, year: int) -> str:
     return f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
-class TmdbApi:
-    """The ``/tmdb`` site: ``GET /3/search/movie?api_key=&query=[&year=][&language=]``.
+#: Results per search page, as TMDB.
+PAGE_SIZE = 20
 
-    ``year`` is accepted but does not filter: TMDB's year filter would hide the older namesakes
-    that make ``needs_review`` films realistic, and a scraper scores the year itself anyway."""
+
+class TmdbApi:
+    """The ``/tmdb`` site: ``GET /3/search/movie?api_key=&query=[&year=][&language=][&page=]`` and
+    ``GET /3/movie/{id}?api_key=``.
+
+    ``year`` filters as TMDB's does (only films released that year), so a film whose TMDB year is one
+    off, or the older namesake of a ``needs_review`` film, is found only by a scraper that asks again
+    without it. Answers are paged by 20."""
 
     site = "tmdb"
 
@@ -190,7 +212,11 @@ class TmdbApi:
     def classify(
         self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str]
     ) -> Request:
-        endpoint = "search" if method == "GET" and path == "/3/search/movie" else None
+        endpoint = None
+        if method == "GET" and path == "/3/search/movie":
+            endpoint = "search"
+        elif method == "GET" and re.fullmatch(r"/3/movie/\d+", path):
+            endpoint = "movie"
         return Request(self.site, method, path, endpoint, query=query)
 
     def error(self, status: int) -> Response:
@@ -202,7 +228,20 @@ class TmdbApi:
         if req.query.get("api_key") != self.api_key:
             return json_response(INVALID_KEY, 401)
         language = req.query.get("language", "en-US")
-        results = [m.as_result(language) for m in self.catalog.search(req.query.get("query", ""))]
+        if req.endpoint == "movie":
+            movie = self.catalog.movie(int(req.path.rsplit("/", 1)[1]))
+            if movie is None:
+                return json_response(
+                    {"status_code": 34, "status_message": "not found", "success": False}, 404
+                )
+            return json_response(movie.as_details(language))
+        found = self.catalog.search(req.query.get("query", ""))
+        year = req.query.get("year", "")
+        if year.isdigit():
+            found = [m for m in found if m.release_date.startswith(f"{int(year):04d}-")]
+        page = int(req.query["page"]) if req.query.get("page", "").isdigit() else 1
+        pages = max(1, -(-len(found) // PAGE_SIZE))
+        results = [m.as_result(language) for m in found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
         return json_response(
-            {"page": 1, "results": results, "total_pages": 1, "total_results": len(results)},
+            {"page": page, "results": results, "total_pages": pages, "total_results": len(found)},
         )

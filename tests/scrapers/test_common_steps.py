@@ -35,6 +35,8 @@ def test_film_match_result_outcomes():
         "confidence": 0.9,
         "reason": None,
         "title": "A",
+        "runtime": None,
+        "imdb_id": None,
     }
     review = film_match_result(
         external_id="cc_film_b", film_key="b", title="B", match=match(False, "tmdb_needs_review")

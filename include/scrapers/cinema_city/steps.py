@@ -13,7 +13,7 @@ from scrapers.common_steps import film_match_result, store_showtimes
 from scrapers.outcome import StepResult
 from scrapers.sink import ShowtimeSink
 from scrapers.tmdb.client import TmdbClient, TmdbConfig
-from scrapers.tmdb.matching import FilmQuery, match_film
+from scrapers.tmdb.matching import FilmQuery, match_film, matched_details
 from scrapers.tmdb.normalize import split_is_guess, split_original_title
 
 log = logging.getLogger(__name__)
@@ -144,12 +144,14 @@ def movie_details(tmdb: TmdbConfig, film: dict[str, Any]) -> StepResult:
     query = movie_details_query(film)
     with TmdbClient(tmdb) as client:
         match = match_film(client, query)
+        details = matched_details(client, match)
     log.info("film %s %r: %s", film["film_key"], film.get("title"), match)
     return film_match_result(
         external_id=f"cinema_city_film_{film['film_key']}",
         film_key=film["film_key"],
         title=film.get("title") or "",
         match=match,
+        details=details,
     )
 
 

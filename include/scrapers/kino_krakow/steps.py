@@ -23,7 +23,7 @@ from scrapers.outcome import StepResult
 from scrapers.sink import ShowtimeSink
 from scrapers.timeparse import warsaw_datetime
 from scrapers.tmdb.client import TmdbClient, TmdbConfig
-from scrapers.tmdb.matching import FilmQuery, match_film
+from scrapers.tmdb.matching import FilmQuery, match_film, matched_details
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +124,14 @@ def movie_details(site: SiteConfig, tmdb: TmdbConfig, film: dict[str, Any]) -> S
     query = FilmQuery(polish_title=page.polish_title, original_title=page.original_title, year=page.year)
     with TmdbClient(tmdb) as tmdb_client:
         match = match_film(tmdb_client, query)
+        details = matched_details(tmdb_client, match)
     log.info("film %s %s: %s", film["film_key"], page, match)
     return film_match_result(
         external_id=f"kino_krakow_film_{film['film_key']}",
         film_key=film["film_key"],
         title=page.polish_title,
         match=match,
+        details=details,
     )
 
 

@@ -39,6 +39,22 @@ class TmdbMovie:
     original_language: str | None
 
 
+@dataclass(frozen=True)
+class SearchPage:
+    results: list[TmdbMovie]
+    total_pages: int
+
+
+@dataclass(frozen=True)
+class MovieDetails:
+    """``/3/movie/{id}``: what a match adds to a listing (runtime, IMDb id, genres)."""
+
+    id: int
+    runtime: int | None
+    imdb_id: str | None
+    genres: tuple[str, ...]
+
+
 class TmdbClient:
     def __init__(self, config: TmdbConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
@@ -53,16 +69,9 @@ class TmdbClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def search_movie(
-        self, query: str, year: int | None = None, language: str | None = None
-    ) -> list[TmdbMovie]:
-        params: dict[str, Any] = {"api_key": self.config.api_key, "query": query}
-        if year is not None:
-            params["year"] = year
-        if language:
-            params["language"] = language
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
         try:
-            payload = self._http.get_json("/3/search/movie", params=params)
+            return self._http.get_json(path, params={"api_key": self.config.api_key, **params})
         except HttpStatusError as exc:
             if exc.status == 401:
                 raise TmdbAuthError(
@@ -70,6 +79,20 @@ class TmdbClient:
                     url=exc.url,
                 ) from None
             raise
+
+    def search_page(
+        self, query: str, year: int | None = None, language: str | None = None, page: int = 1
+    ) -> SearchPage:
+        """One page (20 results) of ``/3/search/movie``. TMDB honours ``year``: only films released
+        that year come back."""
+        params: dict[str, Any] = {"query": query}
+        if year is not None:
+            params["year"] = year
+        if language:
+            params["language"] = language
+        if page > 1:
+            params["page"] = page
+        payload = self._get("/3/search/movie", params)
         results = payload.get("results") if isinstance(payload, dict) else None
         if not isinstance(results, list):
             raise UnexpectedShape(
@@ -77,7 +100,32 @@ class TmdbClient:
                 url=self._http.config.url("/3/search/movie"),
                 field="results",
             )
-        return [movie for movie in (_movie(raw) for raw in results) if movie is not None]
+        total = payload.get("total_pages")
+        return SearchPage(
+            results=[movie for movie in (_movie(raw) for raw in results) if movie is not None],
+            total_pages=total if isinstance(total, int) and total > 0 else 1,
+        )
+
+    def search_movie(
+        self, query: str, year: int | None = None, language: str | None = None
+    ) -> list[TmdbMovie]:
+        return self.search_page(query, year, language).results
+
+    def movie_details(self, movie_id: int) -> MovieDetails:
+        """``/3/movie/{id}``: runtime, IMDb id and genres of a matched film."""
+        payload = self._get(f"/3/movie/{int(movie_id)}", {})
+        if not isinstance(payload, dict):
+            raise UnexpectedShape(
+                "TMDB movie answer is not an object", url=self._http.config.url(f"/3/movie/{movie_id}")
+            )
+        runtime = payload.get("runtime")
+        genres = payload.get("genres") if isinstance(payload.get("genres"), list) else []
+        return MovieDetails(
+            id=int(movie_id),
+            runtime=runtime if isinstance(runtime, int) and runtime > 0 else None,
+            imdb_id=str(payload["imdb_id"]) if payload.get("imdb_id") else None,
+            genres=tuple(str(g.get("name")) for g in genres if isinstance(g, dict) and g.get("name")),
+        )
 
 
 def _movie(raw: Any) -> TmdbMovie | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from scrapers.tmdb.client import TmdbClient, TmdbMovie
+from scrapers.tmdb.client import MovieDetails, TmdbClient, TmdbMovie
 from scrapers.tmdb.normalize import normalize_title
 from scrapers.tmdb.similarity import jaro
 
 MATCH_THRESHOLD = 0.70
+#: Pages of 20 results read per search title at most, when the first gives no confident match.
+MAX_SEARCH_PAGES = 3
 REVIEW_THRESHOLD = 0.50
 POLISH_LANGUAGE = "pl-PL"
 
@@ -124,13 +126,36 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
     if not queries:
         return MatchResult(False, None, None, 0.0, "missing_title", None, 0)
     candidates: dict[int, TmdbMovie] = {}
+    more: list[tuple[str, str | None, int | None, int]] = []  # searches with pages left to read
     for title, language in queries:
-        for movie in client.search_movie(title, year=film.year, language=language):
+        year = film.year
+        page = client.search_page(title, year=year, language=language)
+        if not page.results and year is not None:
+            # TMDB filters on the year strictly; a Polish release a year after the premiere (or a
+            # listing's wrong year) would hide the film: ask again without it.
+            year = None
+            page = client.search_page(title, language=language)
+        for movie in page.results:
             candidates.setdefault(movie.id, movie)
+        if page.total_pages > 1:
+            more.append((title, language, year, page.total_pages))
     if not candidates:
         return MatchResult(False, None, None, 0.0, "tmdb_no_results", None, 0)
-    best = min(candidates.values(), key=lambda m: (-confidence(film, m), m.id))
-    best_score = confidence(film, best)
+
+    def best_of() -> tuple[TmdbMovie, float]:
+        top = min(candidates.values(), key=lambda m: (-confidence(film, m), m.id))
+        return top, confidence(film, top)
+
+    best, best_score = best_of()
+    # The first page holds 20 results, most popular first: a generic title ("Dom", "Matka") can push the
+    # film itself further down. Read on, bounded, only while nothing convinces.
+    for title, language, year, total in more:
+        for number in range(2, min(total, MAX_SEARCH_PAGES) + 1):
+            if decide(best_score) is None:
+                break
+            for movie in client.search_page(title, year=year, language=language, page=number).results:
+                candidates.setdefault(movie.id, movie)
+            best, best_score = best_of()
     reason = decide(best_score)
     return MatchResult(
         matched=reason is None,
@@ -141,3 +166,8 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
         candidate_title=best.title,
         candidates=len(candidates),
     )
+
+
+def matched_details(client: TmdbClient, match: MatchResult) -> MovieDetails | None:
+    """TMDB's details (runtime, IMDb id) of a matched film; None when it did not match."""
+    return client.movie_details(match.tmdb_id) if match.matched and match.tmdb_id is not None else None

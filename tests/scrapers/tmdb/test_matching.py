@@ -13,6 +13,7 @@ from scrapers.tmdb import (
     normalize_title,
     split_original_title,
 )
+from scrapers.tmdb.client import SearchPage
 from scrapers.tmdb.matching import language_score, popularity_score, title_score, year_score
 
 
@@ -146,10 +147,10 @@ class _Search:
     def __init__(self, answers: dict[str, list[TmdbMovie]]) -> None:
         self.answers = answers
 
-    def search_movie(
-        self, query: str, year: int | None = None, language: str | None = None
-    ) -> list[TmdbMovie]:
-        return self.answers.get(query, [])
+    def search_page(
+        self, query: str, year: int | None = None, language: str | None = None, page: int = 1
+    ) -> SearchPage:
+        return SearchPage(self.answers.get(query, []), total_pages=1)
 
 
 AVATAR = TmdbMovie(19995, "Avatar", "Avatar", 2009, 180.0, "en")

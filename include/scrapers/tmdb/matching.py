@@ -35,10 +35,14 @@ class FilmQuery:
     def query_titles(self) -> list[tuple[str, str | None]]:
         """(normalised title, search language): the original title first, then the Polish one."""
         queries: list[tuple[str, str | None]] = []
-        for raw, language in ((self.original_title, None), (self.polish_title, POLISH_LANGUAGE)):
-            title = normalize_title(raw or "")
-            if title and all(title != seen for seen, _ in queries):
-                queries.append((title, language))
+        original = normalize_title(self.original_title or "")
+        polish = normalize_title(self.polish_title or "")
+        # A guessed split that is the whole (normalised) name is no original title: "Jedna bitwa po
+        # drugiej - wersja rozszerzona" splits into its own Polish title. Search it in Polish.
+        if original and not (self.original_is_guess and original == polish):
+            queries.append((original, None))
+        if polish and all(polish != seen for seen, _ in queries):
+            queries.append((polish, POLISH_LANGUAGE))
         return queries
 
 
@@ -117,6 +121,12 @@ def decide(best: float) -> MatchReason | None:
     return "tmdb_low_confidence"
 
 
+def _add(candidates: dict[int, list[TmdbMovie]], movie: TmdbMovie) -> None:
+    variants = candidates.setdefault(movie.id, [])
+    if movie not in variants:
+        variants.append(movie)
+
+
 def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
     """Search every query title, score all candidates, decide on the best.
 
@@ -125,7 +135,9 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
     queries = film.query_titles()
     if not queries:
         return MatchResult(False, None, None, 0.0, "missing_title", None, 0)
-    candidates: dict[int, TmdbMovie] = {}
+    # Each film as every search returned it: TMDB localises ``title`` to the search language, so the
+    # Polish search's answer carries the Polish title that the listing's name matches.
+    candidates: dict[int, list[TmdbMovie]] = {}
     more: list[tuple[str, str | None, int | None, int]] = []  # searches with pages left to read
     for title, language in queries:
         year = film.year
@@ -136,15 +148,16 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
             year = None
             page = client.search_page(title, language=language)
         for movie in page.results:
-            candidates.setdefault(movie.id, movie)
+            _add(candidates, movie)
         if page.total_pages > 1:
             more.append((title, language, year, page.total_pages))
     if not candidates:
         return MatchResult(False, None, None, 0.0, "tmdb_no_results", None, 0)
 
     def best_of() -> tuple[TmdbMovie, float]:
-        top = min(candidates.values(), key=lambda m: (-confidence(film, m), m.id))
-        return top, confidence(film, top)
+        scored = [(confidence(film, m), m) for variants in candidates.values() for m in variants]
+        score, top = min(scored, key=lambda sm: (-sm[0], sm[1].id))
+        return top, score
 
     best, best_score = best_of()
     # The first page holds 20 results, most popular first: a generic title ("Dom", "Matka") can push the
@@ -154,7 +167,7 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
             if decide(best_score) is None:
                 break
             for movie in client.search_page(title, year=year, language=language, page=number).results:
-                candidates.setdefault(movie.id, movie)
+                _add(candidates, movie)
             best, best_score = best_of()
     reason = decide(best_score)
     return MatchResult(

@@ -183,3 +183,26 @@ def test_a_split_at_a_period_is_certain_and_finds_an_english_only_film():
     assert not split_is_guess("Eternity. Wybieram ciebie")
     assert split_is_guess("The Smashing Machine: Serce wojownika")
     assert split_is_guess("Roofman - Człowiek z dachu")
+
+
+def test_a_guessed_split_that_is_the_polish_title_is_searched_in_polish_only():
+    name = "Jedna bitwa po drugiej - wersja rozszerzona"
+    film = FilmQuery(name, split_original_title(name, "en"), 2025, "en", original_is_guess=True)
+    assert film.query_titles() == [("Jedna bitwa po drugiej", "pl-PL")]
+
+
+def test_the_polish_answers_title_counts_for_the_polish_listing_name():
+    """TMDB localises `title` to the search language; the Polish answer's title is the one a Polish
+    listing name matches, whatever the first (English) answer for the same film said."""
+    from scrapers.tmdb.matching import match_film
+
+    english = TmdbMovie(5, "One Battle After Another", "One Battle After Another", 2025, 300.0, "en")
+    polish = TmdbMovie(5, "Jedna bitwa po drugiej", "One Battle After Another", 2025, 300.0, "en")
+
+    class Localised(_Search):
+        def search_page(self, query, year=None, language=None, page=1):  # type: ignore[no-untyped-def]
+            return SearchPage([polish if language == "pl-PL" else english], total_pages=1)
+
+    film = FilmQuery("Jedna bitwa po drugiej", "Jedna bitwa", 2025, "en", original_is_guess=True)
+    result = match_film(Localised({}), film)  # type: ignore[arg-type]
+    assert (result.matched, result.tmdb_id, result.confidence) == (True, 5, 1.0)

@@ -11,6 +11,7 @@ import argparse
 from scraper_monitor.cli.options import (
     add_hours_option,
     add_output_options,
+    add_scraper_option,
     check_names,
     check_range,
     open_store,
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     errors = subparsers.add_parser("errors", help="failures grouped by fingerprint")
     actions = errors.add_subparsers(dest="errors_action", required=True, metavar="ACTION")
     top = actions.add_parser("top", help="the most frequent error fingerprints, with an example message")
-    top.add_argument("--scraper", help="only this scraper (DAG id)")
+    add_scraper_option(top)
     add_hours_option(top, default=24)
     top.add_argument("--limit", type=int, default=10, help="at most N groups (default 10)")
     add_output_options(top)

@@ -20,6 +20,7 @@ from scraper_monitor.cli.options import (
     add_filter_options,
     add_hours_option,
     add_output_options,
+    add_scraper_option,
     check_names,
     check_range,
     execution_filter,
@@ -74,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     failures.set_defaults(func=_failures)
 
     stats = actions.add_parser("stats", help="success rate, retries, silent failures, durations per scraper")
-    stats.add_argument("--scraper", help="only this scraper (DAG id)")
+    add_scraper_option(stats)
     stats.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
     add_hours_option(stats, default=24)
     add_output_options(stats)

@@ -48,6 +48,11 @@ def add_hours_option(parser: argparse.ArgumentParser, default: int | None) -> No
     parser.add_argument("--hours", type=int, default=default, help=f"only the last N hours ({window})")
 
 
+def add_scraper_option(parser: argparse.ArgumentParser) -> None:
+    # --source: the name the origin's `mix monitor.jobs` used (seed 001's commands work as written).
+    parser.add_argument("--scraper", "--source", dest="scraper", help="only this scraper (DAG id)")
+
+
 def add_filter_options(
     parser: argparse.ArgumentParser,
     *,
@@ -56,7 +61,7 @@ def add_filter_options(
     task: bool = True,
     states: Sequence[str] = STATES,
 ) -> None:
-    parser.add_argument("--scraper", help="only this scraper (DAG id)")
+    add_scraper_option(parser)
     if task:
         parser.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
     parser.add_argument("--state", help=f"only this state: {', '.join(states)}")

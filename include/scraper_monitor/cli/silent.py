@@ -11,6 +11,7 @@ import argparse
 from scraper_monitor.cli.options import (
     add_hours_option,
     add_output_options,
+    add_scraper_option,
     check_names,
     check_range,
     open_store,
@@ -24,7 +25,7 @@ _HEADERS = ("STARTED (UTC)", "SCRAPER", "TASK", "TRY", "REASON", "COUNTS")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("silent", help="silent failures: successes that produced nothing")
-    parser.add_argument("--scraper", help="only this scraper (DAG id)")
+    add_scraper_option(parser)
     add_hours_option(parser, default=24)
     parser.add_argument("--limit", type=int, default=100, help="at most N rows (default 100)")
     add_output_options(parser)

@@ -8,7 +8,7 @@ import psycopg
 
 from scraper_monitor import settings, slo
 from scraper_monitor.cli import CliError, table
-from scraper_monitor.cli.options import add_dsn_option
+from scraper_monitor.cli.options import add_dsn_option, add_scraper_option
 from scraper_monitor.reports.slo import slo_statuses
 from scraper_monitor.settings import resolve_dsn
 from scraper_monitor.store.db import connect, describe_error
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="SLO status per scraper and task (met, below_target, critical, insufficient_data)",
         description=f"Targets come from ${settings.SLO_CONFIG_ENV}, else the packaged slo.yaml.",
     )
-    parser.add_argument("--scraper", help="only this scraper (DAG id)")
+    add_scraper_option(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per SLO")
     parser.add_argument(
         "--config", help=f"SLO file; default: ${settings.SLO_CONFIG_ENV}, else the packaged slo.yaml"

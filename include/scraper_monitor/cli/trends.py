@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from scraper_monitor.cli import CliError
-from scraper_monitor.cli.options import add_output_options, check_names, open_store
+from scraper_monitor.cli.options import add_output_options, add_scraper_option, check_names, open_store
 from scraper_monitor.cli.table import percent, print_json, render
 from scraper_monitor.reports import trends
 from scraper_monitor.reports.trends import DAY_CHOICES, WEEK
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "trends", help="by day and error category, and week over week (from the daily rollups)"
     )
     parser.add_argument("--days", type=int, default=WEEK, help="7, 30 or 90 (default 7)")
-    parser.add_argument("--scraper", help="only this scraper (DAG id)")
+    add_scraper_option(parser)
     add_output_options(parser)
     parser.set_defaults(func=_run)
 

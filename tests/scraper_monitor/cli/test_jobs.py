@@ -171,6 +171,21 @@ def test_jobs_stats(store: Seeded) -> None:
     assert [(s["scraper"], s["total"], s["failed"]) for s in one_task] == [("kino_krakow", 2, 1)]
 
 
+@pytest.mark.parametrize(
+    "command", [("jobs", "stats"), ("jobs", "list"), ("silent",), ("errors", "top"), ("trends",)]
+)
+def test_source_is_the_origins_name_for_scraper(store: Seeded, command: tuple[str, ...]) -> None:
+    """Seed 001's `mix monitor.jobs stats --source cinema_city`, as written."""
+    by_source = cli_json(store, *command, "--source", "kino_krakow")
+    assert by_source == cli_json(store, *command, "--scraper", "kino_krakow")
+    assert by_source != cli_json(store, *command)  # the filter applied
+
+
+def test_slo_takes_source_too(store: Seeded) -> None:
+    # slo answers with the window's end (now): compare whom it is about.
+    assert {s["scraper"] for s in cli_json(store, "slo", "--source", "kino_krakow")} == {"kino_krakow"}
+
+
 def test_jobs_worker(store: Seeded) -> None:
     text = cli_text(store, "jobs", "worker", "cinema_day.cinema_dates")
     assert text.startswith("cinema_day.cinema_dates: last 24 h")

@@ -119,13 +119,27 @@ def add_execution(
 
 
 def add_items(
-    conn: psycopg.Connection, execution_id: int, *, outcome: str, count: int, scraper: str = "cinema_city"
+    conn: psycopg.Connection,
+    execution_id: int,
+    *,
+    outcome: str,
+    count: int,
+    scraper: str = "cinema_city",
+    entity_type: str = "showtime",
+    reason: str | None = None,
 ) -> None:
     for n in range(count):
         conn.execute(
-            "INSERT INTO item_outcomes (execution_id, scraper, entity_type, external_id, outcome)"
-            " VALUES (%s, %s, 'showtime', %s, %s)",
-            (execution_id, scraper, f"{scraper}_showtime_{execution_id}_{n}", outcome),
+            "INSERT INTO item_outcomes (execution_id, scraper, entity_type, external_id, outcome, reason)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                execution_id,
+                scraper,
+                entity_type,
+                f"{scraper}_{entity_type}_{execution_id}_{n}",
+                outcome,
+                reason,
+            ),
         )
 
 

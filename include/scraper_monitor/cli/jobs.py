@@ -17,6 +17,7 @@ from typing import Any
 
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.options import (
+    CANCELLED,
     add_filter_options,
     add_hours_option,
     add_output_options,
@@ -37,7 +38,7 @@ from scraper_monitor.cli.table import (
     task_label,
     timestamp,
 )
-from scraper_monitor.reports import executions, overview
+from scraper_monitor.reports import executions, items, overview
 from scraper_monitor.reports.base import MAX_HOURS, MAX_LIMIT, success_rate
 from scraper_monitor.state import ERROR_STATES, FAILED, RETRYING, SKIPPED, STATES, SUCCESS, UPSTREAM_FAILED
 from scraper_monitor.store.rows import Execution, ScraperStats
@@ -168,7 +169,35 @@ def _summary_line(count: int, summary: dict[str, Any]) -> str:
     )
 
 
+CANCELLED_EXPLAINED = (
+    "nothing is cancelled here: a task skips what it cannot use and says so per item; "
+    "these are the items left out on purpose (showtimes skipped as expected, films not matched)"
+)
+
+
+def _left_out(args: argparse.Namespace) -> int:
+    """``--state cancelled``: the origin's cancelled jobs are item outcomes here (the task is
+    ``--task`` of list, the TASK_ID of worker)."""
+    check_range("--limit", args.limit or MAX_LIMIT, 1, MAX_LIMIT)
+    filters = execution_filter(args, cancelled_ok=True)
+    with open_store(args.dsn) as conn:
+        rows = items.left_out(conn, filters, args.limit or MAX_LIMIT)
+    if args.json:
+        print_json({"explanation": CANCELLED_EXPLAINED, "left_out": [dataclasses.asdict(r) for r in rows]})
+        return 0
+    print(CANCELLED_EXPLAINED)
+    if rows:
+        headers = ("SCRAPER", "TASK", "ITEM", "OUTCOME", "REASON", "ITEMS")
+        table = [(r.scraper, r.task_id, r.entity_type, r.outcome, r.reason or "", str(r.items)) for r in rows]
+        print(render(headers, table, right=("ITEMS",)))
+    else:
+        print("none in this window")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
+    if args.state == CANCELLED:
+        return _left_out(args)
     check_range("--limit", args.limit, 1, MAX_LIMIT)
     filters = execution_filter(args)
     with open_store(args.dsn) as conn:
@@ -240,6 +269,8 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    if args.state == CANCELLED:
+        return _left_out(args)
     check_range("--limit", args.limit, 1, MAX_LIMIT)
     filters = execution_filter(args)
     stats = _read_stats(args, args.task)

@@ -64,7 +64,9 @@ def add_filter_options(
     add_scraper_option(parser)
     if task:
         parser.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
-    parser.add_argument("--state", help=f"only this state: {', '.join(states)}")
+    parser.add_argument(
+        "--state", help=f"only this state: {', '.join(states)} (or {CANCELLED}: what was left out on purpose)"
+    )
     parser.add_argument("--category", help="only this error category (e.g. network_error)")
     add_hours_option(parser, hours)
     limit_help = f"at most N rows (default {limit})" if limit else "at most N rows (default: all)"
@@ -82,13 +84,23 @@ def since(hours: int | None) -> datetime | None:
     return None if hours is None else datetime.now(UTC) - timedelta(hours=hours)
 
 
-def execution_filter(args: argparse.Namespace) -> ExecutionFilter:
-    """The filter of the common flags; bad values (``--state bogus``) are one-line errors."""
+#: The origin system's state for jobs cancelled on purpose (seed 001); here they are item outcomes.
+CANCELLED = "cancelled"
+
+
+def execution_filter(args: argparse.Namespace, *, cancelled_ok: bool = False) -> ExecutionFilter:
+    """The filter of the common flags; bad values (``--state bogus``) are one-line errors.
+    ``--state cancelled`` (``cancelled_ok``) selects every state: its answer is item outcomes
+    (``reports.items``); elsewhere it is refused."""
+    if args.state == CANCELLED and not cancelled_ok:
+        raise CliError(
+            f"what was {CANCELLED} on purpose is item outcomes: `jobs list --state {CANCELLED}` lists them"
+        )
     try:
         return ExecutionFilter(
             scraper=args.scraper,
             task_id=args.task,
-            state=args.state,
+            state=None if args.state == CANCELLED else args.state,
             category=args.category,
             since=since(args.hours),
         )

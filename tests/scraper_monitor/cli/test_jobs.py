@@ -295,3 +295,43 @@ def test_store_down_is_one_line_exit_2(tmp_path: Any) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("scraper-monitor: cannot read the monitor store: OperationalError")
     assert result.stderr.count("\n") == 1
+
+
+def test_cancelled_is_answered_with_what_was_left_out_on_purpose(pg_dsn: str) -> None:
+    """Seed 001's `--state cancelled`: the origin cancelled a showtime job whose film was not matched;
+    here the task succeeds and its items say so. The answer lists them, with one line of explanation."""
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+
+    from scraper_monitor.store import migrate
+    from tests.factories import add_execution, add_items
+
+    migrate.upgrade(pg_dsn)
+    recent = datetime.now(UTC) - timedelta(hours=1)  # the CLI reads the real clock
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        batch = add_execution(conn, task_id="cinema_day.showtimes", map_index=0, started_at=recent)
+        add_items(conn, batch, outcome="created", count=5)
+        add_items(
+            conn, batch, outcome="skipped_expected", count=3, reason="film_not_matched:tmdb_needs_review"
+        )
+        film = add_execution(conn, task_id="movie_details", map_index=1, started_at=recent)
+        add_items(conn, film, outcome="failed", count=1, entity_type="film", reason="tmdb_needs_review")
+
+    listed = run_cli("jobs", "list", "--state", "cancelled", "--dsn", pg_dsn, "--json")
+    assert listed.returncode == 0, listed.stderr
+    answer = json.loads(listed.stdout)
+    assert answer["explanation"].startswith("nothing is cancelled here")
+    assert [
+        (r["task_id"], r["entity_type"], r["outcome"], r["reason"], r["items"]) for r in answer["left_out"]
+    ] == [
+        ("cinema_day.showtimes", "showtime", "skipped_expected", "film_not_matched:tmdb_needs_review", 3),
+        ("movie_details", "film", "failed", "tmdb_needs_review", 1),
+    ]
+    # As seed 001 writes it, for one worker (task), and as a table for people.
+    worker = run_cli("jobs", "worker", "movie_details", "--state", "cancelled", "--source", "cinema_city",
+                     "--dsn", pg_dsn)  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    assert worker.stdout.startswith("nothing is cancelled here") and "tmdb_needs_review" in worker.stdout
+    assert "film_not_matched" not in worker.stdout  # the other task's items
+    assert run_cli("jobs", "failures", "--state", "cancelled", "--dsn", pg_dsn).returncode == 2

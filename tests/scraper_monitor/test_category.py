@@ -10,7 +10,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from scraper_monitor.category import (
 )
 from scraper_monitor.rules import RuleError, RuleSet
 from scrapers import errors
+from tests.fixtures.loopback import serve_handler
 
 CORPUS_PATH = Path(__file__).resolve().parents[1] / "data" / "error_corpus.yaml"
 CORPUS: list[dict] = yaml.safe_load(CORPUS_PATH.read_text(encoding="utf-8"))["cases"]
@@ -98,13 +98,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def http_base() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True  # a kept-alive client must not hold up interpreter exit
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_handler(_Handler) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 import time
 import traceback
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -22,6 +21,7 @@ from scrapers.errors import (
     ResponseTooLarge,
 )
 from scrapers.http import HttpClient, SiteConfig, redact_text, redact_url
+from tests.fixtures.loopback import serve_handler
 
 # Built at run time so a traceback quoting a test's source line does not contain it.
 SECRET = "".join(["SECRET", "123"])
@@ -91,14 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[tuple[str, Script]]:
     script = Script()
-    handler = type("Handler", (_Handler,), {"script": script})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True  # a kept-alive client must not hold up interpreter exit
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/prefix", script
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_handler(type("Handler", (_Handler,), {"script": script})) as base_url:
+        yield f"{base_url}/prefix", script
 
 
 def make_client(base_url: str, sleeps: list[float], **overrides: float) -> HttpClient:

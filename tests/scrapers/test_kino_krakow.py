@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import re
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from scrapers.errors import (
 from scrapers.kino_krakow import steps
 from scrapers.kino_krakow.client import PROGRAM_PATH, KinoKrakowClient, KinoSession
 from scrapers.kino_krakow.parser import parse_movie_page, parse_program
+from tests.fixtures.loopback import serve_handler
 from tests.fixtures.scrapers import SMALL, fast_config, kk_site, serving, small_scenario, tmdb_config
 
 PROGRAM = "/cinema_program/by_movie"
@@ -258,15 +258,9 @@ class _RedirectingSite(http.server.BaseHTTPRequestHandler):
 
 
 def test_a_cookie_set_on_set_days_redirect_is_kept():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RedirectingSite)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        site = fast_config(f"http://127.0.0.1:{server.server_address[1]}")
-        with KinoKrakowClient(site) as client:
-            session = KinoSession(http=client._http, cookies={"_kinokrakow_session": "fresh"}, token="t")
-            session.set_day(1)
-            html, _url = session.program_page()
-        assert session.cookies == {"_kinokrakow_session": "day-one"}
-        assert "_kinokrakow_session=day-one" in html  # the programme of the session that chose the day
-    finally:
-        server.shutdown()
+    with serve_handler(_RedirectingSite) as base_url, KinoKrakowClient(fast_config(base_url)) as client:
+        session = KinoSession(http=client._http, cookies={"_kinokrakow_session": "fresh"}, token="t")
+        session.set_day(1)
+        html, _url = session.program_page()
+    assert session.cookies == {"_kinokrakow_session": "day-one"}
+    assert "_kinokrakow_session=day-one" in html  # the programme of the session that chose the day

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +13,7 @@ import pytest
 
 from scrapers.tmdb.client import TmdbClient, TmdbConfig
 from scrapers.tmdb.matching import FilmQuery, match_film, matched_details
+from tests.fixtures.loopback import serve_handler
 from tests.fixtures.scrapers import fast_config
 
 KEY = "test-key"
@@ -75,11 +75,8 @@ class _Tmdb(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def tmdb() -> Iterator[TmdbConfig]:
     _Tmdb.requests = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Tmdb)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield TmdbConfig(base_url=url, api_key=KEY, site=fast_config(url))
-    server.shutdown()
+    with serve_handler(_Tmdb) as url:
+        yield TmdbConfig(base_url=url, api_key=KEY, site=fast_config(url))
 
 
 def test_the_film_on_the_second_page_is_found_and_the_reading_stops_there(tmdb: TmdbConfig) -> None:

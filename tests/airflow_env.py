@@ -18,6 +18,18 @@ HOME = Path(tempfile.mkdtemp(prefix="airflow-test-"))
 FOREIGN_DAGS = ROOT / "tests" / "data" / "foreign_dags"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
+
+def bundles_with(foreign: Path) -> str:
+    """``[dag_processor] dag_bundle_config_list``: the project's DAGs, and a second bundle of DAGs nobody
+    here wrote (for tests of the monitor on any DAG)."""
+    return json.dumps(
+        [
+            {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
+            {"name": "foreign-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(foreign)}},
+        ]
+    )
+
+
 (HOME / "config").mkdir()
 shutil.copyfile(ROOT / "include" / "airflow_local_settings.py", HOME / "config" / "airflow_local_settings.py")
 
@@ -25,13 +37,7 @@ os.environ.update(
     {
         "AIRFLOW_HOME": str(HOME),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        # A second bundle holds DAGs nobody here wrote, for tests of the monitor on any DAG.
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
-            [
-                {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
-                {"name": "foreign-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(FOREIGN_DAGS)}},
-            ]
-        ),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": bundles_with(FOREIGN_DAGS),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME}/airflow.db",

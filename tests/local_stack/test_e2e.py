@@ -6,10 +6,7 @@ One stack per session; the demo runs of both chains are shared by the tests that
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from datetime import timedelta
-from typing import Any
 
 import psycopg
 import pytest
@@ -18,19 +15,9 @@ from local_stack.database import with_database
 from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES
 from local_stack.verdict import CHAINS, judge, observe
 from sitesim.scenario import load
-from tests.fixtures.airflow import ROOT
+from tests.fixtures.stack import wait_for
 
 pytestmark = pytest.mark.e2e
-SCRAPER_MONITOR = str(ROOT / ".venv" / "bin" / "scraper-monitor")
-
-
-def wait_for(condition, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(2)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 @pytest.mark.parametrize("dag_id", CHAINS)
@@ -53,20 +40,8 @@ def test_chains_under_the_real_scheduler_run_as_the_scenario_predicts(stack, dem
 
 @pytest.mark.parametrize("dag_id", CHAINS)
 def test_reconcile_finds_no_difference_between_airflow_and_the_store(stack, demo_runs, dag_id) -> None:
-    env = stack.env | {
-        "AIRFLOW_USERNAME": stack.login["username"],
-        "AIRFLOW_PASSWORD": stack.login["password"],
-    }
-    out = subprocess.run(
-        [SCRAPER_MONITOR, "reconcile", dag_id, demo_runs[dag_id], "--json"]
-        + ["--airflow-url", stack.api_url, "--dsn", stack.monitor_dsn],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    report = json.loads(out.stdout)
-    assert out.returncode == 0, out.stdout + out.stderr
+    code, report = stack.reconcile(dag_id, demo_runs[dag_id])
+    assert code == 0, report
     assert report["count"] == 0 and report["differences"] == []
     assert report["store_rows"] > 0 and report["pending"] == []
 

@@ -10,9 +10,6 @@ instances only."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,11 +21,9 @@ import requests
 
 from local_stack.demo import wait_for_dags
 from scraper_monitor.airflow.rest import AirflowApi
-from tests.fixtures.airflow import ROOT
-from tests.fixtures.stack import Stack
+from tests.fixtures.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
-SCRAPER_MONITOR = str(ROOT / ".venv" / "bin" / "scraper-monitor")
 FINAL = {"success", "failed"}
 SHRINKING = "turn2_łódź"
 #: Triggered here; example_trigger_target_dag is triggered by example_trigger_controller_dag.
@@ -60,15 +55,6 @@ AIRFLOW_FAILURES = {
     "fails_on_purpose": ("unknown_error", "failed_on_purpose"),
     "consume": ("unknown_error", "upstream_xcom_missing"),
 }
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(3)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 def _all_final(api: AirflowApi) -> dict[str, list[str]] | None:
@@ -106,23 +92,11 @@ def _rows(stack: Stack, where: str, params: dict[str, Any]) -> list[tuple[Any, .
 def test_every_try_of_every_foreign_run_has_exactly_one_row(
     stack: Stack, foreign_runs: dict[str, list[str]]
 ) -> None:
-    env = stack.env | {
-        "AIRFLOW_USERNAME": stack.login["username"],
-        "AIRFLOW_PASSWORD": stack.login["password"],
-    }
     differences = {}
     for dag_id, run_ids in foreign_runs.items():
         for run_id in run_ids:
-            out = subprocess.run(
-                [SCRAPER_MONITOR, "reconcile", dag_id, run_id, "--json"]
-                + ["--airflow-url", stack.api_url, "--dsn", stack.monitor_dsn],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            report = json.loads(out.stdout)
-            if out.returncode != 0 or report["count"] or report["pending"] or not report["store_rows"]:
+            code, report = stack.reconcile(dag_id, run_id)
+            if code != 0 or report["count"] or report["pending"] or not report["store_rows"]:
                 differences[(dag_id, run_id)] = report
     assert differences == {}
 

@@ -175,8 +175,8 @@ def _decide(
     # as describe() writes them); a class whose decision needs no object is filed by its name.
     names = set() if chain else {n for m in _CLASS_NAME_IN_TEXT.finditer(text) for n in m.groups() if n}
     for known in _KNOWN_CLASSES:
-        if known.fixed is not None and known.name in names:
-            return (*known.fixed, f"class:{known.name}")
+        if isinstance(known.decide, _Fixed) and known.name in names:
+            return (*known.decide.decision, f"class:{known.name}")
         cls = known.loaded()
         if cls is None:
             continue
@@ -225,9 +225,6 @@ class _KnownClass:
     module: str
     name: str
     decide: Callable[[BaseException], Decision]
-    #: The decision when it does not depend on the exception object, so that the stored text
-    #: ("KeyError: 'x'") is filed like the live exception was: the CLI sees only the text.
-    fixed: Decision | None = None
 
     def loaded(self) -> type | None:
         module = sys.modules.get(self.module)
@@ -237,6 +234,9 @@ class _KnownClass:
 
 @dataclass(frozen=True, slots=True)
 class _Fixed:
+    """A decision that does not depend on the exception object, so the stored text ("KeyError: 'x'")
+    is filed like the live exception was: the CLI sees only the text."""
+
     decision: Decision
 
     def __call__(self, _exc: BaseException) -> Decision:
@@ -269,7 +269,7 @@ def _markup_error(exc: BaseException) -> Decision:
 
 def _known(spec: str, decide: Callable[[BaseException], Decision]) -> _KnownClass:
     module, name = spec.split(":")
-    return _KnownClass(module, name, decide, decide.decision if isinstance(decide, _Fixed) else None)
+    return _KnownClass(module, name, decide)
 
 
 # psycopg (3) and psycopg2 (Airflow's PostgresHook) name their errors alike. Specific SQLSTATE

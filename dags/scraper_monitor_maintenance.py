@@ -1,5 +1,6 @@
-"""Keeps the monitor store healthy: replays spooled summaries, refreshes the daily rollups that the
-trend panels read, and prunes raw rows past retention (rollups are kept)."""
+"""Keeps the monitor store healthy: replays spooled summaries, writes the summaries of tries whose own
+summary never arrived (from Airflow's record: `scraper-monitor reconcile --repair`), refreshes the
+daily rollups that the trend panels read, and prunes raw rows past retention (rollups are kept)."""
 
 import os
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,12 @@ with DAG(
         "retention_days": Param(
             90, type="integer", minimum=1, description="Raw rows older than this are pruned"
         ),
+        "repair_hours": Param(
+            6,
+            type="integer",
+            minimum=1,
+            description="Runs that ended this recently are reconciled and repaired",
+        ),
         "rollup_days": Param(
             2, type="integer", minimum=1, description="Recent days whose rollups are refreshed"
         ),
@@ -33,6 +40,10 @@ with DAG(
         return tasks.replay_spool()
 
     @task
+    def repair_recent_runs(params=None):
+        return tasks.repair_recent_runs(params["repair_hours"])
+
+    @task
     def refresh_rollups(params=None):
         return tasks.refresh_rollups(params["rollup_days"])
 
@@ -40,4 +51,4 @@ with DAG(
     def prune(params=None):
         return tasks.prune_raw_rows(params["retention_days"])
 
-    replay_spool() >> refresh_rollups() >> prune()
+    replay_spool() >> repair_recent_runs() >> refresh_rollups() >> prune()

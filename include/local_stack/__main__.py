@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from local_stack import airflow_setup, database, processes, settings
+from local_stack import airflow_setup, database, processes, settings, workers
 from local_stack.paths import Paths, project_root
 
 
-def setup(paths: Paths, scenario_name: str) -> dict[str, str]:
+def setup(paths: Paths, scenario_name: str, executor: str = workers.LOCAL) -> dict[str, str]:
     from sitesim.scenario import load
 
     scenario = load(scenario_name)
@@ -17,11 +17,11 @@ def setup(paths: Paths, scenario_name: str) -> dict[str, str]:
     paths.make_dirs()
     server = database.server_dsn(paths)
     database.ensure_databases(server)
-    env = settings.stack_env(paths, server)
+    env = settings.stack_env(paths, server, executor)
     settings.write_env_file(paths.env_file, env)
     settings.apply(env)
     airflow_setup.install_policy(paths)
-    airflow_setup.write_login(paths)
+    login = airflow_setup.write_login(paths)
     print("migrating the Airflow metadata DB ...", flush=True)
     airflow_setup.migrate_airflow(paths)
     from scraper_monitor.store.migrate import upgrade
@@ -32,6 +32,7 @@ def setup(paths: Paths, scenario_name: str) -> dict[str, str]:
             env["SCRAPER_MONITOR_DSN"],
             database.with_database(server, "scraped_events"),
             scenario.tmdb_api_key,
+            login,
         )
     )
     print(f"setup done: state in {paths.local}", flush=True)
@@ -57,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack")
     parser.add_argument("command", choices=["setup", "start", "demo", "e2e", "stop"])
     parser.add_argument("--scenario", default="demo", help="bundled scenario name or path to a YAML file")
+    parser.add_argument(
+        "--executor",
+        choices=workers.EXECUTORS,
+        default=workers.LOCAL,
+        help="local: LocalExecutor; celery: a Redis broker and two Celery workers (make e2e EXECUTOR=celery)",
+    )
     args = parser.parse_args(argv)
     paths = Paths(project_root())
     if args.command == "stop":
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         database.stop_embedded(paths)
         print("stopped")
         return 0
-    env = setup(paths, args.scenario)
+    env = setup(paths, args.scenario, args.executor)
     if args.command == "setup":
         return 0
     from local_stack.demo import demo, start_stack

@@ -8,13 +8,15 @@ import subprocess
 from typing import Any
 
 from local_stack.paths import Paths
-from local_stack.settings import load_secrets, sim_port
+from local_stack.settings import api_url, load_secrets, sim_port
 
 # The demo client is impatient on purpose: the scenario's delay faults must time out quickly.
 DEMO_CLIENT = {"timeout_s": 3, "max_attempts": 2, "backoff_s": 0.2, "polite_delay_s": 0}
 
 
-def demo_connections(monitor_dsn: str, events_dsn: str, tmdb_key: str) -> list[dict[str, Any]]:
+def demo_connections(
+    monitor_dsn: str, events_dsn: str, tmdb_key: str, airflow_login: dict[str, str]
+) -> list[dict[str, Any]]:
     from psycopg.conninfo import conninfo_to_dict
 
     def postgres(conn_id: str, dsn: str) -> dict[str, Any]:
@@ -39,6 +41,14 @@ def demo_connections(monitor_dsn: str, events_dsn: str, tmdb_key: str) -> list[d
         {**site("tmdb_api", "tmdb"), "password": tmdb_key},
         postgres("scraper_monitor_db", monitor_dsn),
         postgres("scraped_events_db", events_dsn),
+        # The maintenance DAG's repair reads runs, tries and task logs through the REST API.
+        {
+            "conn_id": "airflow_api",
+            "conn_type": "http",
+            "host": api_url(),
+            "login": airflow_login["username"],
+            "password": airflow_login["password"],
+        },
     ]
 
 

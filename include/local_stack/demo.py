@@ -92,6 +92,16 @@ def run_chains(api: AirflowApi, day: date, timeout_s: float = 900) -> dict[str, 
     return runs
 
 
+def worker_split(api: AirflowApi, runs: dict[str, str]) -> Counter[str]:
+    """How many task instances of the runs each worker host ran (the hostname Airflow recorded)."""
+    return Counter(
+        ti["hostname"]
+        for dag_id, run_id in runs.items()
+        for ti in api.task_instances(dag_id, run_id)
+        if ti.get("hostname")
+    )
+
+
 def start_stack(paths: Paths, env: dict[str, str], scenario_name: str) -> AirflowApi:
     """Start the simulator and Airflow; return an API client once the chain DAGs are parsed."""
     login = json.loads(paths.login_file.read_text())
@@ -134,6 +144,8 @@ def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) 
     print(f"\nboth chains finished in {elapsed:.0f}s")
     for verdict in verdicts:
         print(verdict.line())
+    split = worker_split(api, runs)
+    print("task instances per worker host: " + ", ".join(f"{host} {n}" for host, n in sorted(split.items())))
     print(f"\nAirflow UI:      {url}  (login {login['username']} / {login['password']})")
     print(f"Scraper monitor: {url}/plugin/scraper-monitor")
     for dag_id, run_id in runs.items():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from local_stack.paths import project_root
 from local_stack.processes import simulator_day
+from local_stack.workers import LOCAL
 from scraper_monitor.airflow.rest import AirflowApi
 from scraper_monitor.settings import read_env_file
 
@@ -55,13 +56,15 @@ def _clean_environment() -> dict[str, str]:
 
 @contextmanager
 def private_stack(
-    state_dir: Path, scenario: str, extra_env: dict[str, str] | None = None
+    state_dir: Path, scenario: str, extra_env: dict[str, str] | None = None, executor: str = LOCAL
 ) -> Iterator[PrivateStack]:
     root = project_root()
     env = _clean_environment() | {
         "SCRAPER_STACK_DIR": str(state_dir),
         "AIRFLOW_PORT": str(free_port()),
         "SITESIM_PORT": str(free_port()),
+        "SCRAPER_REDIS_PORT": str(free_port()),
+        "SCRAPER_WORKER_LOG_PORT": str(free_port()),
         "SCRAPER_MONITOR_HOME": str(root),
         "SCRAPER_RETRY_DELAY_SECONDS": "1",
         **(extra_env or {}),
@@ -70,7 +73,7 @@ def private_stack(
     stack_cmd = [python, "-m", "local_stack"]
     try:
         started = subprocess.run(
-            [*stack_cmd, "start", "--scenario", scenario],
+            [*stack_cmd, "start", "--scenario", scenario, "--executor", executor],
             env=env,
             cwd=root,
             capture_output=True,

@@ -9,9 +9,11 @@ import subprocess
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import requests
 
+from local_stack import workers
 from local_stack.paths import Paths
 from local_stack.settings import API_HOST, api_port, api_url, sim_port
 
@@ -38,12 +40,17 @@ def _pid(paths: Paths, name: str) -> int | None:
     return pid
 
 
-def start(paths: Paths, name: str, argv: list[str], env: dict[str, str]) -> None:
+def start(paths: Paths, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
     if _pid(paths, name):
         return
     log = open(paths.logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
     proc = subprocess.Popen(
-        argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        argv,
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     (paths.run / f"{name}.pid").write_text(str(proc.pid))
 
@@ -55,8 +62,30 @@ def start_simulator(paths: Paths, env: dict[str, str], scenario: str, anchor_dat
 
 
 def start_airflow(paths: Paths, env: dict[str, str]) -> None:
+    celery = env.get("AIRFLOW__CORE__EXECUTOR") == "CeleryExecutor"
+    if celery:
+        start(paths, "redis", workers.redis_argv(paths), env)
     for name, args in airflow_components().items():
         start(paths, name, [str(paths.venv_bin / "airflow"), *args], env)
+    if celery:
+        workers.prepare(paths)
+        for worker in workers.WORKERS:
+            start_worker(paths, worker, env)
+
+
+def start_worker(paths: Paths, worker: workers.Worker, env: dict[str, str]) -> None:
+    """One Celery worker and its log server, in the worker's own folder and environment."""
+    own = workers.worker_env(paths, worker, env)
+    folder = worker.folder(paths)
+    start(paths, worker.process(), workers.worker_argv(paths, worker), own, cwd=folder)
+    start(paths, worker.log_server(), workers.log_server_argv(paths, worker), own, cwd=folder)
+
+
+def kill(paths: Paths, name: str) -> None:
+    """SIGKILL a process and its children, as a machine that loses power would stop them."""
+    if pid := _pid(paths, name):
+        os.killpg(pid, signal.SIGKILL)
+        (paths.run / f"{name}.pid").unlink(missing_ok=True)
 
 
 def stop_all(paths: Paths, say: Callable[[str], None] = print) -> None:
@@ -87,12 +116,12 @@ def _exited(pid: int) -> bool:
 
 def _check_running(paths: Paths) -> None:
     """A component that died while starting ends the wait at once, with the end of its log."""
-    for name in airflow_components():
-        pidfile = paths.run / f"{name}.pid"
-        if pidfile.exists() and _exited(int(pidfile.read_text())):
+    for pidfile in paths.run.glob("*.pid"):
+        if _exited(int(pidfile.read_text())):
+            name = pidfile.stem
             log = paths.logs / f"{name}.log"
             tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
-            raise SystemExit(f"Airflow's {name} exited while starting; the end of {log}:\n" + "\n".join(tail))
+            raise SystemExit(f"{name} exited while starting; the end of {log}:\n" + "\n".join(tail))
 
 
 def wait_healthy(paths: Paths, timeout_s: float = 180, say: Callable[[str], None] = print) -> None:
@@ -106,7 +135,7 @@ def wait_healthy(paths: Paths, timeout_s: float = 180, say: Callable[[str], None
             health = requests.get(url, timeout=5).json()
             status = {k: (v or {}).get("status") for k, v in health.items()}
             if all(s == "healthy" for s in status.values()):
-                return
+                break
             now = ", ".join(f"{k}: {v}" for k, v in status.items())
         except (requests.RequestException, ValueError):
             now = "api-server starting"
@@ -114,7 +143,11 @@ def wait_healthy(paths: Paths, timeout_s: float = 180, say: Callable[[str], None
             say(f"  waiting for Airflow ({now})")
             last = now
         time.sleep(2)
-    raise SystemExit(f"Airflow did not become healthy within {timeout_s:.0f}s; see .local/logs/*.log")
+    else:
+        raise SystemExit(f"Airflow did not become healthy within {timeout_s:.0f}s; see .local/logs/*.log")
+    if any(paths.run.glob("celery-*.pid")):
+        say("  waiting for the Celery workers")
+        workers.wait_ready(paths, check=lambda: _check_running(paths))
 
 
 def simulator_day(port: int | None = None) -> date:

@@ -12,6 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
+from local_stack import workers
 from local_stack.database import sqlalchemy_url, with_database
 from local_stack.paths import Paths
 
@@ -43,10 +44,11 @@ def load_secrets(paths: Paths) -> dict[str, str]:
     return values
 
 
-def stack_env(paths: Paths, server_dsn: str) -> dict[str, str]:
+def stack_env(paths: Paths, server_dsn: str, executor: str = workers.LOCAL) -> dict[str, str]:
     s = load_secrets(paths)
     base_url = api_url()
-    return {
+    airflow_db = sqlalchemy_url(with_database(server_dsn, "airflow"))
+    env = {
         "SCRAPER_MONITOR_HOME": str(paths.root),
         "AIRFLOW_HOME": str(paths.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(paths.root / "dags"),
@@ -59,7 +61,7 @@ def stack_env(paths: Paths, server_dsn: str) -> dict[str, str]:
         ),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(with_database(server_dsn, "airflow")),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_db,
         "AIRFLOW__API__BASE_URL": base_url,
         "AIRFLOW__API__SECRET_KEY": s["api_secret_key"],
         "AIRFLOW__API_AUTH__JWT_SECRET": s["jwt_secret"],
@@ -73,6 +75,9 @@ def stack_env(paths: Paths, server_dsn: str) -> dict[str, str]:
         "SCRAPER_STACK_DIR": str(paths.local),
         "PATH": f"{paths.venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    if executor == workers.CELERY:
+        env |= workers.celery_env(airflow_db)
+    return env
 
 
 def write_env_file(path: Path, env: dict[str, str]) -> None:

@@ -33,6 +33,9 @@ class ExecutionSummary:
     silent: bool = False
     silent_reason: str | None = None
     skip_reason: str | None = None
+    hostname: str | None = None
+    #: Written by the repair from Airflow's record of the try (``scraper_monitor.recovery``).
+    recovered: bool = False
     items: list[ItemOutcome] = field(default_factory=list)
 
     def __post_init__(self) -> None:

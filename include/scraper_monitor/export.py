@@ -27,6 +27,8 @@ COLUMNS: tuple[str, ...] = (
     "silent",
     "silent_reason",
     "skip_reason",
+    "hostname",
+    "recovered",
     "counts",
     "logical_date",
     "recorded_at",

@@ -21,7 +21,8 @@ Airflow leaves a task instance's current try out of ``/tries`` while it is ``up_
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from scraper_monitor.state import (
@@ -33,6 +34,16 @@ from scraper_monitor.state import (
     airflow_unfinished,
     from_airflow,
 )
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def try_label(task_id: str, map_index: int, try_number: int) -> str:
+    task = task_id if map_index < 0 else f"{task_id}[{map_index}]"
+    return f"{task} try {try_number}"
+
 
 DifferenceKind = Literal["missing_row", "state_mismatch", "unknown_try"]
 TryKey = tuple[str, int, int]
@@ -47,6 +58,10 @@ class AirflowTry:
     try_number: int
     state: str | None  # Airflow's TaskInstanceState value
     max_tries: int | None = None  # at the time of this try; None when unknown
+    # What the repair writes into a recovered summary (scraper_monitor.recovery); not compared.
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    hostname: str | None = None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> AirflowTry:
@@ -58,11 +73,18 @@ class AirflowTry:
             try_number=int(raw["try_number"]),
             state=raw.get("state"),
             max_tries=None if max_tries is None else int(max_tries),
+            started_at=_time(raw.get("start_date")),
+            ended_at=_time(raw.get("end_date")),
+            hostname=raw.get("hostname") or None,
         )
 
     @property
     def key(self) -> TryKey:
         return (self.task_id, self.map_index, self.try_number)
+
+    @property
+    def label(self) -> str:
+        return try_label(self.task_id, self.map_index, self.try_number)
 
     @property
     def ran(self) -> bool:
@@ -98,8 +120,7 @@ class Difference:
 
     @property
     def label(self) -> str:
-        task = self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
-        return f"{task} try {self.try_number}"
+        return try_label(self.task_id, self.map_index, self.try_number)
 
     @property
     def text(self) -> str:
@@ -189,3 +210,49 @@ def compare(task_instance_tries: Iterable[AirflowTry], executions: Iterable[Stor
 def pending_tries(task_instance_tries: Iterable[AirflowTry]) -> list[AirflowTry]:
     """Tries still in progress (not compared): a run that is not finished cannot fully reconcile."""
     return [t for t in latest_tries(task_instance_tries).values() if t.pending]
+
+
+@dataclass
+class RunReconciliation:
+    """One run: Airflow's tries against the store's rows, and the summaries a repair wrote. The CLI,
+    the maintenance DAG and the tests read this one answer."""
+
+    dag_id: str
+    run_id: str
+    airflow_tries: int
+    store_rows: int
+    differences: list[Difference]  # after the repair, when there was one
+    pending: list[str]  # tries still in progress: not compared
+    recovered: list[str] = field(default_factory=list)  # tries whose summary the repair wrote
+
+    @classmethod
+    def of(
+        cls,
+        dag_id: str,
+        run_id: str,
+        tries: Iterable[AirflowTry],
+        rows: Iterable[StoreRow],
+        recovered: Iterable[str] = (),
+    ) -> RunReconciliation:
+        tries, rows = list(tries), list(rows)
+        return cls(
+            dag_id=dag_id,
+            run_id=run_id,
+            airflow_tries=len(latest_tries(tries)),
+            store_rows=len(rows),
+            differences=compare(tries, rows),
+            pending=[t.label for t in pending_tries(tries)],
+            recovered=list(recovered),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "airflow_tries": self.airflow_tries,
+            "store_rows": self.store_rows,
+            "count": len(self.differences),
+            "differences": [d.to_json() for d in self.differences],
+            "pending": self.pending,
+            "recovered": self.recovered,
+        }

@@ -59,6 +59,7 @@ class TryFacts:
     exception: BaseException | None = None
     result: StepResult | None = None
     scraper: str | None = None  # None: the DAG id (see scraper_name)
+    hostname: str | None = None  # the worker that ran the try
 
 
 def build_summary(
@@ -81,6 +82,7 @@ def build_summary(
         started_at=started,
         ended_at=facts.ended_at,
         duration_ms=int((facts.ended_at - started).total_seconds() * 1000) if started else None,
+        hostname=facts.hostname,
     )
     exception, result = facts.exception, facts.result
     if facts.state == SUCCESS:

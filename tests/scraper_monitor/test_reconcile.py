@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from scraper_monitor.cli.reconcile import build_report, report_text
-from scraper_monitor.reconcile import AirflowTry, Difference, compare, pending_tries
+from scraper_monitor.cli.reconcile import report_text
+from scraper_monitor.reconcile import AirflowTry, Difference, RunReconciliation, compare, pending_tries
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 
 RETRIES = 2  # the chains' default_args: a task instance gets max_tries 2, i.e. three tries
@@ -191,15 +191,15 @@ def test_without_max_tries_a_later_try_means_the_earlier_one_was_retried() -> No
 def test_the_cli_report_of_a_run_with_differences() -> None:
     rows = [*without(RUN_ROWS, (SHOWTIMES, 1, 1)), Row("sync", -1, 2, SUCCESS)]
     tries = [*RUN_TRIES, api("movie_details", 2, "running")]
-    report = build_report("cinema_city", "scheduled__x", "http://127.0.0.1:8080", tries, rows)
+    report = RunReconciliation.of("cinema_city", "scheduled__x", tries, rows).to_json()
     assert {k: v for k, v in report.items() if k != "differences"} == {
         "dag_id": "cinema_city",
         "run_id": "scheduled__x",
-        "airflow_url": "http://127.0.0.1:8080",
         "airflow_tries": 17,  # one record per try, though the history repeats some
         "store_rows": 14,
         "count": 2,
         "pending": ["movie_details[2] try 1"],
+        "recovered": [],
     }
     assert [d["kind"] for d in report["differences"]] == ["missing_row", "unknown_try"]
     lines = report_text(report).splitlines()
@@ -210,5 +210,5 @@ def test_the_cli_report_of_a_run_with_differences() -> None:
     assert lines[-1] == (
         "1 try not finished, not compared (reconcile again when the run is done): movie_details[2] try 1"
     )
-    clean = build_report("cinema_city", "r", "u", RUN_TRIES, RUN_ROWS)
+    clean = RunReconciliation.of("cinema_city", "r", RUN_TRIES, RUN_ROWS).to_json()
     assert report_text(clean) == "cinema_city  r: 16 tries in Airflow, 14 rows in the store: 0 differences"

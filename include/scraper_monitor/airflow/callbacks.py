@@ -99,6 +99,7 @@ def try_facts(context: Any, state: str) -> TryFacts:
         exception=context.get("exception"),
         result=result,
         scraper=scraper_name(ti.dag_id, getattr(context.get("dag"), "tags", None) or ()),
+        hostname=getattr(ti, "hostname", None),
     )
 
 

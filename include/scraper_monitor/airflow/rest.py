@@ -120,9 +120,20 @@ class AirflowApi:
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/dags/{_segment(dag_id)}/dagRuns/{_segment(run_id)}")
 
-    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
-        """Every run of a DAG, all pages (including runs another DAG triggered)."""
-        return self._paged(f"/dags/{_segment(dag_id)}/dagRuns", "dag_runs")
+    def dag_runs(self, dag_id: str, **filters: Any) -> list[dict[str, Any]]:
+        """Every run of a DAG (``~``: of every DAG), all pages; ``filters`` are the endpoint's query
+        parameters (``end_date_gte``, ``state``, ...)."""
+        return self._paged(f"/dags/{_segment(dag_id)}/dagRuns", "dag_runs", filters)
+
+    def dag(self, dag_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/dags/{_segment(dag_id)}")
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> list[Any]:
+        """One try's whole log as structured records (``event``, ``level``, ``error_detail``...)."""
+        path = f"/dags/{_segment(dag_id)}/dagRuns/{_segment(run_id)}/taskInstances/{_segment(task_id)}"
+        params = {"map_index": int(map_index), "full_content": "true"}
+        answer = self._call("GET", f"{path}/logs/{int(try_number)}", params=params)
+        return list((answer or {}).get("content") or [])
 
     def clear_run(self, dag_id: str, run_id: str) -> None:
         """Clear every task instance of a run, as the UI's "Clear run" does: the run starts again."""

@@ -41,6 +41,35 @@ def refresh_rollups(days: int) -> dict[str, int]:
     }
 
 
+def repair_recent_runs(hours: int) -> dict[str, int]:
+    """Reconcile the runs that ended in the last ``hours`` and write the summaries that never arrived
+    (their worker died, its spool was lost); see ``scraper-monitor reconcile --repair``."""
+    from datetime import UTC, datetime, timedelta
+
+    from scraper_monitor.airflow.connections import airflow_api
+    from scraper_monitor.airflow.reconciliation import reconcile_since
+    from scraper_monitor.store.db import connect
+
+    with connect(monitor_dsn()) as conn:
+        runs = reconcile_since(airflow_api(), conn, datetime.now(UTC) - timedelta(hours=hours), repair=True)
+    for run in runs:
+        if run.recovered:
+            log.warning(
+                "recovered %d summaries of %s %s: %s",
+                len(run.recovered),
+                run.dag_id,
+                run.run_id,
+                run.recovered,
+            )
+        for difference in run.differences:
+            log.warning("%s %s: %s", run.dag_id, run.run_id, difference.text)
+    return {
+        "runs": len(runs),
+        "recovered": sum(len(r.recovered) for r in runs),
+        "differences_left": sum(len(r.differences) for r in runs),
+    }
+
+
 def prune_raw_rows(retention_days: int) -> dict[str, int]:
     from scraper_monitor.store.retention import prune
 

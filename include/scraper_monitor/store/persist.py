@@ -48,16 +48,21 @@ _MAX_CHARS = {
     "fingerprint": 400,
     "silent_reason": REASON_MAX_CHARS,
     "skip_reason": REASON_MAX_CHARS,
+    "hostname": NAME_MAX_CHARS,
 }
 
 # On a conflict the newer version wins. A replayed spool entry may be older than what a later
 # direct write stored for the same try; ended_at tells them apart (equal or unknown: overwrite).
+# A recovered summary (the repair's, from Airflow's record) only fills a gap, and the task's own
+# summary, arriving late from a spool, always replaces it: it knows the counts and items.
 _UPSERT = sql.SQL("""
 INSERT INTO task_executions ({columns}) VALUES ({values})
 ON CONFLICT ({key}) DO UPDATE SET {updates}
-WHERE EXCLUDED.ended_at IS NULL
+WHERE NOT EXCLUDED.recovered AND (
+      task_executions.recovered
+   OR EXCLUDED.ended_at IS NULL
    OR task_executions.ended_at IS NULL
-   OR EXCLUDED.ended_at >= task_executions.ended_at
+   OR EXCLUDED.ended_at >= task_executions.ended_at)
 RETURNING id, coalesce(ended_at, started_at, recorded_at) AS items_at
 """).format(
     columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),

@@ -31,6 +31,8 @@ class Execution:
     silent: bool
     silent_reason: str | None
     skip_reason: str | None
+    hostname: str | None  # the worker that ran the try, as Airflow records it
+    recovered: bool  # written from Airflow's record by the repair, not by the task (migration 0007)
     recorded_at: datetime
 
 

@@ -3,6 +3,8 @@ VENV     := .venv
 BIN      := $(VENV)/bin
 PY       := $(BIN)/python
 SCENARIO ?= demo
+# local (LocalExecutor) or celery (a Redis broker and two Celery workers): make e2e EXECUTOR=celery
+EXECUTOR ?= local
 STAMP    := $(VENV)/.installed
 
 .PHONY: setup demo e2e stop test test-clock lint format bench debs
@@ -18,10 +20,10 @@ setup: $(STAMP)
 	$(PY) -m local_stack setup
 
 demo: $(STAMP)
-	$(PY) -m local_stack demo --scenario $(SCENARIO)
+	$(PY) -m local_stack demo --scenario $(SCENARIO) --executor $(EXECUTOR)
 
 e2e: $(STAMP)
-	$(PY) -m local_stack e2e --scenario $(SCENARIO)
+	$(PY) -m local_stack e2e --scenario $(SCENARIO) --executor $(EXECUTOR)
 
 stop:
 	$(PY) -m local_stack stop

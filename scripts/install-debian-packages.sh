@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need: promtool (prometheus), amtool (prometheus-alertmanager),
-# chromium (browser tests) and faketime (suites with the clock set near midnight: scripts/test-clock.sh).
+# chromium (browser tests), faketime (suites with the clock set near midnight: scripts/test-clock.sh) and
+# redis-server (the Celery stack's broker: make e2e EXECUTOR=celery, tests/local_stack/test_celery.py) and
+# docker-compose (`docker-compose config` checks docker-compose.yaml: tests/test_compose.py).
 # Idempotent: when every package is already installed it does nothing, and `apt-get update` runs only
 # when something is missing (it is the slow, network-bound part).
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager chromium faketime)
+PACKAGES=(prometheus prometheus-alertmanager chromium faketime redis-server docker-compose)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

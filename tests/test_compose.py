@@ -1,8 +1,13 @@
 """docker-compose.yaml cannot run here (no Docker engine), so check what breaks deployments:
-every Airflow service must share the image, the JWT secret, the config and the connections."""
+``docker-compose config`` (Debian's docker-compose, installed by scripts/install-debian-packages.sh)
+must accept the file, and every Airflow service must share the image built from requirements.txt, the
+JWT secret, the config, the connections and the spool volume."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -18,6 +23,12 @@ REQUIRED_CONNECTIONS = {
     "AIRFLOW_CONN_SCRAPER_MONITOR_DB",
     "AIRFLOW_CONN_SCRAPED_EVENTS_DB",
     "AIRFLOW_CONN_SLACK_SCRAPER_ALERTS",
+    "AIRFLOW_CONN_AIRFLOW_API",
+}
+SECRETS = {
+    "AIRFLOW_JWT_SECRET": "jwt",
+    "AIRFLOW_API_SECRET_KEY": "key",
+    "_AIRFLOW_WWW_USER_PASSWORD": "pw",
 }
 
 
@@ -84,3 +95,50 @@ def test_mounted_project_files_exist() -> None:
             # ./logs is created by Airflow at run time; the Slack URL file is the user's secret.
             if source.startswith("./") and source != "./logs" and "SLACK" not in source:
                 assert (ROOT / source).exists(), source
+
+
+def _compose_config(tmp_path: Path, secrets: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env_file = tmp_path / "compose.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
+    environ = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    return subprocess.run(
+        ["docker-compose", "--env-file", str(env_file), "-f", "docker-compose.yaml", "config"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_docker_compose_accepts_the_file_and_names_a_missing_secret(tmp_path: Path) -> None:
+    done = _compose_config(tmp_path, SECRETS)
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)
+    worker_env = resolved["services"]["airflow-worker"]["environment"]
+    assert worker_env["AIRFLOW__API_AUTH__JWT_SECRET"] == "jwt"
+    assert '"password":"pw"' in worker_env["AIRFLOW_CONN_AIRFLOW_API"]
+
+    missing = _compose_config(tmp_path, {k: v for k, v in SECRETS.items() if k != "AIRFLOW_JWT_SECRET"})
+    assert missing.returncode != 0 and "set AIRFLOW_JWT_SECRET in .env" in missing.stderr
+
+
+def test_the_image_is_the_official_one_with_the_projects_pins() -> None:
+    pins = dict(
+        line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line
+    )
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    [base] = re.findall(r"^FROM apache/airflow:(\S+)-python", dockerfile, re.MULTILINE)
+    assert base == pins["apache-airflow"]
+    assert "pip install --no-cache-dir -r /tmp/requirements.txt" in dockerfile
+    assert "apache-airflow-providers-celery" in pins
+    for name, service in AIRFLOW_SERVICES.items():
+        assert service["build"]["dockerfile"] == "Dockerfile", name
+        assert "_PIP_ADDITIONAL_REQUIREMENTS" not in service["environment"], name  # unpinned installs
+
+
+def test_every_airflow_service_shares_the_spool_volume() -> None:
+    assert "scraper-monitor-spool" in COMPOSE["volumes"]
+    for name, service in AIRFLOW_SERVICES.items():
+        spool_folder = str(Path(service["environment"]["SCRAPER_MONITOR_SPOOL"]).parent)
+        assert ("scraper-monitor-spool", spool_folder) in {_mount(v) for v in service["volumes"]}, name

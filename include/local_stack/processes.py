@@ -88,20 +88,24 @@ def kill(paths: Paths, name: str) -> None:
         (paths.run / f"{name}.pid").unlink(missing_ok=True)
 
 
+def stop(paths: Paths, name: str, say: Callable[[str], None] = print) -> None:
+    """SIGTERM a process and its children; SIGKILL what is left after 20 s."""
+    pid = _pid(paths, name)
+    if pid is None:
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _pid(paths, name):
+        time.sleep(0.2)
+    if _pid(paths, name):
+        os.killpg(pid, signal.SIGKILL)
+    (paths.run / f"{name}.pid").unlink(missing_ok=True)
+    say(f"stopped {name}")
+
+
 def stop_all(paths: Paths, say: Callable[[str], None] = print) -> None:
-    names = [p.stem for p in paths.run.glob("*.pid")] if paths.run.exists() else []
-    for name in names:
-        pid = _pid(paths, name)
-        if pid is None:
-            continue
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and _pid(paths, name):
-            time.sleep(0.2)
-        if _pid(paths, name):
-            os.killpg(pid, signal.SIGKILL)
-        (paths.run / f"{name}.pid").unlink(missing_ok=True)
-        say(f"stopped {name}")
+    for name in [p.stem for p in paths.run.glob("*.pid")] if paths.run.exists() else []:
+        stop(paths, name, say)
 
 
 def _exited(pid: int) -> bool:

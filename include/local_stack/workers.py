@@ -102,6 +102,8 @@ def prepare(paths: Paths) -> None:
 
 
 def redis_argv(paths: Paths) -> list[str]:
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server not found: the Celery stack needs it (`make debs` installs it)")
     folder = paths.local / "redis"
     folder.mkdir(parents=True, exist_ok=True)
     # A broker for one stack: loopback only, nothing persisted (queued work is in Airflow's DB).

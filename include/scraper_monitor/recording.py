@@ -8,7 +8,7 @@ test instead of a ``dag.test()`` run:
   against its own history;
 - skipped: the reason the task gave (the skip exception's text, else the step result's reason);
 - failed / retrying (or any state with an exception): the redacted message and its category, type and
-  fingerprint.
+  fingerprint; without an exception, Airflow failed the try from outside (``FAILED_FROM_OUTSIDE``).
 
 Each enrichment is optional: a failure in one (a rule, the history lookup, categorization) is logged
 and the summary is still built, so an execution is never lost to a monitor bug.
@@ -28,6 +28,14 @@ from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scrapers.outcome import StepResult
 
 log = logging.getLogger(__name__)
+
+#: The message of a failed try that has no exception: Airflow failed it from outside the task. Its
+#: failure callback then runs in the dag-processor, not on the worker (Airflow 3 does that for a try
+#: whose heartbeat stopped: the worker died or the process was killed).
+FAILED_FROM_OUTSIDE = (
+    "Airflow failed this try without an exception from the task: its heartbeat stopped (the worker "
+    "was lost or the task process killed) or it was marked failed from outside"
+)
 
 #: A DAG tagged ``scraper:<name>`` reports as that scraper; any other DAG as its own id.
 SCRAPER_TAG_PREFIX = "scraper:"
@@ -90,8 +98,8 @@ def build_summary(
     elif facts.state == SKIPPED:
         summary.skip_reason = str(exception) if exception else (result.skip_reason if result else None)
     elif exception is not None or facts.state in (FAILED, RETRYING):
-        summary.error_message = redact(describe(exception)) if exception else None
-        _enrich(summary, "categorization", lambda: _add_category(summary, exception))
+        summary.error_message = redact(describe(exception)) if exception else FAILED_FROM_OUTSIDE
+        _enrich(summary, "categorization", lambda: _add_category(summary, exception or FAILED_FROM_OUTSIDE))
     return summary
 
 
@@ -111,7 +119,7 @@ def _add_result(summary: ExecutionSummary, result: StepResult | None, history: s
     summary.silent, summary.silent_reason = verdict.silent, verdict.reason
 
 
-def _add_category(summary: ExecutionSummary, exception: BaseException | None) -> None:
+def _add_category(summary: ExecutionSummary, exception: BaseException | str) -> None:
     found = categorize(exception)
     summary.error_category, summary.error_type, summary.fingerprint = (
         found.category,

@@ -15,7 +15,7 @@ import yaml
 
 from scraper_monitor import silent
 from scraper_monitor.category import categorize
-from scraper_monitor.recording import TryFacts, build_summary, scraper_name
+from scraper_monitor.recording import FAILED_FROM_OUTSIDE, TryFacts, build_summary, scraper_name
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scrapers.errors import SelectorMissing
 from scrapers.outcome import ItemOutcome, StepResult
@@ -166,7 +166,10 @@ def test_the_message_is_redacted_before_it_is_stored() -> None:
     assert "s3cr3t" not in (summary.error_message or "") and "***" in (summary.error_message or "")
 
 
-def test_a_failure_without_an_exception_has_no_message_but_a_category() -> None:
-    summary = build_summary(facts(FAILED), no_history)
-    assert summary.error_message is None
-    assert summary.error_category == categorize(None).category
+@pytest.mark.parametrize("state", [FAILED, RETRYING])
+def test_a_failure_without_an_exception_is_a_try_airflow_failed_from_outside(state: str) -> None:
+    # A lost worker's try: Airflow runs its failure callback in the dag-processor, with no exception.
+    summary = build_summary(facts(state), no_history)
+    assert summary.error_message == FAILED_FROM_OUTSIDE
+    assert (summary.error_category, summary.error_type) == ("unknown_error", "task_killed")
+    assert summary.fingerprint == categorize(FAILED_FROM_OUTSIDE).fingerprint

@@ -52,6 +52,11 @@ class ExecutionOut(FromAttributes):
     silent: bool = Field(description="a success that produced nothing it should have")
     silent_reason: str | None
     skip_reason: str | None
+    hostname: str | None = Field(description="the worker that ran the try, as Airflow records it")
+    recovered: bool = Field(
+        description="written by `reconcile --repair` from Airflow's record: the task's own summary never "
+        "arrived (its worker was lost); no counts or item outcomes"
+    )
     recorded_at: datetime
 
 

@@ -161,3 +161,33 @@ def test_y_axis_tops_are_round(peak: float, integer: bool, top: float) -> None:
 )
 def test_csv_cells_cannot_become_formulas(value: object, cell: object) -> None:
     assert csv_cell(value) == cell
+
+
+def test_a_recovered_execution_says_so_in_the_list_and_its_details(empty_store: str) -> None:
+    from scraper_monitor.reconcile import AirflowTry
+    from scraper_monitor.recovery import recovered_summary
+    from scraper_monitor.store.db import connect
+    from scraper_monitor.store.persist import save
+    from tests.factories import T0
+
+    attempt = AirflowTry("sync", -1, 1, "failed", 2, started_at=T0, ended_at=T0, hostname="worker-7.fleet")
+    summary = recovered_summary(
+        "cinema_city",
+        "manual__1",
+        attempt,
+        "retrying",
+        scraper="cinema_city",
+        logical_date=T0,
+        log_error=None,
+    )
+    with connect(empty_store) as conn:
+        execution_id = save(conn, summary)
+    app = create_app(lambda: empty_store, header_auth)
+    with TestClient(app, headers={"x-test-user": "admin", "accept": "text/html"}) as client:
+        listing = client.get("/executions?hours=")
+        detail = client.get(f"/executions/{execution_id}")
+        api = client.get(f"/api/executions/{execution_id}", headers={"accept": "application/json"}).json()
+    assert listing.status_code == 200 and '<span class="badge recovered"' in listing.text
+    assert detail.status_code == 200 and 'data-testid="recovered"' in detail.text
+    assert "worker-7.fleet" in detail.text
+    assert api["execution"]["recovered"] is True and api["execution"]["hostname"] == "worker-7.fleet"

@@ -11,7 +11,8 @@ Method: the message is cut into normalized tokens (lower case, camelCase and sna
 URLs dropped, quoted values and numbers replaced by placeholders so titles and ids cannot vote,
 articles dropped, a crude suffix stemmer so "created"/"creating"/"creation" meet). The cue table
 (``reading_cues.yaml``, shipped in the package) gives weights to words and short phrases per topic;
-each cue counts once. A category scores the sum of its topics' cues, and
+each cue counts once, half as much again among the first words (the subject). A category scores the
+sum of its topics' cues, and
 
     confidence = (best - runner_up) / (best + prior)
 
@@ -43,6 +44,10 @@ VALUE = "_value_"  # a quoted title, slug or other data
 NAME = "_name_"  # a quoted identifier: the name of a field or a key
 NUMBER = "_num_"
 _MAX_PHRASE = 3
+#: An error message names what it is about first ("Category 'x' is not allowed", "Title must be
+#: a string"): cues among its first words weigh more than the same words later on.
+SUBJECT_WORDS = 3
+SUBJECT_BONUS = 1.5
 
 _URL = re.compile(r"\b(?:https?|wss?|ftp)://\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A quote that starts after a letter is an apostrophe ("can't"), not a quote.
@@ -136,13 +141,17 @@ class CueTable:
     prior: float
 
     def _votes(self, words: list[str]) -> list[Vote]:
-        found: dict[tuple[str, ...], tuple[Vote, ...]] = {}  # each cue counts once
+        found: dict[tuple[str, ...], float] = {}  # each cue counts once, at its first place
         for start in range(len(words)):
             for size in range(1, _MAX_PHRASE + 1):
                 phrase = tuple(words[start : start + size])
-                if len(phrase) == size and phrase in self.cues:
-                    found[phrase] = self.cues[phrase]
-        return [vote for votes in found.values() for vote in votes]
+                if len(phrase) == size and phrase in self.cues and phrase not in found:
+                    found[phrase] = SUBJECT_BONUS if start < SUBJECT_WORDS else 1.0
+        return [
+            (topic, weight * bonus, written)
+            for phrase, bonus in found.items()
+            for topic, weight, written in self.cues[phrase]
+        ]
 
     def read(self, text: str) -> Reading | None:
         """The best reading of ``text``; None when no cue speaks for any category."""

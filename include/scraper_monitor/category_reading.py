@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ class CueError(ValueError):
     """The cue table cannot be used; the message names the file and the entry."""
 
 
+@lru_cache(maxsize=8192)  # messages repeat their words; the suffix loop is most of the reading cost
 def _stem(word: str) -> str:
     for suffix, replacement in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -139,13 +141,17 @@ class CueTable:
     cues: Mapping[tuple[str, ...], tuple[Vote, ...]]
     threshold: float
     prior: float
+    #: The words that start a cue: most words of a message start none and are skipped at once.
+    first_words: frozenset[str]
     #: The least score that may decide: one weak word ("changed", "column") never does, however
     #: alone it stands.
     min_score: float
 
     def _votes(self, words: list[str]) -> list[Vote]:
         found: dict[tuple[str, ...], float] = {}  # each cue counts once, at its first place
-        for start in range(len(words)):
+        for start, word in enumerate(words):
+            if word not in self.first_words:
+                continue
             for size in range(1, _MAX_PHRASE + 1):
                 phrase = tuple(words[start : start + size])
                 if len(phrase) == size and phrase in self.cues and phrase not in found:
@@ -250,4 +256,5 @@ def _parse(data: Any, *, categories: Collection[str], source: str) -> CueTable:
         threshold=_number(data, "threshold", source),
         prior=_number(data, "prior", source),
         min_score=_number(data, "min_score", source),
+        first_words=frozenset(phrase[0] for phrase in cues),
     )

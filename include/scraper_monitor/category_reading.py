@@ -129,6 +129,8 @@ class Reading:
     #: The cues that voted for this category, strongest first, as written in the table.
     cues: tuple[str, ...]
     decided: bool
+    #: The confidence a reading needs to decide (the table's threshold).
+    threshold: float
 
 
 Vote = tuple[str, float, str]  # (topic, weight, the cue as written in the table)
@@ -198,6 +200,7 @@ class CueTable:
             confidence=confidence,
             cues=tuple(dict.fromkeys(written for _, written in cues)),
             decided=confidence >= self.threshold and best >= self.min_score,
+            threshold=self.threshold,
         )
 
 

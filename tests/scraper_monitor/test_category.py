@@ -668,3 +668,19 @@ def test_cli_survives_bytes_that_are_not_utf8() -> None:
     )
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["category"] in CATEGORIES
+
+
+@pytest.mark.parametrize(
+    ("error", "matched_by"),
+    [
+        (errors.FetchTimeout("GET timed out"), "typed:FetchTimeout"),
+        ("KeyError: 'eventDateTime'", "class:KeyError"),
+        ("HTTP 503 from the Cinema City API", "http_status:503"),
+        ("Venue not found", "rule:venue_not_found"),
+        ("Could not create performer for 'Sanah'", "reading:performer_matching_failed"),
+        ("Something went wrong", "fallback"),
+    ],
+    ids=["typed", "class", "http_status", "rule", "reading", "fallback"],
+)
+def test_each_step_decides_on_its_own_example(error: BaseException | str, matched_by: str) -> None:
+    assert categorize(error).matched_by == matched_by

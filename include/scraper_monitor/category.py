@@ -109,6 +109,11 @@ def default_rules(*, strict: bool = False) -> RuleSet:
     return _rules_with(settings.user_error_rules_path(), strict)
 
 
+def builtin_rules() -> RuleSet:
+    """The rules shipped in this package alone."""
+    return _rules_with(None, False)
+
+
 @lru_cache(maxsize=8)
 def _rules_with(extra_path: str | None, strict: bool) -> RuleSet:
     # Read once per process and path: categorize runs in every task's callbacks.

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import psycopg
 
 from scraper_monitor import settings, teaching
-from scraper_monitor.category import CATEGORIES, categorize, default_rules, load_rules
+from scraper_monitor.category import CATEGORIES, builtin_rules, categorize, load_rules
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.options import (
     add_dsn_option,
@@ -87,9 +88,13 @@ def _add_rules_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _rules(path: str | None) -> RuleSet:
-    """What categorize files with: the given file (else the env's) before the built-in rules."""
+    """What categorize files with: the team's file (``path``, else the env's), read now (``accept``
+    changes it), before the built-in rules; no file yet: nothing taught yet."""
+    chosen = path or settings.user_error_rules_path()
+    if not chosen or not Path(chosen).exists():
+        return builtin_rules()
     try:
-        return load_rules(path) + default_rules(strict=True) if path else default_rules(strict=True)
+        return load_rules(chosen) + builtin_rules()
     except RuleError as exc:
         raise CliError(str(exc)) from exc
 

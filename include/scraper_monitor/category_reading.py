@@ -61,10 +61,11 @@ _WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|_(?:value|name|num)_")
 # Only articles are dropped: other small words carry meaning in phrases ("in time", "cannot be",
 # "not of type"), and a cue is never a small word alone.
 _STOP = frozenset({"a", "an", "the"})
-# Longest first; a stem keeps at least three letters, so "used"/"uses"/"user" stay apart enough.
+# Longest first; a stem keeps at least three letters. "-er" stays: "server" is not "served", nor
+# "parser" "parsed".
 _SUFFIXES = (
     ("ations", ""), ("ation", ""), ("ments", ""), ("ment", ""), ("ings", ""), ("ing", ""),
-    ("ions", ""), ("ion", ""), ("ies", "y"), ("ied", "y"), ("ers", ""), ("er", ""), ("ed", ""),
+    ("ions", ""), ("ion", ""), ("ies", "y"), ("ied", "y"), ("ed", ""),
     ("es", ""), ("e", ""), ("s", ""),
 )  # fmt: skip
 
@@ -151,13 +152,20 @@ class CueTable:
 
     def _votes(self, words: list[str]) -> list[Vote]:
         found: dict[tuple[str, ...], float] = {}  # each cue counts once, at its first place
+        covered_until = 0  # words inside a longer cue already found do not count again on their own
         for start, word in enumerate(words):
             if word not in self.first_words:
                 continue
-            for size in range(1, _MAX_PHRASE + 1):
+            for size in range(_MAX_PHRASE, 0, -1):
                 phrase = tuple(words[start : start + size])
-                if len(phrase) == size and phrase in self.cues and phrase not in found:
+                if len(phrase) < size or phrase not in self.cues:
+                    continue
+                if start + size <= covered_until:
+                    break
+                if phrase not in found:
                     found[phrase] = SUBJECT_BONUS if start < SUBJECT_WORDS else 1.0
+                covered_until = max(covered_until, start + size)
+                break
         return [
             (topic, weight * bonus, written)
             for phrase, bonus in found.items()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -33,7 +34,9 @@ def _strict_cues(tmp_path: Path) -> Path:
     """The shipped cue table with a threshold no reading reaches: every reading is only a guess."""
     text = settings.DEFAULT_READING_CUES.read_text(encoding="utf-8")
     path = tmp_path / "cues.yaml"
-    path.write_text(text.replace("\nthreshold: 0.3\n", "\nthreshold: 0.99\n", 1), encoding="utf-8")
+    path.write_text(
+        re.sub(r"^threshold: .*$", "threshold: 0.99", text, count=1, flags=re.M), encoding="utf-8"
+    )
     return path
 
 
@@ -70,7 +73,7 @@ def test_explain_text_says_which_words_decided_and_how_sure(
         "Missing icon text for 'pin'",
         f"  data_quality_error / page_structure  (fingerprint {expected.fingerprint})",
         f"  decided by the reading step: icon, text, missing (confidence {expected.reading.confidence:.2f}, "
-        "decides from 0.30)",
+        f"decides from {default_cues().threshold:.2f})",
     ]
     assert f"  decided by rule 'no_showtimes' in {settings.DEFAULT_ERROR_RULES}" in out.splitlines()
 

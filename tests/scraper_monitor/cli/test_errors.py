@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from scraper_monitor import settings
-from scraper_monitor.category import categorize
+from scraper_monitor.category import categorize, default_cues
 from scraper_monitor.cli import main
 from scraper_monitor.state import FAILED
 from scraper_monitor.store import migrate
@@ -22,8 +22,8 @@ from scraper_monitor.store.db import connect
 from scraper_monitor.store.persist import save
 from tests.factories import make_summary
 
-# Below the reading threshold: unknown_error today, with a guess (a page element).
-UNKNOWN = "Film tile has no title element"
+# Below the reading threshold: unknown_error today, with a guess (a venue).
+UNKNOWN = "Unable to determine which venue hosts event 8821"
 GIBBERISH = "qwzx plorb vexmt"
 
 
@@ -67,31 +67,33 @@ def test_the_teaching_loop(
     listed = json.loads(out)["groups"]
     assert [(g["count"], g["example_message"]) for g in listed] == [(3, UNKNOWN), (1, GIBBERISH)]
     guess = listed[0]["suggestion"]
-    assert (guess["category"], guess["decided"]) == ("data_quality_error", False)
-    assert "element" in guess["cues"] and guess["confidence"] < 0.3
+    assert (guess["category"], guess["decided"]) == ("venue_error", False)
+    assert "venue" in guess["cues"] and guess["confidence"] < default_cues().threshold
     assert listed[1]["suggestion"] is None  # nothing in gibberish speaks for a category
 
     code, out, _ = _cli(capsys, "errors", "unknown", "--dsn", store_dsn)
     assert (
-        code == 0 and "data_quality_error / page_structure?" in out and listed[0]["fingerprint"][:12] in out
+        code == 0 and "venue_error / venue_processing_failed?" in out and listed[0]["fingerprint"][:12] in out
     )
 
     fingerprint = listed[0]["fingerprint"]
     code, out, _ = _cli(capsys, "errors", "accept", fingerprint[:12], "--dsn", store_dsn)
     assert code == 0, out
-    assert f"added rule 'accepted_{fingerprint[:12]}' to {rules}: data_quality_error / page_structure" in out
+    assert (
+        f"added rule 'accepted_{fingerprint[:12]}' to {rules}: venue_error / venue_processing_failed" in out
+    )
     assert f"rule:accepted_{fingerprint[:12]}" in _explained(UNKNOWN, rules)
 
     code, out, _ = _cli(capsys, "recategorize", "--fingerprint", fingerprint, "--dsn", store_dsn, "--json")
     assert code == 0
     done = json.loads(out)
     assert (done["rows"], done["changed"]) == (3, 3)
-    assert done["filed_as"][0]["category"] == "data_quality_error"
+    assert done["filed_as"][0]["category"] == "venue_error"
     with psycopg.connect(store_dsn) as conn:
         categories = conn.execute(
             "SELECT error_category, count(*) FROM task_executions GROUP BY 1 ORDER BY 1"
         ).fetchall()
-    assert categories == [("data_quality_error", 3), ("unknown_error", 1)]
+    assert categories == [("unknown_error", 1), ("venue_error", 3)]
 
     code, out, _ = _cli(capsys, "errors", "unknown", "--dsn", store_dsn, "--json")
     assert [g["example_message"] for g in json.loads(out)["groups"]] == [GIBBERISH]

@@ -56,8 +56,12 @@ _QUOTED = re.compile(
     r"(?<![^\W\d_])'([^'\n]{0,200})'(?![^\W\d_])|\"([^\"\n]{0,200})\"|[„“]([^”\"\n]{0,200})[”\"]|`([^`\n]{0,200})`"
 )
 _IDENTIFIER = re.compile(r"[a-z_][A-Za-z0-9_.-]*\Z")
+# An unquoted snake_case or lowerCamel word is a field's name ("ends_at is missing", "cinemaId"):
+# marked as a name, and still split into its words.
+_FIELD = re.compile(r"\b(?=[A-Za-z][a-z0-9]*(?:_[a-z0-9]+)+\b|[a-z]+(?:[A-Z][a-z0-9]*)+\b)")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|_(?:value|name|num)_")
+# A placeholder only as a word of its own: "ERR_NAME_NOT_RESOLVED" holds "_name_" too.
+_WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|(?<!\w)_(?:value|name|num)_(?!\w)")
 # Only articles are dropped: other small words carry meaning in phrases ("in time", "cannot be",
 # "not of type"), and a cue is never a small word alone.
 _STOP = frozenset({"a", "an", "the"})
@@ -96,6 +100,7 @@ def tokens(text: str) -> list[str]:
     """The normalized words of ``text`` (the same function normalizes the cue table's phrases)."""
     text = _URL.sub(" ", text[:READ_MAX_CHARS])
     text = _QUOTED.sub(_quoted, text)
+    text = _FIELD.sub(f" {NAME} ", text)
     text = _CAMEL.sub(" ", text).lower()
     out = []
     for word in _WORD.findall(text):

@@ -10,14 +10,17 @@ topic (a category and an error type) and a confidence; below the table's thresho
 Method: the message is cut into normalized tokens (lower case, camelCase and snake_case split,
 URLs dropped, quoted values and numbers replaced by placeholders so titles and ids cannot vote,
 articles dropped, a crude suffix stemmer so "created"/"creating"/"creation" meet). The cue table
-(``reading_cues.yaml``, shipped in the package) gives weights to words and short phrases per topic;
-each cue counts once, half as much again among the first words (the subject). A category scores the
-sum of its topics' cues, and
+(``reading_cues.yaml``, shipped in the package) gives weights to words and short phrases per topic,
+negative ones where a word means something else in a phrase ("went wrong", "does not exist"); the
+longest cue at a place wins, each cue counts once, half as much again among the first words (the
+subject). Record verbs (create, save, match) strengthen the entity category that leads. A category
+scores the sum of its topics' cues, and
 
     confidence = (best - runner_up) / (best + prior)
 
-so one weak word, or two categories pulling as hard, stay below the threshold. Deterministic, no
-model file, no download; a few dozen dict lookups per message.
+decides when it reaches the threshold and the best score reaches ``min_score``: one weak word, or two
+categories pulling as hard, stay below. Deterministic, no model file, no download; a few dozen dict
+lookups per message.
 
 How it is measured (include/benchmarks/categorize.py, tests/scraper_monitor/test_category_reading.py):
 the cues are written by hand, from the project corpus (tests/data/error_corpus.yaml; its cases from
@@ -42,7 +45,7 @@ import yaml
 #: Only the start of a message is read: what it is about is said early, and the cost stays bounded.
 READ_MAX_CHARS = 1000
 VALUE = "_value_"  # a quoted title, slug or other data
-NAME = "_name_"  # a quoted identifier: the name of a field or a key
+NAME = "_name_"  # an identifier (quoted, snake_case or lowerCamel): the name of a field or a key
 NUMBER = "_num_"
 _MAX_PHRASE = 3
 #: An error message names what it is about first ("Category 'x' is not allowed", "Title must be
@@ -127,7 +130,8 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What the message reads as; ``decided`` when the confidence reaches the table's threshold."""
+    """What the message reads as; ``decided`` when the confidence reaches the table's threshold and
+    the score its ``min_score``."""
 
     category: str
     error_type: str

@@ -18,10 +18,13 @@
    "status code 404"); see ``_by_status`` for the mapping;
 4. ordered text rules: the file named by ``$SCRAPER_MONITOR_ERROR_RULES`` first, then the built-in
    ``error_rules.yaml`` in this package;
-5. ``unknown_error``: ``unclassified`` when there was text no rule knows (add a rule), or
+5. reading the message (category_reading.py): what its words are about (a field, a value's format,
+   the page, a venue, a performer, a category, a duplicate, the network, a location), when the
+   reading is sure enough; a message nobody wrote a rule for still lands where a person would put it;
+6. ``unknown_error``: ``unclassified`` when there was text no rule knows (add a rule), or
    ``no_error_info`` when there was nothing to read.
 
-For an exception, the text seen by steps 3 and 4 is "Type: message" of every link of the chain,
+For an exception, the text seen by steps 3 to 5 is "Type: message" of every link of the chain,
 so an unknown library's ``ConnectTimeout`` still reads as a timeout.
 """
 
@@ -36,6 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from scraper_monitor import settings
+from scraper_monitor.category_reading import CueTable, Reading, load_cues
 from scraper_monitor.fingerprint import digest, normalize_message
 from scraper_monitor.rules import RuleError, RuleSet, read_rules_file
 
@@ -81,8 +85,12 @@ class Categorization:
     #: The message with ids, numbers, dates and URLs replaced (see fingerprint.normalize_message).
     message: str
     #: Which step decided, e.g. "typed:FetchTimeout", "class:ReadTimeout", "http_status:503",
-    #: "rule:rate_limited", "fallback": the first thing to look at when a filing surprises.
+    #: "rule:rate_limited", "reading:missing_field", "fallback": the first thing to look at when a
+    #: filing surprises.
     matched_by: str
+    #: What the reading step made of the text when it ran (the rules knew no answer): the words that
+    #: decided and how sure; below the threshold it is the suggestion for an ``unknown_error``.
+    reading: Reading | None = None
 
 
 def load_rules(path: str | Path) -> RuleSet:
@@ -101,6 +109,11 @@ def default_rules(*, strict: bool = False) -> RuleSet:
     return _rules_with(settings.user_error_rules_path(), strict)
 
 
+def builtin_rules() -> RuleSet:
+    """The rules shipped in this package alone."""
+    return _rules_with(None, False)
+
+
 @lru_cache(maxsize=8)
 def _rules_with(extra_path: str | None, strict: bool) -> RuleSet:
     # Read once per process and path: categorize runs in every task's callbacks.
@@ -114,6 +127,12 @@ def _rules_with(extra_path: str | None, strict: bool) -> RuleSet:
             raise
         log.error("scraper monitor: error rules not used, built-in rules only: %s", exc)
         return builtin
+
+
+@lru_cache(maxsize=1)
+def default_cues() -> CueTable:
+    """The shipped cue table of the reading step, read once per process."""
+    return load_cues(settings.DEFAULT_READING_CUES, categories=CATEGORIES)
 
 
 def describe(error: BaseException | str | None) -> str:
@@ -139,8 +158,10 @@ def categorize(
     *,
     http_status: int | None = None,
     rules: RuleSet | None = None,
+    cues: CueTable | None = None,
 ) -> Categorization:
-    """File ``error`` under a category and error type; ``rules`` replaces ``default_rules()``."""
+    """File ``error`` under a category and error type; ``rules`` replaces ``default_rules()`` and
+    ``cues`` the shipped cue table of the reading step."""
     message = describe(error)
     if isinstance(error, BaseException):
         chain = _chain(error)
@@ -148,7 +169,13 @@ def categorize(
     else:
         chain = []
         text = message[:_TEXT_MAX_CHARS]
-    category, error_type, matched_by = _decide(chain, text, http_status, rules)
+    decided = _decide(chain, text, http_status, rules)
+    reading = None
+    if decided is None and text.strip():
+        reading = (cues or default_cues()).read(text)
+        if reading is not None and reading.decided:
+            decided = reading.category, reading.error_type, f"reading:{reading.error_type}"
+    category, error_type, matched_by = decided or _fallback(chain, text)
     normalized = normalize_message(message)
     return Categorization(
         category=category,
@@ -156,20 +183,21 @@ def categorize(
         fingerprint=digest(category, error_type, normalized),
         message=normalized,
         matched_by=matched_by,
+        reading=reading,
     )
+
+
+Answer = tuple[str, str, str]  # (category, error_type, matched_by)
 
 
 def _decide(
     chain: list[BaseException], text: str, http_status: int | None, rules: RuleSet | None
-) -> tuple[str, str, str]:
-    fallback: tuple[str, str, str] | None = None
+) -> Answer | None:
+    """The answer of the steps up to the rules; None when none of them knows."""
     for link in chain:
         typed = _typed(link)
-        if typed is None:
-            continue
-        if typed[0] != UNKNOWN_ERROR:
+        if typed is not None and typed[0] != UNKNOWN_ERROR:
             return (*typed, f"typed:{type(link).__name__}")
-        fallback = fallback or (*typed, f"typed:{type(link).__name__}")
 
     # Text alone (the CLI, a stored message) names its exception classes ("Type: message" per line,
     # as describe() writes them); a class whose decision needs no object is filed by its name.
@@ -193,7 +221,16 @@ def _decide(
         rule = (rules if rules is not None else default_rules()).match(text)
         if rule is not None:
             return rule.category, rule.error_type, f"rule:{rule.name}"
-    return fallback or (UNKNOWN_ERROR, UNCLASSIFIED if text.strip() else NO_ERROR_INFO, "fallback")
+    return None
+
+
+def _fallback(chain: list[BaseException], text: str) -> Answer:
+    """No step knew: a typed ``unknown_error`` (the scrapers' base class) still names its type."""
+    for link in chain:
+        typed = _typed(link)
+        if typed is not None:
+            return (*typed, f"typed:{type(link).__name__}")
+    return UNKNOWN_ERROR, UNCLASSIFIED if text.strip() else NO_ERROR_INFO, "fallback"
 
 
 def _chain(error: BaseException) -> list[BaseException]:

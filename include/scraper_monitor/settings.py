@@ -53,6 +53,7 @@ NO_COLOR_ENV = "NO_COLOR"
 # The defaults ship inside the package (package data), so a non-editable install has them too.
 DEFAULT_SLO_CONFIG = PACKAGE_DIR / "slo.yaml"
 DEFAULT_ERROR_RULES = PACKAGE_DIR / "error_rules.yaml"
+DEFAULT_READING_CUES = PACKAGE_DIR / "reading_cues.yaml"
 DEFAULT_AIRFLOW_URL = "http://127.0.0.1:8080"
 DEFAULT_ALERT_SCHEDULE = "*/15 * * * *"
 DEFAULT_DEADLINE_MINUTES = 60.0

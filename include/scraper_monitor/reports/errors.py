@@ -70,11 +70,9 @@ def errors(
     window = ExecutionFilter(scraper=scraper, since=now - timedelta(hours=hours), visible_dags=visible)
     breakdown = category_breakdown(conn, window)
     total = sum(n for _, n in breakdown)
-    # top_errors has no category filter; fingerprint groups are few, so filter the full list here.
-    top = MAX_LIMIT if category else limit
-    groups = top_errors(conn, hours=hours, limit=top, scraper=scraper, now=now, visible=visible)
-    if category:
-        groups = [g for g in groups if g.error_category == category][:limit]
+    groups = top_errors(
+        conn, hours=hours, limit=limit, scraper=scraper, category=category, now=now, visible=visible
+    )
     return ErrorsOut(
         hours=hours,
         total=total,
@@ -103,9 +101,13 @@ def top_errors(
     scraper: str | None = None,
     now: datetime | None = None,
     visible: Visible = None,
+    category: str | None = None,
 ) -> list[ErrorGroupOut]:
-    """The most frequent failure fingerprints (failures without one form their own group)."""
-    where, params = ExecutionFilter(scraper=scraper, since=since(hours, now), visible_dags=visible).where()
+    """The most frequent failure fingerprints (failures without one form their own group), of one
+    ``category`` when given."""
+    where, params = ExecutionFilter(
+        scraper=scraper, category=category, since=since(hours, now), visible_dags=visible
+    ).where()
     # Grouping by fingerprint and scraper first lets a hash aggregate do the work (a handful of rows
     # per fingerprint remain); the latest failure of each group shown is then looked up by its time,
     # so the wide columns (message, type) are read for those rows only. Carrying every failure of

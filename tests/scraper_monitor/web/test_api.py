@@ -428,6 +428,7 @@ def test_empty_store_is_an_empty_state_not_an_error(get: Get, empty_store: str, 
         "api/chains/cinema_city/x",
         "api/runs",
         "api/executions/1",
+        "api/errors/unknown",
     ],
 )
 def test_store_down_is_a_503_with_a_message(get: Get, use_store: Callable, path: str) -> None:
@@ -590,3 +591,44 @@ def test_ids_airflow_accepts_can_be_queried_and_linked(get: Get, use_store: Call
             assert get("api/executions", dag_id=bad).status_code == 422
     finally:
         drop_store(pg_server, store)
+
+
+def test_unknown_errors_read_as_a_suggestion_in_the_api_and_the_errors_panel(
+    get: Get, use_store: Callable, empty_store: str
+) -> None:
+    from scraper_monitor.category import categorize
+    from scraper_monitor.store.persist import save
+    from tests.factories import make_summary
+
+    now = datetime.now(UTC)
+    script = "<b onmouseover=alert(1)>qwzx</b>"  # scraped markup in a message nothing reads
+    messages = ["Unable to determine which venue hosts event 8821"] * 2 + [f"Job failed: {script}"]
+    with psycopg.connect(empty_store, autocommit=True) as conn:
+        for index, message in enumerate(messages):
+            filed = categorize(message)
+            assert filed.category == "unknown_error"
+            save(
+                conn,
+                make_summary(
+                    map_index=index,
+                    started_at=now - timedelta(hours=1),
+                    state="failed",
+                    error_category=filed.category,
+                    error_type=filed.error_type,
+                    error_message=message,
+                    fingerprint=filed.fingerprint,
+                ),
+            )
+    use_store(empty_store)
+    groups = get("api/errors/unknown").json()["groups"]
+    assert [(g["count"], g["suggestion"] and g["suggestion"]["category"]) for g in groups] == [
+        (2, "venue_error"),
+        (1, None),
+    ]
+    assert groups[0]["suggestion"]["decided"] is False and "venue" in groups[0]["suggestion"]["cues"]
+    html = get("errors", html=True).text
+    section = html[html.index('data-testid="unknown-errors"') :]
+    assert "venue_error" in section and groups[0]["fingerprint"][:12] in section
+    assert "scraper-monitor errors accept FINGERPRINT" in section
+    assert script not in html and "&lt;b onmouseover=alert(1)&gt;qwzx&lt;/b&gt;" in section  # escaped
+    assert 'data-testid="unknown-errors"' not in get("errors", html=True, category="network_error").text

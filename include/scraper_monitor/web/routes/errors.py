@@ -1,4 +1,6 @@
-"""The errors panel: ``GET /errors`` and ``GET /api/errors``."""
+"""The errors panel: ``GET /errors``, ``GET /api/errors`` and ``GET /api/errors/unknown`` (the
+unknown_error fingerprints with a suggested category, which ``scraper-monitor errors accept`` turns
+into rules)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from scraper_monitor.category import CATEGORIES
+from scraper_monitor.category import CATEGORIES, UNKNOWN_ERROR
 from scraper_monitor.reports import errors as report
-from scraper_monitor.reports import executions
+from scraper_monitor.reports import executions, unknown
 from scraper_monitor.state import ERROR_STATES
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.web import charts
@@ -34,6 +36,18 @@ def errors(
     """Failures (failed and retrying tries) by category, and the most frequent error fingerprints
     with a count and an example message (``category`` narrows the fingerprints)."""
     return report.errors(conn, hours, scraper=scraper, category=category, visible=visible)
+
+
+@api.get("/errors/unknown", response_model=unknown.UnknownOut, responses=STORE_503)
+def unknown_errors(
+    conn: Store,
+    visible: Visible,
+    hours: HoursParam = 24 * 7,
+    scraper: ScraperParam = None,
+) -> unknown.UnknownOut:
+    """The most frequent unknown_error fingerprints, each with an example message and the category
+    its message reads as (a guess when below the reading threshold)."""
+    return unknown.unknown_errors(conn, hours, scraper=scraper, visible=visible)
 
 
 @pages.get("/errors")
@@ -61,6 +75,11 @@ def errors_page(
         offset,
         errors=True,
     )
+    teach = (
+        unknown.unknown_errors(conn, hours, scraper=scraper, now=now, visible=visible, limit=5)
+        if category in (None, UNKNOWN_ERROR)
+        else None
+    )
     params = current_params(request)
     bars = [
         charts.Bar(
@@ -79,6 +98,7 @@ def errors_page(
         report=answer,
         chart=charts.bar_chart(bars, title="Failures by error category") if bars else None,
         failures=failures,
+        unknown=teach,
         hours=hours,
         scraper=scraper,
         category=category,

@@ -1,0 +1,138 @@
+"""Teaching the categorizer: an ``unknown_error`` fingerprint becomes a rule in the team's rules file
+(``$SCRAPER_MONITOR_ERROR_RULES``), so the next message like it is filed where a person put it.
+
+The rule matches the fingerprint's normalized message with each placeholder (``<n>``, ``<str>``,
+``<url>``, ...) widened back to what it stood for, so it catches the whole group and nothing that
+reads differently. The file is rewritten only after the new content has passed the same validation
+as at load time (a team's rules are untrusted: no pattern that backtracks) and the new rule files
+the example as intended; a failure leaves the file as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from scraper_monitor import settings
+from scraper_monitor.category import builtin_rules, categorize, load_rules
+from scraper_monitor.fingerprint import normalize_message
+from scraper_monitor.rules import RuleError, RuleSet
+
+# What each placeholder of fingerprint.normalize_message stood for, as bounded character classes:
+# nothing in them can run into the literal text around them far enough to backtrack badly.
+_PLACEHOLDERS = {
+    "<n>": r"\d+(?:[.,]\d+)*",
+    "<id>": r"[\w.:-]{1,80}",
+    "<hex>": r"[\w.:-]{1,80}",
+    "<uuid>": r"[\w.:-]{1,80}",
+    "<ip>": r"[\w.:-]{1,80}",
+    "<time>": r"[\d:.]{3,15}",
+    "<url>": r"\S{1,500}",
+    "<path>": r"\S{1,500}",
+    "<email>": r"\S{1,200}",
+    "<date>": r"[\w ,:+.-]{1,40}",
+    "<str>": r"(?:'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|„[^”\"\n]{0,200}[”\"]|“[^”\n]{0,200}”)",
+}
+_PLACEHOLDER = re.compile("|".join(re.escape(p) for p in _PLACEHOLDERS))
+
+
+class TeachingError(ValueError):
+    """The rule cannot be added; the message says why and the file is unchanged."""
+
+
+@dataclass(frozen=True)
+class AcceptedRule:
+    path: Path
+    name: str
+    category: str
+    error_type: str
+    regex: str
+
+
+def pattern_for(message: str) -> str:
+    """A regex (rules-file syntax, case-insensitive) matching ``message`` and every message with
+    the same fingerprint text."""
+    normalized = normalize_message(message).removesuffix("…")  # a cut message matches by its start
+    parts = []
+    for literal, placeholder in zip(
+        _PLACEHOLDER.split(normalized), [*_PLACEHOLDER.findall(normalized), ""], strict=True
+    ):
+        parts.append(r"\s+".join(re.escape(word) for word in literal.split(" ")))
+        parts.append(_PLACEHOLDERS.get(placeholder, ""))
+    return "".join(parts)
+
+
+def rules_path(explicit: str | None = None) -> Path:
+    """The team's rules file: ``explicit``, else ``$SCRAPER_MONITOR_ERROR_RULES``."""
+    chosen = explicit or settings.user_error_rules_path()
+    if not chosen:
+        raise TeachingError(
+            f"no rules file: set {settings.ERROR_RULES_ENV} (the file the monitor reads) or pass --rules"
+        )
+    return Path(chosen)
+
+
+def accept(path: Path, *, fingerprint: str, example: str, category: str, error_type: str) -> AcceptedRule:
+    """Add a rule filing ``example`` (and its fingerprint group) under ``category``/``error_type``
+    to the rules file at ``path``, creating it if missing."""
+    name = f"accepted_{fingerprint[:12]}"
+    rule = {"name": name, "category": category, "error_type": error_type, "regex": pattern_for(example)}
+    first_line = example.splitlines()[0][:100] if example else ""
+    entry = f"  # accepted for fingerprint {fingerprint}: {first_line}\n" + "".join(
+        f"  {line}\n" for line in _yaml_lines(rule)
+    )
+    new_text = _with_entry(path, entry, name)
+    with tempfile.TemporaryDirectory() as folder:
+        candidate = Path(folder) / path.name
+        candidate.write_text(new_text, encoding="utf-8")
+        try:
+            rules = load_rules(candidate)
+        except RuleError as exc:
+            raise TeachingError(str(exc).replace(str(candidate), str(path))) from exc
+        _check_it_decides(example, name, rules + builtin_rules())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(new_text, encoding="utf-8")
+    os.replace(temporary, path)  # atomic: a reader sees the old file or the new one, never half of it
+    return AcceptedRule(path, name, category, error_type, rule["regex"])
+
+
+def _yaml_lines(rule: dict[str, str]) -> list[str]:
+    dumped = yaml.safe_dump([rule], sort_keys=False, allow_unicode=True, width=1000)
+    return dumped.rstrip("\n").splitlines()
+
+
+_NEW_FILE_HEADER = "# This team's error rules, tried before the built-in ones (scraper-monitor errors).\n"
+
+
+def _with_entry(path: Path, entry: str, name: str) -> str:
+    """The file's text with ``entry`` appended to its ``rules`` list, comments kept."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return _NEW_FILE_HEADER + "rules:\n" + entry
+    data = yaml.safe_load(text)
+    rules = data.get("rules") if isinstance(data, dict) else None
+    if isinstance(rules, list) and any(isinstance(r, dict) and r.get("name") == name for r in rules):
+        raise TeachingError(f"{path}: this fingerprint was accepted already (rule {name!r})")
+    # A block list ("rules:" then "- ..." lines) ends the file, as 'rules' is its only key: append.
+    if rules and re.search(r"^rules:[ \t]*(?:#.*)?$", text, re.MULTILINE):
+        return text + ("" if text.endswith("\n") else "\n") + entry
+    if rules:
+        raise TeachingError(f"{path}: write 'rules:' as a block list to add rules to it")
+    comments = "".join(line + "\n" for line in text.splitlines() if line.lstrip().startswith("#"))
+    return comments + "rules:\n" + entry
+
+
+def _check_it_decides(example: str, name: str, rules: RuleSet) -> None:
+    result = categorize(example, rules=rules)
+    if result.matched_by != f"rule:{name}":
+        raise TeachingError(
+            f"the new rule would not decide the example: {result.matched_by} comes first "
+            f"({result.category} / {result.error_type}); edit that rule instead"
+        )

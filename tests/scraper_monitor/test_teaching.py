@@ -1,0 +1,81 @@
+"""Teaching the categorizer: an unknown fingerprint becomes a rule in the team's file, which then
+decides; a rule that cannot be used never reaches the file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from scraper_monitor.category import categorize, load_rules
+from scraper_monitor.teaching import TeachingError, accept, pattern_for
+
+EXAMPLE = "Failure in step 3 for 'Kino Mikro' at https://kino.example/a?b=1 on 2025-11-24"
+
+
+def test_the_pattern_matches_the_whole_fingerprint_group_and_nothing_else() -> None:
+    pattern = re.compile(f"(?i:{pattern_for(EXAMPLE)})")
+    assert pattern.search(EXAMPLE.lower())
+    other_day = "Failure in step 12 for 'Kino Pod Baranami' at https://kino.example/c on 2025-12-01"
+    assert pattern.search(other_day.lower())
+    assert categorize(other_day).fingerprint == categorize(EXAMPLE).fingerprint  # the same group
+    assert not pattern.search("failure in stage 3 for 'kino mikro'")
+
+
+def test_accepting_creates_the_file_and_the_rule_then_decides(tmp_path: Path) -> None:
+    path = tmp_path / "team" / "rules.yaml"
+    assert categorize(EXAMPLE).category == "unknown_error"
+    added = accept(
+        path,
+        fingerprint="0123456789abcdef",
+        example=EXAMPLE,
+        category="network_error",
+        error_type="step_failed",
+    )
+    assert added.name == "accepted_0123456789ab" and path.exists()
+    result = categorize(EXAMPLE, rules=load_rules(path))
+    assert (result.category, result.error_type, result.matched_by) == (
+        "network_error",
+        "step_failed",
+        "rule:accepted_0123456789ab",
+    )
+
+
+def test_accepting_appends_to_a_file_and_keeps_its_comments_and_rules(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "# our rules\nrules:\n"
+        "  - {name: empty_day, category: data_quality_error, error_type: x, any: [brak]}\n",
+        encoding="utf-8",
+    )
+    accept(path, fingerprint="fedcba9876543210", example=EXAMPLE, category="validation_error", error_type="y")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# our rules\nrules:\n  - {name: empty_day")
+    assert [rule.name for rule in load_rules(path).rules] == ["empty_day", "accepted_fedcba987654"]
+
+
+def test_a_rule_that_cannot_be_used_leaves_the_file_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n  - {name: steps, category: unknown_error, error_type: step, any: [failure in step]}\n",
+        encoding="utf-8",
+    )
+    before = path.read_text(encoding="utf-8")
+    # The team's earlier rule decides this message first: the new rule would never be used.
+    with pytest.raises(TeachingError, match="would not decide the example: rule:steps comes first"):
+        accept(
+            path, fingerprint="0011223344556677", example=EXAMPLE, category="network_error", error_type="z"
+        )
+    with pytest.raises(TeachingError, match="rule #2 'accepted_001122334455': 'error_type' must be"):
+        accept(
+            path, fingerprint="0011223344556677", example="Other", category="network_error", error_type="Z!"
+        )
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_the_same_fingerprint_is_accepted_once(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    accept(path, fingerprint="aaaabbbbccccdddd", example=EXAMPLE, category="network_error", error_type="a")
+    with pytest.raises(TeachingError, match="accepted already"):
+        accept(path, fingerprint="aaaabbbbccccdddd", example=EXAMPLE, category="venue_error", error_type="b")

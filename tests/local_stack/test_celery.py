@@ -157,3 +157,30 @@ def test_a_worker_lost_for_good_mid_chain_loses_no_summary_after_repair(
     for t in killed:
         row = rows[(t["task_id"], t["map_index"], t["try_number"])]
         assert row["state"] == "retrying" and row["error_type"] == "task_killed", row
+
+
+def test_the_maintenance_dag_repairs_the_runs_of_the_last_hours(celery_stack: Stack, clean_run) -> None:
+    """The hourly repair, through the ``airflow_api`` connection, without anyone running the CLI."""
+    lost = ("sync", -1, 1)
+    with psycopg.connect(celery_stack.monitor_dsn) as conn:
+        deleted = conn.execute(
+            "DELETE FROM task_executions WHERE dag_id = %s AND run_id = %s"
+            " AND (task_id, map_index, try_number) = (%s, %s, %s)",
+            (DAG_ID, clean_run, *lost),
+        ).rowcount
+    assert deleted == 1
+    assert celery_stack.reconcile(DAG_ID, clean_run)[1]["count"] == 1
+
+    api = celery_stack.api()
+    maintenance = "scraper_monitor_maintenance"
+    run_id = api.trigger(maintenance, datetime.now(UTC).isoformat(), conf={"repair_hours": 2})
+    api.unpause(maintenance)
+    wait_for(lambda: api.dag_run(maintenance, run_id)["state"] in FINAL, 300, "the maintenance run")
+    assert api.dag_run(maintenance, run_id)["state"] == "success"
+
+    code, report = celery_stack.reconcile(DAG_ID, clean_run)
+    assert (code, report["count"]) == (0, 0), report["differences"]
+    [row] = [
+        r for r in _rows(celery_stack, clean_run) if (r["task_id"], r["map_index"], r["try_number"]) == lost
+    ]
+    assert row["recovered"] and row["state"] == "success"

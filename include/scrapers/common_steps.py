@@ -5,7 +5,8 @@ each, and each unit's showtimes are stored against those matches. A showtime tra
 steps is a plain dict (XCom) with these keys::
 
     {"external_id": str | None, "film_key": str | None, "title": str | None,
-     "cinema": str | None, "starts_at": ISO-8601 with offset | None, "payload": {...}}
+     "cinema": str | None, "starts_at": ISO-8601 with offset | None, "payload": {...},
+     "version": str (optional: the screening's own language and format, "subtitled 3D IMAX")}
 
 and a film dict carries at least ``film_key`` and ``title``.
 """
@@ -115,6 +116,7 @@ def store_showtimes(
     showtimes = (unit_result.get("data") or {}).get("showtimes") or []
     items: list[ItemOutcome] = []
     records: dict[str, ShowtimeRecord] = {}
+    versions: dict[str, str] = {}
     for index, showtime in enumerate(showtimes):
         external_id = showtime.get("external_id") or f"{source}_showtime_without_id_{index}"
         missing = _missing_field(showtime)
@@ -141,6 +143,8 @@ def store_showtimes(
             # The listing repeated a screening: storing it twice would count it twice.
             items.append(ItemOutcome("showtime", external_id, "skipped_expected", reason="duplicate_in_unit"))
         else:
+            if showtime.get("version"):
+                versions[external_id] = f"version:{showtime['version']}"
             records[external_id] = ShowtimeRecord(
                 external_id=external_id,
                 source=source,
@@ -155,7 +159,9 @@ def store_showtimes(
                 },
             )
     stored = sink.upsert(list(records.values())) if records else {}
-    items.extend(ItemOutcome("showtime", eid, stored[eid]) for eid in records)
+    # A stored showtime's reason is its version: a film shown in several versions then reads, item by
+    # item, which screening is which (not a problem: reports only count reasons of skipped/failed items).
+    items.extend(ItemOutcome("showtime", eid, stored[eid], reason=versions.get(eid)) for eid in records)
     counts = {
         "showtimes": len(showtimes),
         "created": sum(i.outcome == "created" for i in items),

@@ -152,6 +152,16 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
                 (UNIT_TASK[dag_id],),
             )
         ]
+        # Each stored showtime's item outcome says its version (Cinema City); Kino Krakow has none.
+        versions = dict(
+            conn.execute(
+                "SELECT i.reason LIKE 'version:%%', count(*) FROM item_outcomes i "
+                "JOIN task_executions e ON e.id = i.execution_id WHERE e.dag_id = %s AND e.run_id = %s "
+                "AND i.entity_type = 'showtime' AND i.outcome = 'created' GROUP BY 1",
+                (dag_id, run.run_id),
+            ).fetchall()
+        )
+    assert versions == {True if dag_id == "cinema_city" else None: predicted["showtimes_created"]}
     assert errors == INJECTED_FAULTS[dag_id]
     # The legitimately empty day skipped itself, with its reason, and is not a silent failure.
     assert len(skipped) == 1 and skipped[0][0] and skipped[0][1] is False

@@ -61,7 +61,10 @@ def test_collect_matches_ignores_failed_detail_tasks():
 
 
 def showtime(
-    external_id: str | None, film_key: str | None, starts_at: str | None = "2025-11-24T18:30:00+01:00"
+    external_id: str | None,
+    film_key: str | None,
+    starts_at: str | None = "2025-11-24T18:30:00+01:00",
+    version: str | None = None,
 ):
     return {
         "external_id": external_id,
@@ -70,6 +73,7 @@ def showtime(
         "cinema": "Bonarka",
         "starts_at": starts_at,
         "payload": {},
+        **({"version": version} if version else {}),
     }
 
 
@@ -82,7 +86,7 @@ def test_store_showtimes_outcomes_and_rerun(pg_dsn):
         ["a", "b"],
         [
             showtime("s1", "a"),
-            showtime("s2", "a"),
+            showtime("s2", "a", version="subtitled 3D IMAX"),
             showtime("s1", "a"),  # repeated by the listing
             showtime("s3", "b"),
             showtime("s4", "gone"),  # its movie_details task failed
@@ -102,8 +106,15 @@ def test_store_showtimes_outcomes_and_rerun(pg_dsn):
     assert by_id[("s5", "failed")].category == "validation_error"
     assert by_id[("s6", "failed")].reason == "missing_field:starts_at"
     assert by_id[("test_showtime_without_id_7", "failed")].reason == "missing_field:external_id"
+    # A stored showtime says which version it is; one whose listing gives none (Kino Krakow) says nothing.
+    assert by_id[("s2", "created")].reason == "version:subtitled 3D IMAX"
+    assert by_id[("s1", "created")].reason is None
     second = store_showtimes(unit_result, matches, sink, source="test")
     assert (second.counts["created"], second.counts["updated"]) == (0, 2)
+    assert {i.external_id: i.reason for i in second.items if i.outcome == "updated"} == {
+        "s1": None,
+        "s2": "version:subtitled 3D IMAX",
+    }
 
 
 def test_store_showtimes_of_an_empty_unit_does_not_touch_the_sink():

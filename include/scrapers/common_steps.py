@@ -14,6 +14,7 @@ and a film dict carries at least ``film_key`` and ``title``.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -33,14 +34,33 @@ def _successful(results: Iterable[Mapping[str, Any] | None]) -> list[Mapping[str
     return [r for r in results if r and not r.get("skip_reason")]
 
 
-def plan_films(unit_results: list[dict[str, Any] | None]) -> StepResult:
-    """The unique films (by ``film_key``, first seen wins) across the units that succeeded."""
-    units = _successful(unit_results)
+def plan_films(unit_results: list[dict[str, Any] | None], units: list[dict[str, Any]]) -> StepResult:
+    """The unique films (by ``film_key``, first seen wins) across the units that succeeded.
+
+    Each film also gets ``listed_showtimes``: ``{iso date: its showtimes in the listing}`` over the
+    dates whose every unit (of the sync's ``units``) came back, succeeded or legitimately empty, so 0
+    is a real "not listed". A date with a failed unit is absent: nothing is known of it. A chain that
+    can see a film's screenings another way compares them with this (Kino Krakow's film pages).
+    """
+    units_ok = _successful(unit_results)
     films: dict[str, dict[str, Any]] = {}
-    for unit in units:
+    for unit in units_ok:
         for film in (unit.get("data") or {}).get("films") or []:
-            films.setdefault(film["film_key"], film)
-    return StepResult(counts={"units": len(units), "films": len(films)}, data={"films": list(films.values())})
+            films.setdefault(film["film_key"], dict(film))
+    came_back = Counter(_unit_date(r) for r in unit_results if r)
+    known = sorted(d for d, n in Counter(u["date"] for u in units).items() if came_back[d] == n)
+    listed = {key: dict.fromkeys(known, 0) for key in films}
+    for unit in units_ok:
+        day = _unit_date(unit)
+        for showtime in (unit.get("data") or {}).get("showtimes") or []:
+            if day in known and showtime.get("film_key") in listed:
+                listed[showtime["film_key"]][day] += 1
+    planned = [{**film, "listed_showtimes": listed[key]} for key, film in films.items()]
+    return StepResult(counts={"units": len(units_ok), "films": len(films)}, data={"films": planned})
+
+
+def _unit_date(result: Mapping[str, Any]) -> str | None:
+    return ((result.get("data") or {}).get("unit") or {}).get("date")
 
 
 def film_match_result(

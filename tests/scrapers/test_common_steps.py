@@ -8,17 +8,48 @@ from scrapers.sink import PostgresShowtimeSink
 from scrapers.tmdb.matching import MatchResult
 
 
-def unit(films: list[str], showtimes: list[dict] | None = None, skip: str | None = None) -> dict:
+def unit(
+    films: list[str],
+    showtimes: list[dict] | None = None,
+    skip: str | None = None,
+    day: str = "2025-11-24",
+) -> dict:
     return StepResult(
-        data={"films": [{"film_key": f, "title": f.title()} for f in films], "showtimes": showtimes or []},
+        data={
+            "unit": {"date": day},
+            "films": [{"film_key": f, "title": f.title()} for f in films],
+            "showtimes": showtimes or [],
+        },
         skip_reason=skip,
     ).to_dict()
 
 
+MON, TUE, WED = "2025-11-24", "2025-11-25", "2025-11-26"
+
+
 def test_plan_films_unique_across_successful_units_only():
-    result = plan_films([unit(["a", "b"]), None, unit(["b", "c"]), unit([], skip="nothing scheduled")])
+    units = [{"date": MON}, {"date": MON}, {"date": TUE}, {"date": WED}]
+    results = [
+        unit(["a", "b"], [showtime("1", "a"), showtime("2", "a"), showtime("3", "b")], day=MON),
+        unit(["b", "c"], [showtime("4", "b"), showtime("5", "c")], day=MON),
+        None,  # Tuesday's unit failed
+        unit([], skip="nothing scheduled", day=WED),
+    ]
+    result = plan_films(results, units)
     assert [f["film_key"] for f in result.data["films"]] == ["a", "b", "c"]
     assert result.counts == {"units": 2, "films": 3}
+    # Showtimes per film and date, summed over a date's units; 0 on the legitimately empty Wednesday;
+    # nothing on Tuesday, whose unit failed (the film may have screened there).
+    assert {f["film_key"]: f["listed_showtimes"] for f in result.data["films"]} == {
+        "a": {MON: 2, WED: 0},
+        "b": {MON: 2, WED: 0},
+        "c": {MON: 1, WED: 0},
+    }
+
+
+def test_a_date_with_one_failed_unit_of_several_is_not_compared():
+    result = plan_films([unit(["a"], [showtime("1", "a")], day=MON), None], [{"date": MON}, {"date": MON}])
+    assert result.data["films"][0]["listed_showtimes"] == {}
 
 
 def match(matched: bool, reason: str | None = None) -> MatchResult:

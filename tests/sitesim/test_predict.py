@@ -151,6 +151,7 @@ def test_demo_units_are_as_designed() -> None:
     assert [kino_krakow[f"units_{u}"] for u in units] == [7, 5, 1, 1, 0, 1]
     for counts in (cinema_city, kino_krakow):
         assert counts["showtime_batches_upstream_failed"] == counts["units_failed"] == 1
+        assert counts["films_silent"] == 0  # no Kino Krakow day page loses rows silently
         assert counts["showtimes_created"] + counts["showtimes_skipped"] == counts["showtimes_total"]
         assert counts["films_matched"] + counts["films_not_matched"] == counts["films_total"]
         assert 0.25 <= counts["films_not_matched"] / counts["films_total"] <= 0.35
@@ -196,6 +197,26 @@ def test_an_empty_dates_list_turns_a_silent_day_into_a_skipped_one() -> None:
     after = small_scenario(faults=[silent, unlisted]).predict("cinema_city", days_ahead=3, anchor_date=ANCHOR)
     assert (before["units_silent"], before["units_skipped"]) == (1, 1)
     assert (after["units_silent"], after["units_skipped"]) == (0, 2)
+
+
+def test_films_a_silent_day_page_lost_disagree_with_their_film_pages() -> None:
+    """Kino Krakow's movie_details compares each film's own page with the day pages: a day page
+    without rows is silent, and so is every film planned from another day that screened on it."""
+    no_rows = {"site": "kino_krakow", "path": "/cinema_program/by_movie", "day": 1, "kind": "empty"}
+    scenario = small_scenario(faults=[no_rows])
+    programme = scenario.catalog.programme
+    planned = {fd.film for fd in programme[0]}
+    counts = scenario.predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    assert counts["units_silent"] == 1
+    assert counts["films_silent"] == len(planned & {fd.film for fd in programme[1]})
+    assert counts["films_total"] == len(planned)
+    # Cinema City has no second view of its programme: its silent day flags no film.
+    silent_day = {
+        "site": "cinema_city",
+        "path": "*/film-events/in-cinema/1090/at-date/{day+1}",
+        "kind": "empty",
+    }
+    assert small_scenario(faults=[silent_day]).predict("cinema_city", days_ahead=3)["films_silent"] == 0
 
 
 def test_city_filter_and_days_ahead_pick_the_units() -> None:

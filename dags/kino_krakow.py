@@ -3,7 +3,7 @@
 from airflow.sdk import Param
 
 from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
-from scraper_monitor.silent import BelowMedian, Consistent, NonZero
+from scraper_monitor.silent import BelowMedian, Consistent, Equal, NonZero
 from scrapers.kino_krakow import steps
 
 dag = build_chain_dag(
@@ -15,7 +15,7 @@ dag = build_chain_dag(
         unit_task="day_pages",
         sync=lambda c: steps.sync(c.site, days_ahead=c.params["days_ahead"], scrape_date=c.scrape_date),
         unit=lambda c, unit: steps.day_page(c.site, unit, c.scrape_date),
-        movie_details=lambda c, film: steps.movie_details(c.site, c.tmdb, film),
+        movie_details=lambda c, film: steps.movie_details(c.site, c.tmdb, film, c.scrape_date),
         showtimes=lambda c, unit_result, matches: steps.showtimes(unit_result, matches, c.sink),
         unit_label=lambda u: f"day {u.get('day')} ({u.get('date')})",
         film_label=lambda f: str(f.get("title") or f.get("film_key")),
@@ -27,6 +27,17 @@ dag = build_chain_dag(
         expect={
             "sync": [NonZero("films")],
             "day_pages": [NonZero("showtimes"), BelowMedian("showtimes", fraction=0.3)],
+            # The film page lists the film's screenings too: a day page that lost rows (or showed
+            # another day) leaves its films disagreeing with their pages, though it looks fine itself.
+            "movie_details": [
+                Equal(
+                    "film_page_showtimes",
+                    "listed_showtimes",
+                    reason="the day pages list {listed_showtimes} showtimes of this film on the scraped"
+                    " days, its film page {film_page_showtimes} (days that differ: {days_disagreeing}): a"
+                    " day page may have shown another day or lost rows",
+                )
+            ],
             "showtimes": [Consistent("showtimes", ("created", "updated", "skipped", "failed"))],
         },
         tags=("kino_krakow",),

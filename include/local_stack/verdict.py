@@ -34,7 +34,8 @@ class Verdict:
             f"{self.dag_id}: {o['units_total']} units ({o['units_succeeded']} ok, "
             f"{o['units_retried']} after a retry, {o['units_failed']} failed, "
             f"{o['units_skipped']} legitimately empty, {o['units_silent']} silent), "
-            f"{o['films_total']} films ({o['films_matched']} matched TMDB), "
+            f"{o['films_total']} films ({o['films_matched']} matched TMDB, {o['films_silent']} disagreeing"
+            " with the day pages), "
             f"{o['showtimes_created']} showtimes stored, {o['showtimes_skipped']} skipped, "
             f"{o['executions_recorded']} executions in the monitor"
         )
@@ -88,6 +89,11 @@ def observe(
             "WHERE dag_id = %s AND run_id = %s AND task_id = %s AND silent",
             (dag_id, run_id, unit_task),
         ).fetchone()[0]
+        silent_films = conn.execute(
+            "SELECT count(DISTINCT map_index) FROM task_executions "
+            "WHERE dag_id = %s AND run_id = %s AND task_id = 'movie_details' AND silent",
+            (dag_id, run_id),
+        ).fetchone()[0]
         items = Counter(
             {
                 (entity, outcome): n
@@ -115,6 +121,7 @@ def observe(
         "films_total": len(films),
         "films_matched": items[("film", "created")] + items[("film", "updated")],
         "films_not_matched": items[("film", "failed")],
+        "films_silent": silent_films,
         "showtimes_created": items[("showtime", "created")] + items[("showtime", "updated")],
         "showtimes_skipped": items[("showtime", "skipped_expected")],
         "showtime_batches_upstream_failed": sum(1 for ti in batches if ti["state"] == "upstream_failed"),

@@ -4,6 +4,7 @@ Both chains have the same shape (see docs/architecture.md):
 
     sync -> [unit group: <unit task> -> showtimes]   mapped over the units sync found
     <unit task> --all_done--> plan_films -> movie_details[film] --all_done--> collect_matches
+    sync -> plan_films   (the unit list: a date counts once all its units came back)
     collect_matches -> <unit group>.showtimes
 
 The mapped task group gives per-unit cascades: a failed cinema-day makes only its own showtime
@@ -21,7 +22,7 @@ from functools import cached_property
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Param, get_current_context, task, task_group
+from airflow.sdk import DAG, BaseXCom, Param, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
 from scraper_airflow.connections import showtime_sink, site_config, site_timezone, tmdb_config
@@ -111,6 +112,10 @@ def _finish(result: StepResult, ctx: Any) -> dict[str, Any]:
     callback reads it (and nothing else: it never pulls a task's return value, whatever its size)."""
     ctx["ti"].xcom_push(STEP_RESULT_KEY, result.for_monitor())
     if result.skip_reason:
+        # A skipped task returns nothing, yet plan_films must tell a legitimately empty unit (its
+        # date known: nothing listed) from a failed one (its date unknown): the result goes as the
+        # return value by hand.
+        ctx["ti"].xcom_push(BaseXCom.XCOM_RETURN_KEY, result.to_dict())
         raise AirflowSkipException(result.skip_reason)
     return result.to_dict()
 
@@ -181,10 +186,13 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             held["showtimes"] = showtimes(held["unit"])
 
         @task(task_id=stages.PLAN_FILMS, trigger_rule="all_done")
-        def plan_films(unit_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def plan_films(
+            unit_results: list[dict[str, Any]], units: list[dict[str, Any]]
+        ) -> list[dict[str, Any]]:
             _, ctx = _context(spec)
             # None when every unit failed: the run goes on and reports no films.
-            return _fan_out(common_steps.plan_films(list(unit_results or [])), FILMS_KEY, ctx)
+            planned = common_steps.plan_films(list(unit_results or []), list(units))
+            return _fan_out(planned, FILMS_KEY, ctx)
 
         @task(
             task_id=stages.MOVIE_DETAILS, map_index_template="{{ film_label }}", max_active_tis_per_dagrun=4
@@ -199,8 +207,9 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             _, ctx = _context(spec)
             return _finish(common_steps.collect_matches(list(detail_results or [])), ctx)
 
-        per_unit.expand(unit_arg=sync())
-        details = movie_details.expand(film=plan_films(held["unit"]))
+        units = sync()
+        per_unit.expand(unit_arg=units)
+        details = movie_details.expand(film=plan_films(held["unit"], units))
         collect_matches(details) >> held["showtimes"]
 
     return dag

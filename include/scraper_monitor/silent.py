@@ -82,6 +82,24 @@ class Consistent(Rule):
         return None
 
 
+@dataclass(frozen=True)
+class Equal(Rule):
+    """Two counts of the same things seen two ways must agree (a film's showtimes on the day pages
+    and on its own page). A missing count means nothing was compared: no verdict.
+
+    ``reason`` explains a disagreement to a reader; it is formatted with the task's counts."""
+
+    count: str
+    other: str
+    reason: str = "{count} = {a} but {other} = {b}"
+
+    def check(self, counts: dict[str, int], history: History) -> str | None:
+        a, b = counts.get(self.count), counts.get(self.other)
+        if a is None or b is None or a == b:
+            return None
+        return self.reason.format_map({**counts, "count": self.count, "other": self.other, "a": a, "b": b})
+
+
 def evaluate(rules: Sequence[Rule], counts: dict[str, int], history: History) -> Verdict:
     reasons = [r for rule in rules if (r := rule.check(counts, history))]
     return Verdict(silent=bool(reasons), reason="; ".join(reasons) or None)

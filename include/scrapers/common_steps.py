@@ -5,7 +5,8 @@ each, and each unit's showtimes are stored against those matches. A showtime tra
 steps is a plain dict (XCom) with these keys::
 
     {"external_id": str | None, "film_key": str | None, "title": str | None,
-     "cinema": str | None, "starts_at": ISO-8601 with offset | None, "payload": {...}}
+     "cinema": str | None, "starts_at": ISO-8601 with offset | None, "payload": {...},
+     "version": str (optional: the screening's own language and format, "subtitled 3D IMAX")}
 
 and a film dict carries at least ``film_key`` and ``title``.
 """
@@ -13,6 +14,7 @@ and a film dict carries at least ``film_key`` and ``title``.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -32,14 +34,33 @@ def _successful(results: Iterable[Mapping[str, Any] | None]) -> list[Mapping[str
     return [r for r in results if r and not r.get("skip_reason")]
 
 
-def plan_films(unit_results: list[dict[str, Any] | None]) -> StepResult:
-    """The unique films (by ``film_key``, first seen wins) across the units that succeeded."""
-    units = _successful(unit_results)
+def plan_films(unit_results: list[dict[str, Any] | None], units: list[dict[str, Any]]) -> StepResult:
+    """The unique films (by ``film_key``, first seen wins) across the units that succeeded.
+
+    Each film also gets ``listed_showtimes``: ``{iso date: its showtimes in the listing}`` over the
+    dates whose every unit (of the sync's ``units``) came back, succeeded or legitimately empty, so 0
+    is a real "not listed". A date with a failed unit is absent: nothing is known of it. A chain that
+    can see a film's screenings another way compares them with this (Kino Krakow's film pages).
+    """
+    units_ok = _successful(unit_results)
     films: dict[str, dict[str, Any]] = {}
-    for unit in units:
+    for unit in units_ok:
         for film in (unit.get("data") or {}).get("films") or []:
-            films.setdefault(film["film_key"], film)
-    return StepResult(counts={"units": len(units), "films": len(films)}, data={"films": list(films.values())})
+            films.setdefault(film["film_key"], dict(film))
+    came_back = Counter(_unit_date(r) for r in unit_results if r)
+    known = sorted(d for d, n in Counter(u["date"] for u in units).items() if came_back[d] == n)
+    listed = {key: dict.fromkeys(known, 0) for key in films}
+    for unit in units_ok:
+        day = _unit_date(unit)
+        for showtime in (unit.get("data") or {}).get("showtimes") or []:
+            if day in known and showtime.get("film_key") in listed:
+                listed[showtime["film_key"]][day] += 1
+    planned = [{**film, "listed_showtimes": listed[key]} for key, film in films.items()]
+    return StepResult(counts={"units": len(units_ok), "films": len(films)}, data={"films": planned})
+
+
+def _unit_date(result: Mapping[str, Any]) -> str | None:
+    return ((result.get("data") or {}).get("unit") or {}).get("date")
 
 
 def film_match_result(
@@ -115,6 +136,7 @@ def store_showtimes(
     showtimes = (unit_result.get("data") or {}).get("showtimes") or []
     items: list[ItemOutcome] = []
     records: dict[str, ShowtimeRecord] = {}
+    versions: dict[str, str] = {}
     for index, showtime in enumerate(showtimes):
         external_id = showtime.get("external_id") or f"{source}_showtime_without_id_{index}"
         missing = _missing_field(showtime)
@@ -141,6 +163,8 @@ def store_showtimes(
             # The listing repeated a screening: storing it twice would count it twice.
             items.append(ItemOutcome("showtime", external_id, "skipped_expected", reason="duplicate_in_unit"))
         else:
+            if showtime.get("version"):
+                versions[external_id] = f"version:{showtime['version']}"
             records[external_id] = ShowtimeRecord(
                 external_id=external_id,
                 source=source,
@@ -155,7 +179,9 @@ def store_showtimes(
                 },
             )
     stored = sink.upsert(list(records.values())) if records else {}
-    items.extend(ItemOutcome("showtime", eid, stored[eid]) for eid in records)
+    # A stored showtime's reason is its version: a film shown in several versions then reads, item by
+    # item, which screening is which (not a problem: reports only count reasons of skipped/failed items).
+    items.extend(ItemOutcome("showtime", eid, stored[eid], reason=versions.get(eid)) for eid in records)
     counts = {
         "showtimes": len(showtimes),
         "created": sum(i.outcome == "created" for i in items),

@@ -21,6 +21,7 @@ from sitesim.faults import FaultRule, Request
 from sitesim.generate import Catalog, Film, FilmDay
 from sitesim.polish import polish_date, slugify
 from sitesim.responses import Response, html_error, html_response
+from sitesim.spec import KinoKrakowCinema
 from sitesim.titles import GENRES
 
 COOKIE = "_kinokrakow_session"
@@ -90,7 +91,9 @@ class KinoKrakowSite:
         if req.endpoint == "film":
             match = _FILM.fullmatch(req.path)
             film = self._films.get(_UUID.sub("", match[1])) if match else None
-            return html_response(_film_page(film, self.anchor)) if film else html_error(404)
+            if film is None:
+                return html_error(404)
+            return html_response(_film_page(film, self.anchor, self._film_days(film)))
         return html_error(404)
 
     # --- sessions -----------------------------------------------------------------------------
@@ -113,6 +116,16 @@ class KinoKrakowSite:
             return session_id, session
 
     # --- pages --------------------------------------------------------------------------------
+
+    def _film_days(self, film: Film) -> list[tuple[date, FilmDay]]:
+        """The film's screenings straight from the catalog: the film page is a second, independent
+        view of the programme, so a fault that damages a day page leaves it as it is."""
+        return [
+            (self.anchor + timedelta(days=day), fd)
+            for day, film_days in sorted(self.catalog.programme.items())
+            for fd in film_days
+            if fd.film == film
+        ]
 
     def _program_page(self, day: int, token: str, kind: str | None) -> str:
         the_date = self.anchor + timedelta(days=day)
@@ -148,8 +161,16 @@ class KinoKrakowSite:
         )
 
 
+def _date_row(the_date: date) -> str:
+    return f'<tr><th class="date" colspan="2">{escape(polish_date(the_date))}</th></tr>'
+
+
+def _cinema_cell(cinema: KinoKrakowCinema) -> str:
+    return f'<td class="cinema_film"><a href="/{escape(cinema.slug)}">{escape(cinema.name)}</a></td>'
+
+
 def _table(films: tuple[FilmDay, ...], the_date: date) -> str:
-    rows = [f'<tr><th class="date" colspan="2">{escape(polish_date(the_date))}</th></tr>']
+    rows = [_date_row(the_date)]
     for fd in films:
         rows.append(
             '<tr class="film"><td colspan="2">'
@@ -163,10 +184,7 @@ def _table(films: tuple[FilmDay, ...], the_date: date) -> str:
                 f'<a class="buy_ticket" href="/showtime/{showtime_id}">bilety</a></span>'
                 for time, showtime_id in s.times
             )
-            rows.append(
-                f'<tr><td class="cinema_film"><a href="/{slug}">{escape(s.cinema.name)}</a></td>'
-                f'<td class="hours">{hours}</td></tr>'
-            )
+            rows.append(f'<tr>{_cinema_cell(s.cinema)}<td class="hours">{hours}</td></tr>')
     return '<table class="repert">\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>"
 
 
@@ -192,7 +210,26 @@ def _production(film: Film, anchor: date) -> str:
     )
 
 
-def _film_page(film: Film, anchor: date) -> str:
+def _film_showtimes(days: list[tuple[date, FilmDay]]) -> str:
+    """The film page's own showtime table: date rows, cinema rows, and per screening a
+    ``span.hour`` whose first line is the time and whose ticket link carries the showtime id."""
+    if not days:
+        return ""
+    rows = []
+    for the_date, fd in days:
+        rows.append(_date_row(the_date))
+        for s in fd.screenings:
+            hours = " ".join(
+                f'<span class="hour">{time}\n<a class="buy_ticket" data-showtime-id="{showtime_id}" '
+                f'href="/showtime/{showtime_id}">kup bilet</a></span>'
+                for time, showtime_id in s.times
+            )
+            rows.append(f'<tr>{_cinema_cell(s.cinema)}<td class="showtime">{hours}</td></tr>')
+    table = '<table class="repert">\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>\n"
+    return f"<h2>Repertuar</h2>\n{table}"
+
+
+def _film_page(film: Film, anchor: date, days: list[tuple[date, FilmDay]]) -> str:
     genres = " / ".join(
         f'<a href="/gatunek/{slugify(GENRES.get(g, g))}">{escape(GENRES.get(g, g))}</a>' for g in film.genres
     )
@@ -206,7 +243,7 @@ def _film_page(film: Film, anchor: date) -> str:
         f"{_production(film, anchor)}"
         f"<p><strong>Czas trwania:</strong> {film.runtime} min.</p>\n"
         f"<p><strong>Gatunek:</strong> {genres}</p>\n"
-        "</div>\n</div>\n</body>\n</html>\n"
+        f"</div>\n{_film_showtimes(days)}</div>\n</body>\n</html>\n"
     )
 
 

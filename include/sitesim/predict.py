@@ -40,6 +40,7 @@ KEYS: tuple[str, ...] = (
     "films_total",
     "films_matched",
     "films_not_matched",
+    "films_silent",
     "showtimes_total",
     "showtimes_created",
     "showtimes_skipped",
@@ -125,6 +126,7 @@ def predict_chain(
 
     counts = dict.fromkeys(KEYS, 0)
     films: set[Film] = set()
+    lost: set[Film] = set()  # films whose rows a silent unit's page lost
     for unit in units:
         # A fresh engine per unit: first_n rules reach at most one unit (checked above), and shared
         # ones are harmless, so counters never carry information from one unit to another.
@@ -141,6 +143,7 @@ def predict_chain(
         counts["units_retried"] += tries > 1
         if state == "silent":
             counts["units_silent"] += 1
+            lost.update(film for film, _ in unit.showtimes)
             continue
         for film, n in unit.showtimes:
             films.add(film)
@@ -149,6 +152,10 @@ def predict_chain(
     counts["films_total"] = len(films)
     counts["films_matched"] = sum(f.tmdb in MATCHED_KINDS for f in films)
     counts["films_not_matched"] = counts["films_total"] - counts["films_matched"]
+    if chain == "kino_krakow":
+        # A film page lists its film's screenings whatever the day pages showed: a film planned from
+        # other days whose rows a silent day lost disagrees with its page, and movie_details says so.
+        counts["films_silent"] = len(films & lost)
     return counts
 
 

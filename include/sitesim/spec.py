@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TMDB_KINDS: tuple[str, ...] = ("match", "split_match", "needs_review", "low_confidence", "no_result")
+TMDB_KINDS: tuple[str, ...] = (
+    "match", "split_match", "paged_match", "needs_review", "low_confidence", "no_result",
+)  # fmt: skip
 #: TMDB kinds a correct scraper matches (confidence >= 0.70).
-MATCHED_KINDS: frozenset[str] = frozenset({"match", "split_match"})
+MATCHED_KINDS: frozenset[str] = frozenset({"match", "split_match", "paged_match"})
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ by construction, whatever the scraper assumes about the film's language (unknown
   >= 0.40 + 0.24 + 0.09 + 0.075 = 0.805.
 - ``split_match``: as ``match``, but TMDB only knows the English original, so only the original
   title split off a Cinema City "Original. Polish" name finds it.
+- ``paged_match``: as ``match``, filed a year before the listing's year (a Polish release a year
+  after the premiere: the year-filtered search finds nothing, the scraper asks without the year),
+  behind ``NAMESAKES`` more popular older namesakes, so the film is on page 2 of every search. A
+  namesake scores 0.40 + 0 + 0.15 + 0.075 = 0.625: page 1 alone is "needs review".
 - ``needs_review``: an older film with exactly the same title: title 1.0, year >= 12 years off (0),
   popularity 50-99 (0.8), language neither the film's nor "en" (0.5): 0.40 + 0 + 0.12 + 0.075 = 0.595.
 - ``low_confidence``: a "making of" with the title inside a title at least three times as long, so
@@ -30,6 +34,9 @@ from sitesim.titles import OTHER_LANGUAGES
 
 if TYPE_CHECKING:
     from sitesim.generate import Film
+
+#: Namesakes ahead of a ``paged_match`` film: more than a page of them.
+NAMESAKES = 22
 
 #: Separators of Cinema City's "Original. Polish" names, in the order a scraper tries them.
 SEPARATORS: tuple[str, ...] = (". ", ": ", " - ", " – ", " — ")
@@ -155,6 +162,18 @@ def _answers(film: Film, rng: random.Random) -> tuple[list[TmdbMovie], tuple[str
             runtime=film.runtime,
         )
         return [movie], own_titles
+    if kind == "paged_match":
+        movie = TmdbMovie(
+            id=movie_id,
+            title=film.title_original,
+            title_pl=film.title_pl,
+            original_title=film.title_original,
+            release_date=_date(rng, film.year - 1),
+            popularity=round(rng.uniform(20, 90), 3),
+            original_language=film.language,
+            runtime=film.runtime,
+        )
+        return [movie, *_namesakes(film, rng, other_language)], own_titles
     if kind == "needs_review":
         movie = TmdbMovie(
             id=movie_id + 1,
@@ -177,6 +196,22 @@ def _answers(film: Film, rng: random.Random) -> tuple[list[TmdbMovie], tuple[str
         original_language=other_language,
     )
     return [movie], own_titles
+
+
+def _namesakes(film: Film, rng: random.Random, language: str) -> list[TmdbMovie]:
+    """Older films of the same title, each more popular (>= 100) than the film, in another language."""
+    return [
+        TmdbMovie(
+            id=5_000_000 + 100 * film.index + n,
+            title=film.title_original,
+            title_pl=None,
+            original_title=film.title_original,
+            release_date=_date(rng, film.year - rng.randint(12, 60)),
+            popularity=round(rng.uniform(100, 500), 3),
+            original_language=language,
+        )
+        for n in range(NAMESAKES)
+    ]
 
 
 def _making_of(film: Film) -> str:

@@ -5,6 +5,7 @@ monitor store."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
@@ -14,11 +15,15 @@ import pytest
 
 from local_stack.verdict import judge, observe
 from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
-from scraper_monitor import stages
+from scraper_monitor import silent, stages
 from scraper_monitor.airflow.callbacks import has_monitor_callbacks
 from scraper_monitor.recording import scraper_name
+from scrapers.common_steps import plan_films
+from scrapers.kino_krakow import steps as kk_steps
+from scrapers.kino_krakow.client import PROGRAM_PATH
 from scrapers.outcome import StepResult
 from tests.fixtures.airflow import ROOT, task_instance_dicts
+from tests.fixtures.scrapers import SMALL, kk_site, small_scenario, tmdb_config
 
 CHAIN_DAGS = ("cinema_city", "kino_krakow")
 DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py"))
@@ -152,11 +157,50 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
                 (UNIT_TASK[dag_id],),
             )
         ]
+        # Each stored showtime's item outcome says its version (Cinema City); Kino Krakow has none.
+        versions = dict(
+            conn.execute(
+                "SELECT i.reason LIKE 'version:%%', count(*) FROM item_outcomes i "
+                "JOIN task_executions e ON e.id = i.execution_id WHERE e.dag_id = %s AND e.run_id = %s "
+                "AND i.entity_type = 'showtime' AND i.outcome = 'created' GROUP BY 1",
+                (dag_id, run.run_id),
+            ).fetchall()
+        )
+    assert versions == {True if dag_id == "cinema_city" else None: predicted["showtimes_created"]}
     assert errors == INJECTED_FAULTS[dag_id]
     # The legitimately empty day skipped itself, with its reason, and is not a silent failure.
     assert len(skipped) == 1 and skipped[0][0] and skipped[0][1] is False
     assert len(silent_reasons) == predicted["units_silent"]
     assert all("showtimes = 0" in reason for reason in silent_reasons)
+
+
+def test_kino_krakow_flags_a_film_whose_film_page_disagrees_with_the_day_pages(dagbag, sitesim_factory):
+    """Day 1 answers a table without rows: its day task is silent (it looks merely empty), and the
+    rules the DAG declares flag the movie_details of every film screened that day (its page lists
+    more than the day pages), with a reason a reader understands; a film not screened that day is
+    not flagged."""
+    no_rows = {"name": "no-rows", "site": "kino_krakow", "path": PROGRAM_PATH, "day": 1, "kind": "empty"}
+    ten_films = {**SMALL["kino_krakow"], "films": 10}  # some screen on day 0 only
+    sim = sitesim_factory(small_scenario(no_rows, generated_films={"count": 5}, kino_krakow=ten_films))
+    site = kk_site(sim)
+    units = [{"day": d, "date": (sim.anchor + timedelta(days=d)).isoformat()} for d in (0, 1)]
+    results = [kk_steps.day_page(site, unit, sim.anchor).to_dict() for unit in units]
+    rules = silent.rules_for("kino_krakow", "movie_details")
+    day_1 = {fd.film.slug for fd in sim.scenario.catalog.programme[1]}
+    verdicts = {
+        film["film_key"]: silent.evaluate(
+            rules, kk_steps.movie_details(site, tmdb_config(sim), film, sim.anchor).counts, lambda c, n: []
+        )
+        for film in plan_films(results, units).data["films"]
+    }
+    assert {key for key, v in verdicts.items() if v.silent} == day_1 & set(verdicts)
+    assert set(verdicts) - day_1, "a film screened only on day 0 is compared and agrees"
+    reason = next(v.reason for v in verdicts.values() if v.silent)
+    assert re.fullmatch(
+        r"the day pages list \d+ showtimes of this film on the scraped days, its film page \d+ "
+        r"\(days that differ: 1\): a day page may have shown another day or lost rows",
+        reason,
+    )
 
 
 def test_a_run_late_in_the_utc_evening_scrapes_the_sites_day(dagbag, sitesim_factory, point_chains_at):

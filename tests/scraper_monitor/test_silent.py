@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scraper_monitor.silent import BelowMedian, Consistent, NonZero, evaluate, expect, rules_for
+from scraper_monitor.silent import BelowMedian, Consistent, Equal, NonZero, evaluate, expect, rules_for
 
 
 def no_history(count: str, runs: int) -> list[int]:
@@ -67,3 +67,18 @@ def test_rules_are_registered_per_dag_and_task() -> None:
     expect("some_dag", "group.task", [NonZero("x")])
     assert rules_for("some_dag", "group.task") == (NonZero("x"),)
     assert rules_for("some_dag", "other") == ()
+
+
+def test_two_views_of_the_same_things_that_disagree_are_silent() -> None:
+    rule = Equal("on_page", "listed")
+    verdict = evaluate([rule], {"on_page": 14, "listed": 12}, no_history)
+    assert verdict.silent and verdict.reason == "on_page = 14 but listed = 12"
+    assert not evaluate([rule], {"on_page": 12, "listed": 12}, no_history).silent
+    # Nothing was compared (a task that does not count both): no verdict either way.
+    assert not evaluate([rule], {"on_page": 3}, no_history).silent
+
+
+def test_an_equal_rule_explains_itself_with_the_tasks_counts() -> None:
+    rule = Equal("on_page", "listed", reason="{listed} listed, {on_page} on the page, {days} days differ")
+    verdict = evaluate([rule], {"on_page": 14, "listed": 12, "days": 1}, no_history)
+    assert verdict.reason == "12 listed, 14 on the page, 1 days differ"

@@ -61,12 +61,14 @@ def run_chain(
         counts["units_succeeded"] += 1
         counts["units_retried"] += tries > 1
         counts["units_silent"] += result.counts["showtimes"] == 0
-    planned = plan_films(unit_results)
+    planned = plan_films(unit_results, synced.data["units"])
     details = [with_tries(lambda film=film: detail_step(film))[0] for film in planned.data["films"]]
     matched = collect_matches([d.to_dict() if d else None for d in details])
     counts["films_total"] = planned.counts["films"]
     counts["films_matched"] = matched.counts["matched"]
     counts["films_not_matched"] = matched.counts["not_matched"]
+    # Kino Krakow's cross-check: a film whose own page disagrees with the day pages.
+    counts["films_silent"] = sum(bool(d and d.counts.get("days_disagreeing")) for d in details)
     for result in unit_results:
         if result is None or result["skip_reason"]:
             continue
@@ -121,7 +123,7 @@ def test_kino_krakow_chain_reports_what_the_demo_predicts(demo, pg_dsn):
     actual = run_chain(
         lambda: kino_krakow.sync(site, days_ahead=DAYS, scrape_date=demo.anchor),
         lambda unit: kino_krakow.day_page(site, unit, demo.anchor),
-        lambda film: kino_krakow.movie_details(site, tmdb, film),
+        lambda film: kino_krakow.movie_details(site, tmdb, film, demo.anchor),
         lambda unit_result, matches: kino_krakow.showtimes(unit_result, matches, sink),
     )
     compare(actual, predicted(demo, "kino_krakow"))

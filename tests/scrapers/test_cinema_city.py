@@ -362,7 +362,14 @@ def test_each_screening_keeps_its_own_language_and_format():
     answer = parse_film_events(_multi_version_day(), url=URL)
     films = {f.id: f for f in answer.films}
     unit = {"cinema_id": "1090", "cinema_name": "Kraków - Bonarka"}
-    dub, sub, bare = (steps._showtime_dict(e, unit, films)["payload"] for e in answer.events)
+    showtimes = [steps._showtime_dict(e, unit, films) for e in answer.events]
+    dub, sub, bare = (s["payload"] for s in showtimes)
+    # The short label the chain's item outcomes show for each stored screening.
+    assert [s["version"] for s in showtimes] == [
+        "dubbed 3D 4DX",
+        "subtitled 2D",
+        "dubbed 2D 3D IMAX 4DX VIP",  # nothing of its own: the film's union
+    ]
 
     assert (dub["language_info"]["version"], dub["language_info"]["dubbed_language"]) == ("dubbed", "pl")
     assert dub["format_info"] == {

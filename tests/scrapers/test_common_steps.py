@@ -8,17 +8,48 @@ from scrapers.sink import PostgresShowtimeSink
 from scrapers.tmdb.matching import MatchResult
 
 
-def unit(films: list[str], showtimes: list[dict] | None = None, skip: str | None = None) -> dict:
+def unit(
+    films: list[str],
+    showtimes: list[dict] | None = None,
+    skip: str | None = None,
+    day: str = "2025-11-24",
+) -> dict:
     return StepResult(
-        data={"films": [{"film_key": f, "title": f.title()} for f in films], "showtimes": showtimes or []},
+        data={
+            "unit": {"date": day},
+            "films": [{"film_key": f, "title": f.title()} for f in films],
+            "showtimes": showtimes or [],
+        },
         skip_reason=skip,
     ).to_dict()
 
 
+MON, TUE, WED = "2025-11-24", "2025-11-25", "2025-11-26"
+
+
 def test_plan_films_unique_across_successful_units_only():
-    result = plan_films([unit(["a", "b"]), None, unit(["b", "c"]), unit([], skip="nothing scheduled")])
+    units = [{"date": MON}, {"date": MON}, {"date": TUE}, {"date": WED}]
+    results = [
+        unit(["a", "b"], [showtime("1", "a"), showtime("2", "a"), showtime("3", "b")], day=MON),
+        unit(["b", "c"], [showtime("4", "b"), showtime("5", "c")], day=MON),
+        None,  # Tuesday's unit failed
+        unit([], skip="nothing scheduled", day=WED),
+    ]
+    result = plan_films(results, units)
     assert [f["film_key"] for f in result.data["films"]] == ["a", "b", "c"]
     assert result.counts == {"units": 2, "films": 3}
+    # Showtimes per film and date, summed over a date's units; 0 on the legitimately empty Wednesday;
+    # nothing on Tuesday, whose unit failed (the film may have screened there).
+    assert {f["film_key"]: f["listed_showtimes"] for f in result.data["films"]} == {
+        "a": {MON: 2, WED: 0},
+        "b": {MON: 2, WED: 0},
+        "c": {MON: 1, WED: 0},
+    }
+
+
+def test_a_date_with_one_failed_unit_of_several_is_not_compared():
+    result = plan_films([unit(["a"], [showtime("1", "a")], day=MON), None], [{"date": MON}, {"date": MON}])
+    assert result.data["films"][0]["listed_showtimes"] == {}
 
 
 def match(matched: bool, reason: str | None = None) -> MatchResult:
@@ -61,7 +92,10 @@ def test_collect_matches_ignores_failed_detail_tasks():
 
 
 def showtime(
-    external_id: str | None, film_key: str | None, starts_at: str | None = "2025-11-24T18:30:00+01:00"
+    external_id: str | None,
+    film_key: str | None,
+    starts_at: str | None = "2025-11-24T18:30:00+01:00",
+    version: str | None = None,
 ):
     return {
         "external_id": external_id,
@@ -70,6 +104,7 @@ def showtime(
         "cinema": "Bonarka",
         "starts_at": starts_at,
         "payload": {},
+        **({"version": version} if version else {}),
     }
 
 
@@ -82,7 +117,7 @@ def test_store_showtimes_outcomes_and_rerun(pg_dsn):
         ["a", "b"],
         [
             showtime("s1", "a"),
-            showtime("s2", "a"),
+            showtime("s2", "a", version="subtitled 3D IMAX"),
             showtime("s1", "a"),  # repeated by the listing
             showtime("s3", "b"),
             showtime("s4", "gone"),  # its movie_details task failed
@@ -102,8 +137,15 @@ def test_store_showtimes_outcomes_and_rerun(pg_dsn):
     assert by_id[("s5", "failed")].category == "validation_error"
     assert by_id[("s6", "failed")].reason == "missing_field:starts_at"
     assert by_id[("test_showtime_without_id_7", "failed")].reason == "missing_field:external_id"
+    # A stored showtime says which version it is; one whose listing gives none (Kino Krakow) says nothing.
+    assert by_id[("s2", "created")].reason == "version:subtitled 3D IMAX"
+    assert by_id[("s1", "created")].reason is None
     second = store_showtimes(unit_result, matches, sink, source="test")
     assert (second.counts["created"], second.counts["updated"]) == (0, 2)
+    assert {i.external_id: i.reason for i in second.items if i.outcome == "updated"} == {
+        "s1": None,
+        "s2": "version:subtitled 3D IMAX",
+    }
 
 
 def test_store_showtimes_of_an_empty_unit_does_not_touch_the_sink():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import http.server
 import re
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 
+from scrapers.common_steps import plan_films
 from scrapers.errors import (
     CsrfTokenMissing,
     CsrfTokenRejected,
@@ -18,7 +19,7 @@ from scrapers.errors import (
 )
 from scrapers.kino_krakow import steps
 from scrapers.kino_krakow.client import PROGRAM_PATH, KinoKrakowClient, KinoSession
-from scrapers.kino_krakow.parser import parse_movie_page, parse_program
+from scrapers.kino_krakow.parser import FilmPageShowtime, parse_movie_page, parse_program
 from tests.fixtures.loopback import serve_handler
 from tests.fixtures.scrapers import SMALL, fast_config, kk_site, serving, small_scenario, tmdb_config
 
@@ -90,7 +91,8 @@ def test_program_slugs_lose_their_uuid_and_the_movie_pages_answer(week):
         page = parse_program(html, url=url, scrape_date=week.anchor)
         for film in page.films:
             assert not UUID.search(film.slug + ".html")
-            assert parse_movie_page(client.movie_page(film.slug)[0], url=url).polish_title == film.title
+            page = parse_movie_page(client.movie_page(film.slug)[0], url=url, scrape_date=week.anchor)
+            assert page.polish_title == film.title
 
 
 def test_each_day_uses_its_own_session_and_gets_its_own_date(week):
@@ -164,7 +166,7 @@ def test_movie_page_fields(week):
     with KinoKrakowClient(kk_site(week)) as client:
         for film in week.scenario.catalog.kk_films:
             html, url = client.movie_page(film.slug)
-            page = parse_movie_page(html, url=url)
+            page = parse_movie_page(html, url=url, scrape_date=week.anchor)
             assert (page.polish_title, page.original_title, page.director) == (
                 film.title_pl,
                 film.title_original,
@@ -176,7 +178,9 @@ def test_movie_page_fields(week):
 def test_movie_page_without_h1_is_selector_missing():
     with pytest.raises(SelectorMissing) as caught:
         parse_movie_page(
-            "<html><body><p>Nie znaleziono</p></body></html>", url="https://x.invalid/film/a.html"
+            "<html><body><p>Nie znaleziono</p></body></html>",
+            url="https://x.invalid/film/a.html",
+            scrape_date=date(2025, 11, 24),
         )
     assert caught.value.selector == "h1"
 
@@ -193,7 +197,7 @@ EXPECTED_MATCH = {
 def test_movie_details_matches_with_the_original_title_from_the_movie_page(week):
     for film in week.scenario.catalog.kk_films[:5]:
         result = steps.movie_details(
-            kk_site(week), tmdb_config(week), {"film_key": film.slug, "slug": film.slug}
+            kk_site(week), tmdb_config(week), {"film_key": film.slug, "slug": film.slug}, week.anchor
         )
         matched, reason = EXPECTED_MATCH[film.tmdb]
         assert (result.data["matched"], result.data["reason"]) == (matched, reason), film.title_pl
@@ -204,7 +208,9 @@ def test_movie_details_matches_with_the_original_title_from_the_movie_page(week)
 
 def test_missing_movie_page_raises_not_found(week):
     with pytest.raises(HttpStatusError) as caught:
-        steps.movie_details(kk_site(week), tmdb_config(week), {"film_key": "nie-ma", "slug": "nie-ma"})
+        steps.movie_details(
+            kk_site(week), tmdb_config(week), {"film_key": "nie-ma", "slug": "nie-ma"}, week.anchor
+        )
     assert caught.value.error_type == "not_found"
 
 
@@ -230,8 +236,90 @@ def test_a_current_release_takes_its_year_from_the_premiere_date():
         "<p><strong>Premiera:</strong> 7 listopada 2025</p>"
         "<p><strong>Czas trwania:</strong> 124 min.</p></div></body></html>",
         url="https://www.kino.krakow.pl/film/dom-dobry.html",
+        scrape_date=date(2025, 11, 24),
     )
     assert (page.country, page.year, page.runtime_min) == ("Polska", 2025, 124)
+
+
+FILM_PAGE = """<html><body><h1>Wicked: Na dobre</h1>
+<div class="film-info"><p><strong>Tytuł oryginalny:</strong> Wicked: For Good</p></div>
+<h2>Repertuar</h2>
+<table class="repert"><tbody>
+<tr><th class="date" colspan="2">wtorek, 18 listopada</th></tr>
+<tr><td class="cinema_film"><a href="/cinema-city/kazimierz">Cinema City Galeria Kazimierz</a></td>
+<td class="showtime"><span class="hour">17:30
+<a class="buy_ticket" data-showtime-id="8812345" href="/showtime/8812345">kup bilet</a></span>
+<span class="hour">20:45<br>
+<small>napisy</small> <a class="buy_ticket" data-showtime-id="8812346" href="/showtime/8812346">kup bilet</a>
+</span></td></tr>
+<tr><th class="date" colspan="2">środa, 19 listopada</th></tr>
+<tr><td class="cinema_film"><a href="/kino-pod-baranami">Kino Pod Baranami</a></td>
+<td class="showtime"><span class="hour">wkrótce</span></td></tr>
+<tr><th class="date" colspan="2">Sylwester!</th></tr>
+<tr><td class="cinema_film"><a href="/kino-mikro">Kino Mikro</a></td>
+<td class="showtime"><span class="hour">21:00
+<a class="buy_ticket" data-showtime-id="8812399" href="/showtime/8812399">kup bilet</a></span></td></tr>
+</tbody></table></body></html>"""
+
+
+def test_a_film_page_lists_its_own_showtimes_and_unreadable_parts_stay_none():
+    page = parse_movie_page(
+        FILM_PAGE, url="https://www.kino.krakow.pl/film/wicked-na-dobre.html", scrape_date=date(2025, 11, 17)
+    )
+    tuesday, wednesday = date(2025, 11, 18), date(2025, 11, 19)
+    assert page.showtimes == [
+        FilmPageShowtime(tuesday, "cinema-city/kazimierz", time(17, 30), "8812345"),
+        FilmPageShowtime(tuesday, "cinema-city/kazimierz", time(20, 45), "8812346"),
+        FilmPageShowtime(wednesday, "kino-pod-baranami", None, None),  # no time, no ticket yet
+        FilmPageShowtime(None, "kino-mikro", time(21, 0), "8812399"),  # under a header that is no date
+    ]
+
+
+def test_the_simulators_film_page_lists_exactly_the_programme(week):
+    catalog = week.scenario.catalog
+    with KinoKrakowClient(kk_site(week)) as client:
+        for film in catalog.kk_films:
+            html, url = client.movie_page(film.slug)
+            expected = [
+                FilmPageShowtime(
+                    week.anchor + timedelta(days=day), s.cinema.slug, time.fromisoformat(clock), showtime_id
+                )
+                for day, film_days in sorted(catalog.programme.items())
+                for fd in film_days
+                if fd.film == film
+                for s in fd.screenings
+                for clock, showtime_id in s.times
+            ]
+            assert parse_movie_page(html, url=url, scrape_date=week.anchor).showtimes == expected
+            assert bool(expected) == (film not in catalog.kk_without_showtimes)
+
+
+def test_movie_details_counts_a_film_against_the_day_pages_that_lost_its_rows(week):
+    """Day 6 answers a table without rows (the day page looks fine, only empty): each film screened
+    that day has more showtimes on its own page than on the day pages; other films agree. Days 3
+    and 5 failed, so they are not compared; day 4 is legitimately empty and compared (0 = 0)."""
+    site = kk_site(week)
+    units = [day_unit(week, day) for day in range(7)]
+    results = []
+    for unit in units:
+        try:
+            results.append(steps.day_page(site, unit, week.anchor).to_dict())
+        except ScraperError:
+            results.append(None)
+    planned = plan_films(results, units).data["films"]
+    compared = {u["date"] for u in units if u["day"] in (0, 1, 2, 4, 6)}
+    assert all(set(f["listed_showtimes"]) == compared for f in planned)
+    lost_on_day_6 = {fd.film.slug: fd.showtimes for fd in week.scenario.catalog.programme[6]}
+    disagreeing = agreeing = 0
+    for film in planned:
+        counts = steps.movie_details(site, tmdb_config(week), film, week.anchor).counts
+        lost = lost_on_day_6.get(film["film_key"], 0)
+        assert counts["film_page_showtimes"] - counts["listed_showtimes"] == lost, film["film_key"]
+        assert counts["days_disagreeing"] == (1 if lost else 0)
+        assert counts["listed_showtimes"] == sum(film["listed_showtimes"].values()) > 0
+        disagreeing += bool(lost)
+        agreeing += not lost
+    assert disagreeing and agreeing, "the week must have films of both kinds"
 
 
 class _RedirectingSite(http.server.BaseHTTPRequestHandler):

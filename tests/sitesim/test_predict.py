@@ -85,23 +85,36 @@ class Tmdb:
         self.timeout = timeout
         self.http = requests.Session()
 
-    def search(self, query: str, language: str | None = None) -> list[dict]:
-        params = {"api_key": self.key, "query": query, **({"language": language} if language else {})}
+    def search(self, query: str, language: str | None = None, pages: int = 3) -> list[dict]:
+        """The results of the first ``pages`` pages (a correct scraper reads up to 3)."""
+        results: list[dict] = []
+        page, total = 1, 1
+        while page <= min(total, pages):
+            answer = self.page(query, language, page)
+            results += answer["results"]
+            page, total = page + 1, answer["total_pages"]
+        return results
+
+    def page(self, query: str, language: str | None, page: int) -> dict:
+        params = {"api_key": self.key, "query": query, "page": page}
+        params.update({"language": language} if language else {})
         for _ in range(2):  # a timeout is retried, as the HTTP client does
             try:
                 answer = self.http.get(self.url, params=params, timeout=self.timeout)
             except requests.Timeout:
                 continue
             answer.raise_for_status()
-            return answer.json()["results"]
+            return answer.json()
         raise AssertionError(f"TMDB did not answer {query!r}")
 
     def best(
-        self, original: str | None, polish: str, year: int, languages: list[str | None]
+        self, original: str | None, polish: str, year: int, languages: list[str | None], pages: int = 3
     ) -> list[float] | None:
         """Best confidence under each language reading; None when no query finds anything."""
         queries = [q for q in (original, polish) if q]
-        results = (self.search(original) if original else []) + self.search(polish, "pl-PL")
+        results = (self.search(original, pages=pages) if original else []) + self.search(
+            polish, "pl-PL", pages
+        )
         if not results:
             return None
         return [max(confidence(queries, year, lang, r) for r in results) for lang in languages]
@@ -114,6 +127,7 @@ def cinema_city_form(film: Film) -> tuple[str | None, str]:
 BANDS = {
     "match": (0.75, 1.0),
     "split_match": (0.75, 1.0),
+    "paged_match": (0.75, 1.0),
     "needs_review": (0.55, 0.65),
     "low_confidence": (0.0, 0.45),
 }
@@ -137,6 +151,10 @@ def test_every_demo_film_lands_inside_its_tmdb_band(sitesim_factory: SitesimFact
             assert all(low <= s <= high for s in scores), f"{where}: {scores}"
         if film.tmdb == "split_match":  # without the split, Cinema City's name finds nothing
             assert tmdb.search(film.cc_name, "pl-PL") == [], film.cc_name
+        if film.tmdb == "paged_match":  # its first page is all namesakes: "needs review" without page 2
+            first_page = tmdb.best(film.title_original, film.title_pl, film.year, languages, pages=1)
+            assert first_page is not None and all(0.55 <= s <= 0.65 for s in first_page), first_page
+    assert any(f.tmdb == "paged_match" for f in demo.catalog.films), "the demo has a film on page 2"
 
 
 # --- predict() --------------------------------------------------------------------------------
@@ -151,6 +169,7 @@ def test_demo_units_are_as_designed() -> None:
     assert [kino_krakow[f"units_{u}"] for u in units] == [7, 5, 1, 1, 0, 1]
     for counts in (cinema_city, kino_krakow):
         assert counts["showtime_batches_upstream_failed"] == counts["units_failed"] == 1
+        assert counts["films_silent"] == 0  # no Kino Krakow day page loses rows silently
         assert counts["showtimes_created"] + counts["showtimes_skipped"] == counts["showtimes_total"]
         assert counts["films_matched"] + counts["films_not_matched"] == counts["films_total"]
         assert 0.25 <= counts["films_not_matched"] / counts["films_total"] <= 0.35
@@ -196,6 +215,26 @@ def test_an_empty_dates_list_turns_a_silent_day_into_a_skipped_one() -> None:
     after = small_scenario(faults=[silent, unlisted]).predict("cinema_city", days_ahead=3, anchor_date=ANCHOR)
     assert (before["units_silent"], before["units_skipped"]) == (1, 1)
     assert (after["units_silent"], after["units_skipped"]) == (0, 2)
+
+
+def test_films_a_silent_day_page_lost_disagree_with_their_film_pages() -> None:
+    """Kino Krakow's movie_details compares each film's own page with the day pages: a day page
+    without rows is silent, and so is every film planned from another day that screened on it."""
+    no_rows = {"site": "kino_krakow", "path": "/cinema_program/by_movie", "day": 1, "kind": "empty"}
+    scenario = small_scenario(faults=[no_rows])
+    programme = scenario.catalog.programme
+    planned = {fd.film for fd in programme[0]}
+    counts = scenario.predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    assert counts["units_silent"] == 1
+    assert counts["films_silent"] == len(planned & {fd.film for fd in programme[1]})
+    assert counts["films_total"] == len(planned)
+    # Cinema City has no second view of its programme: its silent day flags no film.
+    silent_day = {
+        "site": "cinema_city",
+        "path": "*/film-events/in-cinema/1090/at-date/{day+1}",
+        "kind": "empty",
+    }
+    assert small_scenario(faults=[silent_day]).predict("cinema_city", days_ahead=3)["films_silent"] == 0
 
 
 def test_city_filter_and_days_ahead_pick_the_units() -> None:

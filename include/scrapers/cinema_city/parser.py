@@ -293,6 +293,15 @@ def event_version(event: Event, film: Film | None) -> tuple[LanguageInfo, Format
     return language, format_info(tuple(format_attrs))
 
 
+def version_label(language: LanguageInfo, screen: FormatInfo) -> str:
+    """A screening's version in a few words ("dubbed 3D 4DX"), for a reader of its item outcome."""
+    formats = (
+        ("2D", screen.is_2d), ("3D", screen.is_3d), ("IMAX", screen.is_imax),
+        ("4DX", screen.is_4dx), ("VIP", screen.is_vip),
+    )  # fmt: skip
+    return " ".join([language.version, *(name for name, shown in formats if shown)])
+
+
 def _event(raw: dict[str, Any]) -> Event:
     starts_at = _text(raw.get("eventDateTime"))
     try:

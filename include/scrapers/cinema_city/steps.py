@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from scrapers.cinema_city.client import CinemaCityClient, CinemaCitySite
-from scrapers.cinema_city.parser import Event, Film, event_version
+from scrapers.cinema_city.parser import Event, Film, event_version, version_label
 from scrapers.common_steps import film_match_result, store_showtimes
 from scrapers.outcome import StepResult
 from scrapers.sink import ShowtimeSink
@@ -86,6 +86,7 @@ def _showtime_dict(event: Event, unit: dict[str, Any], films: dict[str, Film]) -
         "title": film.name if film else None,
         "cinema": unit["cinema_name"],
         "starts_at": event.starts_at,
+        "version": version_label(language, screen),
         "payload": {
             "cinema_id": cinema_id,
             "film_id": event.film_id,

@@ -1,4 +1,5 @@
-"""Kino Krakow HTML (Rails site) -> typed records: program table, movie page, CSRF token."""
+"""Kino Krakow HTML (Rails site) -> typed records: program table, movie page (with its own showtime
+table), CSRF token."""
 
 from __future__ import annotations
 
@@ -54,6 +55,16 @@ class ProgramPage:
 
 
 @dataclass(frozen=True)
+class FilmPageShowtime:
+    """One screening of a film page's own showtime table. Unreadable parts stay None."""
+
+    day: date | None
+    cinema_slug: str | None
+    clock: time | None
+    showtime_id: str | None
+
+
+@dataclass(frozen=True)
 class MoviePage:
     polish_title: str
     original_title: str | None
@@ -61,6 +72,8 @@ class MoviePage:
     country: str | None
     year: int | None
     runtime_min: int | None
+    #: The film's screenings as its own page lists them: a second view of the day pages' programme.
+    showtimes: list[FilmPageShowtime] = field(default_factory=list)
 
 
 def _document(text: str, url: str) -> lxml_html.HtmlElement:
@@ -175,6 +188,17 @@ def parse_program(text: str, *, url: str, scrape_date: date) -> ProgramPage:
     return ProgramPage(films=list(films.values()), showtimes=showtimes, dates=dates)
 
 
+def _cinema_slug(cell: lxml_html.HtmlElement) -> str | None:
+    """``/cinema-city/kazimierz`` -> ``cinema-city/kazimierz`` (the slug may hold a slash)."""
+    anchor = next(iter(_find(cell, "a")), None)
+    return ((anchor.get("href") or "").strip("/") or None) if anchor is not None else None
+
+
+def _clock(text: str) -> time | None:
+    found = _CLOCK.search(text)
+    return time(int(found.group(1)), int(found.group(2))) if found else None
+
+
 def _cinema_row(
     row: lxml_html.HtmlElement,
     cell: lxml_html.HtmlElement,
@@ -182,12 +206,12 @@ def _cinema_row(
     day: date | None,
 ) -> list[ProgramShowtime]:
     anchor = next(iter(_find(cell, "a")), None)
-    cinema_slug = ((anchor.get("href") or "").strip("/") or None) if anchor is not None else None
+    cinema_slug = _cinema_slug(cell)
     cinema_name = _text(anchor if anchor is not None else cell) or None
     out = []
     for span in [s for td in _find(row, "td", "hours") for s in _find(td, "span", "hour")]:
         hour_links = [a for a in _find(span, "a") if "/by_cinema/" in (a.get("href") or "")]
-        clock_match = _CLOCK.search(_text(hour_links[0]) if hour_links else _text(span))
+        clock = _clock(_text(hour_links[0]) if hour_links else _text(span))
         ticket = next(iter(_find(span, "a", "buy_ticket")), None)
         out.append(
             ProgramShowtime(
@@ -195,7 +219,7 @@ def _cinema_row(
                 cinema_slug=cinema_slug,
                 cinema_name=cinema_name,
                 day=day,
-                clock=time(int(clock_match.group(1)), int(clock_match.group(2))) if clock_match else None,
+                clock=clock,
                 ticket_path=(ticket.get("href") or None) if ticket is not None else None,
             )
         )
@@ -220,7 +244,43 @@ def _value_after(strong: lxml_html.HtmlElement) -> tuple[str, list[lxml_html.Htm
     return " ".join("".join(parts).split()), elements
 
 
-def parse_movie_page(text: str, *, url: str) -> MoviePage:
+def _film_page_showtimes(doc: lxml_html.HtmlElement, scrape_date: date) -> list[FilmPageShowtime]:
+    """The film page's ``table.repert``: date rows, then cinema rows whose ``td.showtime`` holds one
+    ``span.hour`` per screening (time = the span's first line, id = the ticket link's
+    ``data-showtime-id``). A date header that does not read leaves its rows without a day."""
+    tables = _find(doc, "table", "repert")
+    if not tables:
+        return []
+    out: list[FilmPageShowtime] = []
+    current_day: date | None = None
+    for row in tables[0].xpath("./tbody/tr | ./tr"):
+        date_cells = _find(row, "th", "date")
+        if date_cells:
+            try:
+                current_day = parse_polish_date(_text(date_cells[0]), scrape_date)
+            except ValueError:
+                current_day = None
+            continue
+        cinema_cells = _find(row, "td", "cinema_film")
+        if not cinema_cells:
+            continue
+        cinema_slug = _cinema_slug(cinema_cells[0])
+        for span in [s for td in _find(row, "td", "showtime") for s in _find(td, "span", "hour")]:
+            lines = span.text_content().strip().splitlines()
+            ticket = next(iter(_find(span, "a", "buy_ticket")), None)
+            out.append(
+                FilmPageShowtime(
+                    day=current_day,
+                    cinema_slug=cinema_slug,
+                    clock=_clock(lines[0]) if lines else None,
+                    showtime_id=(ticket.get("data-showtime-id") or None) if ticket is not None else None,
+                )
+            )
+    return out
+
+
+def parse_movie_page(text: str, *, url: str, scrape_date: date) -> MoviePage:
+    """The film's facts and its own showtime table (``scrape_date`` gives its year-less dates a year)."""
     doc = _document(text, url)
     h1 = next(iter(_find(doc, "h1")), None)
     title = _text(h1)
@@ -248,4 +308,5 @@ def parse_movie_page(text: str, *, url: str) -> MoviePage:
         country=(production.split(",")[0].strip() or None) if production else None,
         year=int(year_match.group(1)) if year_match else None,
         runtime_min=int(runtime_match.group(1)) if runtime_match else None,
+        showtimes=_film_page_showtimes(doc, scrape_date),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from scrapers.http import SiteConfig
 from scrapers.kino_krakow.client import DAYS_SELECTABLE, KinoKrakowClient
 from scrapers.kino_krakow.parser import (
     FilmLink,
+    FilmPageShowtime,
     ProgramPage,
     ProgramShowtime,
     parse_film_links,
@@ -116,23 +118,38 @@ def day_page(site: SiteConfig, unit: dict[str, Any], scrape_date: date) -> StepR
     )
 
 
-def movie_details(site: SiteConfig, tmdb: TmdbConfig, film: dict[str, Any]) -> StepResult:
-    """Fetch the film's page (Polish + original title, year) and match it on TMDB."""
+def movie_details(site: SiteConfig, tmdb: TmdbConfig, film: dict[str, Any], scrape_date: date) -> StepResult:
+    """Fetch the film's page (Polish + original title, year), match it on TMDB, and count its
+    screenings on the page against the day pages' (``film["listed_showtimes"]``, see plan_films)."""
     with KinoKrakowClient(site) as client:
         text, url = client.movie_page(film["slug"])
-    page = parse_movie_page(text, url=url)
+    page = parse_movie_page(text, url=url, scrape_date=scrape_date)
     query = FilmQuery(polish_title=page.polish_title, original_title=page.original_title, year=page.year)
     with TmdbClient(tmdb) as tmdb_client:
         match = match_film(tmdb_client, query)
         details = matched_details(tmdb_client, match)
-    log.info("film %s %s: %s", film["film_key"], page, match)
-    return film_match_result(
+    log.info("film %s %r (%s): %s", film["film_key"], page.polish_title, page.year, match)
+    result = film_match_result(
         external_id=f"kino_krakow_film_{film['film_key']}",
         film_key=film["film_key"],
         title=page.polish_title,
         match=match,
         details=details,
     )
+    result.counts.update(cross_check(page.showtimes, film.get("listed_showtimes") or {}))
+    return result
+
+
+def cross_check(on_page: list[FilmPageShowtime], listed: dict[str, int]) -> dict[str, int]:
+    """The film's showtimes on its own page and on the day pages, over the dates the day pages were
+    read (``listed``: iso date -> count). They differ when a day page showed another day's programme
+    or lost rows, which the day page alone cannot tell."""
+    per_day = Counter(s.day.isoformat() for s in on_page if s.day is not None)
+    return {
+        "film_page_showtimes": sum(per_day[d] for d in listed),
+        "listed_showtimes": sum(listed.values()),
+        "days_disagreeing": sum(per_day[d] != n for d, n in listed.items()),
+    }
 
 
 def showtimes(

@@ -8,7 +8,7 @@ import pytest
 
 from scrapers.cinema_city import steps as cinema_city
 from scrapers.errors import HttpStatusError, TmdbAuthError
-from scrapers.tmdb import FilmQuery, TmdbClient, match_film
+from scrapers.tmdb import FilmQuery, TmdbClient, match_film, matching
 from tests.fixtures.scrapers import ATTEMPTS, cc_site, serving, small_scenario, tmdb_config
 
 # TMDB answers 503 to every search for one title: that film's task must fail, not "not match".
@@ -120,3 +120,20 @@ def test_tmdb_failing_raises_so_the_task_retries(sim):
         cinema_city.movie_details(tmdb_config(sim), cc_film(sim, "Ciche miasto"))
     assert caught.value.status == 503 and caught.value.retryable
     assert sum("Ciche" in r.query for r in sim.request_log) - before == ATTEMPTS
+
+
+def test_a_film_behind_a_page_of_more_popular_namesakes_is_found_on_page_2(sitesim_factory, monkeypatch):
+    """The demo's Franz Kafka (original "Franz"): TMDB lists 22 older, more popular "Franz"es first."""
+    sim = sitesim_factory("demo")
+    own = next(m for m in sim.scenario.catalog.tmdb.search("Franz") if m.original_language == "cs")
+    query = FilmQuery("Franz Kafka", "Franz", 2025, "cs")  # as its Kino Krakow page gives it
+    with TmdbClient(tmdb_config(sim)) as client:
+        first_page = client.search_page("Franz")
+        found = match_film(client, query)
+        monkeypatch.setattr(matching, "MAX_SEARCH_PAGES", 1)  # a client that never reads on
+        first_page_only = match_film(client, query)
+    assert (len(first_page.results), first_page.total_pages) == (20, 2)
+    assert own.id not in {m.id for m in first_page.results}
+    assert found.matched and found.tmdb_id == own.id and found.confidence >= 0.80
+    assert any("page=2" in r.query for r in sim.request_log if r.site == "tmdb")
+    assert (first_page_only.matched, first_page_only.reason) == (False, "tmdb_needs_review")

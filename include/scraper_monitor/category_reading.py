@@ -60,8 +60,9 @@ _QUOTED = re.compile(
 )
 _IDENTIFIER = re.compile(r"[a-z_][A-Za-z0-9_.-]*\Z")
 # An unquoted snake_case or lowerCamel word is a field's name ("ends_at is missing", "cinemaId"):
-# marked as a name, and still split into its words.
-_FIELD = re.compile(r"\b(?=[A-Za-z][a-z0-9]*(?:_[a-z0-9]+)+\b|[a-z]+(?:[A-Z][a-z0-9]*)+\b)")
+# split into its words, then marked as a name, so the mark stands next to what is said of it
+# ("Ends_at is missing" reads "end at _name_ is missing", as a quoted 'ends_at' would).
+_FIELD = re.compile(r"\b[A-Za-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0-9]*)+\b")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # A placeholder only as a word of its own: "ERR_NAME_NOT_RESOLVED" holds "_name_" too.
 _WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|(?<!\w)_(?:value|name|num)_(?!\w)")
@@ -103,7 +104,7 @@ def tokens(text: str) -> list[str]:
     """The normalized words of ``text`` (the same function normalizes the cue table's phrases)."""
     text = _URL.sub(" ", text[:READ_MAX_CHARS])
     text = _QUOTED.sub(_quoted, text)
-    text = _FIELD.sub(f" {NAME} ", text)
+    text = _FIELD.sub(lambda m: f" {m.group(0)} {NAME} ", text)
     text = _CAMEL.sub(" ", text).lower()
     out = []
     for word in _WORD.findall(text):

@@ -67,10 +67,14 @@ def test_a_rule_that_cannot_be_used_leaves_the_file_unchanged(tmp_path: Path) ->
         accept(
             path, fingerprint="0011223344556677", example=EXAMPLE, category="network_error", error_type="z"
         )
-    with pytest.raises(TeachingError, match="rule #2 'accepted_001122334455': 'error_type' must be"):
+    with pytest.raises(TeachingError, match="the error type is lower_snake_case") as refused:
         accept(
             path, fingerprint="0011223344556677", example="Other", category="network_error", error_type="Z!"
         )
+    assert refused.value.field == "error_type"  # the panel shows it next to that field
+    with pytest.raises(TeachingError, match="unknown category 'network'") as refused:
+        accept(path, fingerprint="0011223344556677", example="Other", category="network", error_type="z")
+    assert refused.value.field == "category"
     assert path.read_text(encoding="utf-8") == before
 
 

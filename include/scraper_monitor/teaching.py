@@ -11,9 +11,12 @@ Errors panel both teach through ``accept``; the comment above each rule says who
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,20 +143,34 @@ def accept(
     entry = f"  # accepted{who} at {when} for fingerprint {fingerprint}: {first_line}\n" + "".join(
         f"  {line}\n" for line in _yaml_lines(rule)
     )
-    new_text = _with_entry(path, entry, name)
-    with tempfile.TemporaryDirectory() as folder:
-        candidate = Path(folder) / path.name
-        candidate.write_text(new_text, encoding="utf-8")
-        try:
-            rules = load_rules(candidate)
-        except RuleError as exc:
-            raise TeachingError(str(exc).replace(str(candidate), str(path))) from exc
-        _check_it_decides(example, name, rules + builtin_rules())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(new_text, encoding="utf-8")
-    os.replace(temporary, path)  # atomic: a reader sees the old file or the new one, never half of it
+    with _exclusive(path):
+        new_text = _with_entry(path, entry, name)
+        with tempfile.TemporaryDirectory() as folder:
+            candidate = Path(folder) / path.name
+            candidate.write_text(new_text, encoding="utf-8")
+            try:
+                rules = load_rules(candidate)
+            except RuleError as exc:
+                raise TeachingError(str(exc).replace(str(candidate), str(path))) from exc
+            _check_it_decides(example, name, rules + builtin_rules())
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(new_text, encoding="utf-8")
+        os.replace(temporary, path)  # atomic: a reader sees the old file or the new one, never half of it
     return AcceptedRule(path, name, category, error_type, rule["regex"])
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """One accept at a time per rules file. The api-server's workers and the CLI may accept at once,
+    and each rewrites the whole file from what it read: without the lock one of two rules is lost.
+    (flock is per host: where hosts share the file, it does not order them.)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _one_line(text: str) -> str:

@@ -46,6 +46,7 @@ import yaml
 READ_MAX_CHARS = 1000
 VALUE = "_value_"  # a quoted title, slug or other data
 NAME = "_name_"  # an identifier (quoted, snake_case or lowerCamel): the name of a field or a key
+SELECTOR = "_selector_"  # a quoted CSS selector: a part of the page
 NUMBER = "_num_"
 _MAX_PHRASE = 3
 #: An error message names what it is about first ("Category 'x' is not allowed", "Title must be
@@ -59,12 +60,19 @@ _QUOTED = re.compile(
     r"(?<![^\W\d_])'([^'\n]{0,200})'(?![^\W\d_])|\"([^\"\n]{0,200})\"|[„“]([^”\"\n]{0,200})[”\"]|`([^`\n]{0,200})`"
 )
 _IDENTIFIER = re.compile(r"[a-z_][A-Za-z0-9_.-]*\Z")
+# A CSS selector: an HTML element with a class or id ('a.film-link', 'div#program'), or a class or id
+# alone ('.showtime'), possibly followed by more of the selector. A domain ('kino.pl') is no element.
+_SELECTOR = re.compile(
+    r"(?:a|p|div|span|td|th|tr|table|tbody|ul|ol|li|h[1-6]|section|article|img|button|nav|header|footer"
+    r"|main|form|input|select|option|label|time|strong|em|small)?[.#][A-Za-z_][\w-]*(?:[.#:> \[][^\n]*)?\Z"
+)
 # An unquoted snake_case or lowerCamel word is a field's name ("ends_at is missing", "cinemaId"):
-# marked as a name, and still split into its words.
-_FIELD = re.compile(r"\b(?=[A-Za-z][a-z0-9]*(?:_[a-z0-9]+)+\b|[a-z]+(?:[A-Z][a-z0-9]*)+\b)")
+# split into its words, then marked as a name, so the mark stands next to what is said of it
+# ("Ends_at is missing" reads "end at _name_ is missing", as a quoted 'ends_at' would).
+_FIELD = re.compile(r"\b[A-Za-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0-9]*)+\b")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # A placeholder only as a word of its own: "ERR_NAME_NOT_RESOLVED" holds "_name_" too.
-_WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|(?<!\w)_(?:value|name|num)_(?!\w)")
+_WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|(?<!\w)_(?:value|name|num|selector)_(?!\w)")
 # Only articles are dropped: other small words carry meaning in phrases ("in time", "cannot be",
 # "not of type"), and a cue is never a small word alone.
 _STOP = frozenset({"a", "an", "the"})
@@ -96,6 +104,8 @@ def _quoted(match: re.Match[str]) -> str:
     # A quoted sentence ("{'title': ['Missing data for required field.']}") is the message itself.
     if value.rstrip().endswith((".", "!")) and " " in value.strip():
         return f" {value} "
+    if _SELECTOR.match(value):
+        return f" {SELECTOR} "
     return f" {NAME} " if _IDENTIFIER.match(value) else f" {VALUE} "
 
 
@@ -103,7 +113,7 @@ def tokens(text: str) -> list[str]:
     """The normalized words of ``text`` (the same function normalizes the cue table's phrases)."""
     text = _URL.sub(" ", text[:READ_MAX_CHARS])
     text = _QUOTED.sub(_quoted, text)
-    text = _FIELD.sub(f" {NAME} ", text)
+    text = _FIELD.sub(lambda m: f" {m.group(0)} {NAME} ", text)
     text = _CAMEL.sub(" ", text).lower()
     out = []
     for word in _WORD.findall(text):

@@ -56,7 +56,7 @@ def _probes(source: str) -> list[str]:
     return [(run * (_PROBE_CHARS // len(run)))[:_PROBE_CHARS] + "\u0000" for run in runs]
 
 
-_ERROR_TYPE = re.compile(r"[a-z][a-z0-9_]*\Z")
+ERROR_TYPE = re.compile(r"[a-z][a-z0-9_]*\Z")
 _RULE_KEYS = frozenset({"name", "category", "error_type", "any", "regex"})
 
 
@@ -161,7 +161,7 @@ def _compile_rule(
     if category not in categories:
         raise RuleError(f"{where}: category {category!r} is not one of: {', '.join(categories)}")
     error_type = raw.get("error_type")
-    if not isinstance(error_type, str) or not _ERROR_TYPE.match(error_type):
+    if not isinstance(error_type, str) or not ERROR_TYPE.match(error_type):
         raise RuleError(f"{where}: 'error_type' must be lower_snake_case text, got {error_type!r}")
 
     alternatives = [_substring_pattern(s) for s in _texts(raw.get("any"), "any", where)]

@@ -5,23 +5,29 @@ The rule matches the fingerprint's normalized message with each placeholder (``<
 ``<url>``, ...) widened back to what it stood for, so it catches the whole group and nothing that
 reads differently. The file is rewritten only after the new content has passed the same validation
 as at load time (a team's rules are untrusted: no pattern that backtracks) and the new rule files
-the example as intended; a failure leaves the file as it was.
+the example as intended; a failure leaves the file as it was. The CLI (``errors accept``) and the
+Errors panel both teach through ``accept``; the comment above each rule says who accepted it, when.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
 from scraper_monitor import settings
-from scraper_monitor.category import builtin_rules, categorize, load_rules
+from scraper_monitor.category import CATEGORIES, builtin_rules, categorize, load_rules
 from scraper_monitor.fingerprint import normalize_message
-from scraper_monitor.rules import RuleError, RuleSet
+from scraper_monitor.reports.unknown import suggest
+from scraper_monitor.rules import ERROR_TYPE, RuleError, RuleSet
 
 # What each placeholder of fingerprint.normalize_message stood for, as bounded character classes:
 # nothing in them can run into the literal text around them far enough to backtrack badly.
@@ -42,7 +48,12 @@ _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in _PLACEHOLDERS))
 
 
 class TeachingError(ValueError):
-    """The rule cannot be added; the message says why and the file is unchanged."""
+    """The rule cannot be added; the message says why and the file is unchanged. ``field`` names
+    the choice that was wrong (``category``, ``error_type``), so a form can show it next to it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -77,29 +88,94 @@ def rules_path(explicit: str | None = None) -> Path:
     return Path(chosen)
 
 
-def accept(path: Path, *, fingerprint: str, example: str, category: str, error_type: str) -> AcceptedRule:
+def current_rules(path: str | Path | None = None) -> RuleSet:
+    """What categorize files with right now: the team's file (``path``, else the env's), read afresh
+    (``accept`` changes it, and the per-process cache of ``default_rules`` would not see that), before
+    the built-in rules; no file yet means nothing taught yet. Raises RuleError for a broken file."""
+    chosen = path or settings.user_error_rules_path()
+    if not chosen or not Path(chosen).exists():
+        return builtin_rules()
+    return load_rules(chosen) + builtin_rules()
+
+
+def filing(example: str, rules: RuleSet, category: str | None, error_type: str | None) -> tuple[str, str]:
+    """The category and error type to accept for ``example``: the ones given, else what it reads as
+    (the suggestion ``errors unknown`` and the panel show)."""
+    guess = suggest(categorize(example, rules=rules))
+    chosen = category or (guess.category if guess else None)
+    if chosen is None:
+        raise TeachingError("nothing in the message suggests a category: choose one", field="category")
+    return chosen, error_type or (guess.error_type if guess and guess.category == chosen else "accepted")
+
+
+def check_choice(category: str, error_type: str) -> None:
+    """Refuse a category outside the nine and an error type a rules file would refuse, naming the field."""
+    if category not in CATEGORIES:
+        raise TeachingError(
+            f"unknown category {category!r}: one of {', '.join(CATEGORIES)}", field="category"
+        )
+    if not ERROR_TYPE.match(error_type):
+        raise TeachingError(
+            f"the error type is lower_snake_case (a-z, 0-9, _; a letter first), got {error_type!r}",
+            field="error_type",
+        )
+
+
+def accept(
+    path: Path,
+    *,
+    fingerprint: str,
+    example: str,
+    category: str,
+    error_type: str,
+    by: str | None = None,
+    now: datetime | None = None,
+) -> AcceptedRule:
     """Add a rule filing ``example`` (and its fingerprint group) under ``category``/``error_type``
-    to the rules file at ``path``, creating it if missing."""
+    to the rules file at ``path``, creating it if missing; ``by`` (who accepted it) and the time go
+    into the rule's comment, which is the file's own record of the change."""
+    check_choice(category, error_type)
     name = f"accepted_{fingerprint[:12]}"
     rule = {"name": name, "category": category, "error_type": error_type, "regex": pattern_for(example)}
     first_line = example.splitlines()[0][:100] if example else ""
-    entry = f"  # accepted for fingerprint {fingerprint}: {first_line}\n" + "".join(
+    when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    who = f" by {_one_line(by)}" if by else ""
+    entry = f"  # accepted{who} at {when} for fingerprint {fingerprint}: {first_line}\n" + "".join(
         f"  {line}\n" for line in _yaml_lines(rule)
     )
-    new_text = _with_entry(path, entry, name)
-    with tempfile.TemporaryDirectory() as folder:
-        candidate = Path(folder) / path.name
-        candidate.write_text(new_text, encoding="utf-8")
-        try:
-            rules = load_rules(candidate)
-        except RuleError as exc:
-            raise TeachingError(str(exc).replace(str(candidate), str(path))) from exc
-        _check_it_decides(example, name, rules + builtin_rules())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(new_text, encoding="utf-8")
-    os.replace(temporary, path)  # atomic: a reader sees the old file or the new one, never half of it
+    with _exclusive(path):
+        new_text = _with_entry(path, entry, name)
+        with tempfile.TemporaryDirectory() as folder:
+            candidate = Path(folder) / path.name
+            candidate.write_text(new_text, encoding="utf-8")
+            try:
+                rules = load_rules(candidate)
+            except RuleError as exc:
+                raise TeachingError(str(exc).replace(str(candidate), str(path))) from exc
+            _check_it_decides(example, name, rules + builtin_rules())
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(new_text, encoding="utf-8")
+        os.replace(temporary, path)  # atomic: a reader sees the old file or the new one, never half of it
     return AcceptedRule(path, name, category, error_type, rule["regex"])
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """One accept at a time per rules file. The api-server's workers and the CLI may accept at once,
+    and each rewrites the whole file from what it read: without the lock one of two rules is lost.
+    (flock is per host: where hosts share the file, it does not order them.)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _one_line(text: str) -> str:
+    # A user name goes into a YAML comment: a line break would end the comment and inject YAML.
+    return " ".join(text.split())[:100]
 
 
 def _yaml_lines(rule: dict[str, str]) -> list[str]:

@@ -4,6 +4,7 @@ decides; a rule that cannot be used never reaches the file."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,14 @@ def test_a_rule_that_cannot_be_used_leaves_the_file_unchanged(tmp_path: Path) ->
         accept(
             path, fingerprint="0011223344556677", example=EXAMPLE, category="network_error", error_type="z"
         )
-    with pytest.raises(TeachingError, match="rule #2 'accepted_001122334455': 'error_type' must be"):
+    with pytest.raises(TeachingError, match="the error type is lower_snake_case") as refused:
         accept(
             path, fingerprint="0011223344556677", example="Other", category="network_error", error_type="Z!"
         )
+    assert refused.value.field == "error_type"  # the panel shows it next to that field
+    with pytest.raises(TeachingError, match="unknown category 'network'") as refused:
+        accept(path, fingerprint="0011223344556677", example="Other", category="network", error_type="z")
+    assert refused.value.field == "category"
     assert path.read_text(encoding="utf-8") == before
 
 
@@ -79,3 +84,19 @@ def test_the_same_fingerprint_is_accepted_once(tmp_path: Path) -> None:
     accept(path, fingerprint="aaaabbbbccccdddd", example=EXAMPLE, category="network_error", error_type="a")
     with pytest.raises(TeachingError, match="accepted already"):
         accept(path, fingerprint="aaaabbbbccccdddd", example=EXAMPLE, category="venue_error", error_type="b")
+
+
+def test_accepts_at_the_same_time_all_land(tmp_path: Path) -> None:
+    """The panel's workers and the CLI may accept at once; each rewrites the file from what it read."""
+    path = tmp_path / "rules.yaml"
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima".split()
+    examples = [f"Step {word} went sideways" for word in words]
+
+    def one(n: int) -> str:
+        fingerprint = f"{n:02x}" * 8
+        return accept(path, fingerprint=fingerprint, example=examples[n - 1], category="network_error",
+                      error_type="step").name  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        names = list(pool.map(one, range(1, 13)))
+    assert sorted(rule.name for rule in load_rules(path).rules) == sorted(names)

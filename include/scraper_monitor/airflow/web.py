@@ -1,5 +1,5 @@
 """The web app as the Airflow plugin serves it: Airflow's login, Airflow's per-DAG permissions, Airflow's
-task instances, the store's DSN.
+task instances, the store's DSN, and who may accept a rule from the Errors panel.
 
 ``scraper_monitor.web`` stays Airflow-free; this is its Airflow side. It runs inside the api-server, a
 "server" process that may read the metadata DB (unlike task code on the workers).
@@ -7,6 +7,7 @@ task instances, the store's DSN.
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from typing import Any
 
@@ -32,10 +33,34 @@ def readable_dags(user: Any, auth_manager: Any = None) -> frozenset[str] | None:
     return frozenset(auth_manager.get_authorized_dag_ids(user=user, method="GET"))
 
 
+def may_edit(user: Any, auth_manager: Any = None) -> bool:
+    """Whether ``user`` may accept a rule from the Errors panel.
+
+    A rule in the team's rules file decides how the failures of every DAG are filed (and re-filing
+    rewrites stored tries of any DAG), so it takes what editing every DAG takes: the auth manager's
+    ``is_authorized_dag(method="PUT")`` with no DAG named. That is FAB's "can edit on DAGs" (roles
+    User, Op, Admin), the simple auth manager's USER role and up; a Viewer, or a role that may edit
+    some DAGs only, reads the panel and gets 403 on the form."""
+    if auth_manager is None:
+        from airflow.api_fastapi.app import get_auth_manager
+
+        auth_manager = get_auth_manager()
+    return bool(auth_manager.is_authorized_dag(method="PUT", user=user))
+
+
+def form_secret() -> bytes:
+    """The key of the panels' form tokens, from ``[api] secret_key``, which every api-server of the
+    deployment shares (a form rendered by one is posted to another). Hashed with a label, so the
+    tokens are never signed with Airflow's own key as it is."""
+    from airflow.configuration import conf
+
+    return hashlib.sha256(b"scraper-monitor forms\0" + conf.get("api", "secret_key").encode()).digest()
+
+
 @cache
 def build_app() -> FastAPI:
-    """The plugin's app: every route requires an Airflow user allowed to see plugin views, and shows
-    only the DAGs that user may read."""
+    """The plugin's app: every route requires an Airflow user allowed to see plugin views, shows
+    only the DAGs that user may read, and lets only a user who may edit every DAG accept a rule."""
     from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
     from airflow.api_fastapi.core_api.security import get_user, requires_access_view
 
@@ -44,9 +69,14 @@ def build_app() -> FastAPI:
     def dag_scope(user: Any = Depends(get_user)) -> frozenset[str] | None:
         return readable_dags(user)
 
+    def editor(user: Any = Depends(get_user)) -> str | None:
+        return user.get_name() if may_edit(user) else None
+
     return create_app(
         dsn_provider=monitor_dsn,
         auth_dependency=requires_access_view(AccessView.PLUGINS),
         ti_source=OrmTaskInstances(),
         dag_scope=dag_scope,
+        may_edit=editor,
+        form_secret=form_secret(),
     )

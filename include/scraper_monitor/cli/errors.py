@@ -14,13 +14,13 @@ Examples: ``scraper-monitor errors top --hours 168 --limit 5 --scraper cinema_ci
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
-from pathlib import Path
 
 import psycopg
 
 from scraper_monitor import settings, teaching
-from scraper_monitor.category import CATEGORIES, builtin_rules, categorize, load_rules
+from scraper_monitor.category import CATEGORIES, categorize
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.options import (
     add_dsn_option,
@@ -88,13 +88,8 @@ def _add_rules_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _rules(path: str | None) -> RuleSet:
-    """What categorize files with: the team's file (``path``, else the env's), read now (``accept``
-    changes it), before the built-in rules; no file yet: nothing taught yet."""
-    chosen = path or settings.user_error_rules_path()
-    if not chosen or not Path(chosen).exists():
-        return builtin_rules()
     try:
-        return load_rules(chosen) + builtin_rules()
+        return teaching.current_rules(path)
     except RuleError as exc:
         raise CliError(str(exc)) from exc
 
@@ -184,21 +179,18 @@ def _accept(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(str(exc)) from exc
     example = found.example_message or ""
-    guess = unknown.suggest(categorize(example, rules=rules))
-    category = args.category or (guess.category if guess else None)
-    if category is None:
-        raise CliError("nothing in the message suggests a category: give one with --category")
-    error_type = args.error_type or (guess.error_type if guess and guess.category == category else "accepted")
     try:
+        category, error_type = teaching.filing(example, rules, args.category, args.error_type)
         added = teaching.accept(
             teaching.rules_path(args.rules),
             fingerprint=found.fingerprint,
             example=example,
             category=category,
             error_type=error_type,
+            by=getpass.getuser(),
         )
     except teaching.TeachingError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(f"{exc} (--{exc.field.replace('_', '-')})" if exc.field else str(exc)) from exc
     print(f"added rule {added.name!r} to {added.path}: {added.category} / {added.error_type}")
     print(f"  regex: {added.regex}")
     print(

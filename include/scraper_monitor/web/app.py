@@ -8,6 +8,7 @@ both are plain Starlette routes that app-level dependencies never reach, so they
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.web import routes
-from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable, visible_dags
+from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable, editor, visible_dags
 from scraper_monitor.web.rendering import render_error
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def create_app(
     auth_dependency: Callable[..., Any],
     ti_source: TaskInstanceSource | None = None,
     dag_scope: Callable[..., frozenset[str] | None] | None = None,
+    may_edit: Callable[..., str | None] | None = None,
+    form_secret: bytes | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -48,6 +51,9 @@ def create_app(
     anonymous users; ``ti_source`` supplies Airflow task-instance states for the chain view (without
     it, chains are built from the store alone); ``dag_scope`` is a FastAPI dependency giving the DAGs
     the request's user may read (None: all), which every panel, count, chart, export and chain obeys.
+    ``may_edit`` is a FastAPI dependency giving the name of the request's user when they may change
+    things from the panels (accept a rule), else None; without it the panels only read.
+    ``form_secret`` signs the forms' tokens (default: random, good for one process only).
     """
     app = FastAPI(
         title="Scraper monitor",
@@ -58,9 +64,13 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.monitor = MonitorSettings(dsn_provider=dsn_provider, ti_source=ti_source)
+    app.state.monitor = MonitorSettings(
+        dsn_provider=dsn_provider, ti_source=ti_source, form_secret=form_secret or secrets.token_bytes(32)
+    )
     if dag_scope is not None:
         app.dependency_overrides[visible_dags] = dag_scope
+    if may_edit is not None:
+        app.dependency_overrides[editor] = may_edit
     app.include_router(routes.api)
     app.include_router(routes.pages)
     _install_error_handlers(app)

@@ -25,6 +25,9 @@ class StoreUnavailable(Exception):
 class MonitorSettings:
     dsn_provider: Callable[[], str]
     ti_source: TaskInstanceSource | None
+    #: Signs the tokens of the forms that change something (web.forms); every api-server worker
+    #: must have the same one, or a form rendered by one is refused by another.
+    form_secret: bytes
 
 
 def settings(request: Request) -> MonitorSettings:
@@ -65,6 +68,14 @@ def visible_dags() -> frozenset[str] | None:
     return None
 
 
+def editor() -> str | None:
+    """Who may change things from the panels (accept a rule on the Errors panel): the request's
+    user's name, None when they may not. ``create_app(editor=...)`` replaces this with the
+    deployment's answer (the Airflow door asks Airflow's auth manager); by default nobody may."""
+    return None
+
+
 Store = Annotated[psycopg.Connection, Depends(store_connection)]
 Visible = Annotated[frozenset[str] | None, Depends(visible_dags)]
 Settings = Annotated[MonitorSettings, Depends(settings)]
+Editor = Annotated[str | None, Depends(editor)]

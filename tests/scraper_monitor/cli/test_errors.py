@@ -105,7 +105,7 @@ def test_accept_needs_a_category_when_nothing_is_suggested(
     rules = tmp_path / "rules.yaml"
     fingerprint = categorize(GIBBERISH).fingerprint
     code, _, err = _cli(capsys, "errors", "accept", fingerprint, "--rules", str(rules), "--dsn", store_dsn)
-    assert code == 2 and "give one with --category" in err and not rules.exists()
+    assert code == 2 and "suggests a category: choose one (--category)" in err and not rules.exists()
     code, out, _ = _cli(
         capsys, "errors", "accept", fingerprint, "--category", "network_error", "--rules", str(rules),
         "--dsn", store_dsn,

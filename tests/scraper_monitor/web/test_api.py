@@ -91,12 +91,13 @@ def count(dsn: str, where: str = "TRUE", params: dict[str, Any] | None = None) -
         return conn.execute(f"SELECT count(*) FROM task_executions WHERE {where}", params or {}).fetchone()[0]  # noqa: S608
 
 
-def plugin_routes(app: FastAPI) -> list[str]:
+def plugin_routes(app: FastAPI, method: str = "GET") -> list[str]:
     mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == PREFIX)
     paths = []
     for route in mount.app.routes:
-        assert "GET" in route.methods, route.path
-        paths.append(re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: PATH_VALUES[m.group(1)], route.path))
+        assert route.methods <= {"GET", "HEAD", "POST"}, route.path
+        if method in route.methods:
+            paths.append(re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: PATH_VALUES[m.group(1)], route.path))
     return paths
 
 
@@ -140,6 +141,9 @@ def test_every_route_refuses_anonymous_requests(
         forged = client.get(PREFIX + path, headers={"Authorization": "Bearer not-a-jwt"})
         assert forged.status_code in (401, 403), (path, forged.status_code)
         assert "Traceback" not in anonymous.text
+    assert plugin_routes(airflow_app, "POST") == ["/errors"]  # the one write: the accept form
+    anonymous = client.post(PREFIX + "/errors", data={"fingerprint": "0123456789abcdef"})
+    assert anonymous.status_code == 401
 
 
 def test_an_anonymous_browser_gets_a_readable_login_page(client: TestClient, seeded: Seed) -> None:
@@ -632,3 +636,88 @@ def test_unknown_errors_read_as_a_suggestion_in_the_api_and_the_errors_panel(
     assert "scraper-monitor errors accept FINGERPRINT" in section
     assert script not in html and "&lt;b onmouseover=alert(1)&gt;qwzx&lt;/b&gt;" in section  # escaped
     assert 'data-testid="unknown-errors"' not in get("errors", html=True, category="network_error").text
+
+
+@dataclass(frozen=True)
+class Unknown:
+    fingerprint: str
+    rules: Any  # the team's rules file (a Path), named by SCRAPER_MONITOR_ERROR_RULES
+
+
+@pytest.fixture
+def unknown_failure(
+    use_store: Callable, empty_store: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> Unknown:
+    """One failure the categorizer files as unknown_error (a guess: venue), and a team's rules file."""
+    from scraper_monitor import settings
+    from scraper_monitor.category import categorize
+    from scraper_monitor.store.persist import save
+    from tests.factories import make_summary
+
+    message = "Unable to determine which venue hosts event 8821"
+    filed = categorize(message)
+    with psycopg.connect(empty_store, autocommit=True) as conn:
+        save(
+            conn,
+            make_summary(
+                state="failed",
+                started_at=datetime.now(UTC) - timedelta(hours=1),
+                error_category=filed.category,
+                error_type=filed.error_type,
+                error_message=message,
+                fingerprint=filed.fingerprint,
+            ),
+        )
+    use_store(empty_store)
+    rules = tmp_path / "team_rules.yaml"
+    monkeypatch.setenv(settings.ERROR_RULES_ENV, str(rules))
+    return Unknown(filed.fingerprint, rules)
+
+
+def _form_token(html: str) -> str | None:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    return found.group(1) if found else None
+
+
+def test_an_admin_accepts_a_suggestion_through_airflows_login(
+    client: TestClient, token: str, unknown_failure: Unknown, empty_store: str
+) -> None:
+    """The door as deployed: Airflow's auth manager says the admin may edit every DAG, the form's
+    token is signed with the deployment's secret, the rule names Airflow's user."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/html"}
+    form_token = _form_token(client.get(f"{PREFIX}/errors", headers=headers).text)
+    assert form_token, "the admin is offered the accept form"
+    answer = client.post(
+        f"{PREFIX}/errors",
+        data={"fingerprint": unknown_failure.fingerprint, "csrf_token": form_token, "recategorize": "true"},
+        headers={**headers, "Origin": "http://testserver"},
+    )
+    assert answer.status_code == 200, answer.text[-500:]
+    assert "1 of 1 stored tries filed again" in answer.text
+    assert "# accepted by admin at" in unknown_failure.rules.read_text(encoding="utf-8")
+    assert count(empty_store, "error_category = 'venue_error'") == 1
+
+
+def test_an_airflow_viewer_reads_the_suggestions_but_gets_403_on_accepting(
+    airflow_app: FastAPI, client: TestClient, token: str, unknown_failure: Unknown
+) -> None:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    viewer = airflow_app.state.auth_manager.generate_jwt(
+        SimpleAuthManagerUser(username="vera", role="VIEWER")
+    )
+    headers = {"Authorization": f"Bearer {viewer}", "Accept": "text/html"}
+    page = client.get(f"{PREFIX}/errors", headers=headers)
+    assert page.status_code == 200 and 'data-testid="unknown-errors"' in page.text
+    assert _form_token(page.text) is None and "needs an Airflow role that may edit DAGs" in page.text
+    # Even with a token an editor's page carried, the viewer's post is refused.
+    admin_page = client.get(
+        f"{PREFIX}/errors", headers={"Authorization": f"Bearer {token}", "Accept": "text/html"}
+    )
+    answer = client.post(
+        f"{PREFIX}/errors",
+        data={"fingerprint": unknown_failure.fingerprint, "csrf_token": _form_token(admin_page.text) or ""},
+        headers={**headers, "Origin": "http://testserver"},
+    )
+    assert answer.status_code == 403 and "may edit DAGs" in answer.text
+    assert not unknown_failure.rules.exists()

@@ -4,6 +4,7 @@ rendering the same report (``scraper_monitor.reports``)."""
 from fastapi import APIRouter
 
 from scraper_monitor.web.routes import (
+    accept,
     assets,
     chains,
     errors,
@@ -21,5 +22,6 @@ pages = APIRouter(include_in_schema=False)
 for module in (overview, executions, errors, silent, runs, chains, trends):
     api.include_router(module.api)
     pages.include_router(module.pages)
+pages.include_router(accept.pages)  # POST /errors: the Errors panel's accept form
 pages.include_router(assets.router)
 pages.include_router(metrics.router)

@@ -1,21 +1,26 @@
 """The errors panel: ``GET /errors``, ``GET /api/errors`` and ``GET /api/errors/unknown`` (the
-unknown_error fingerprints with a suggested category, which ``scraper-monitor errors accept`` turns
-into rules)."""
+unknown_error fingerprints with a suggested category, which ``scraper-monitor errors accept`` or the
+panel's own form, ``routes.accept``, turn into rules)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from scraper_monitor import settings as monitor_settings
+from scraper_monitor import teaching
 from scraper_monitor.category import CATEGORIES, UNKNOWN_ERROR
 from scraper_monitor.reports import errors as report
 from scraper_monitor.reports import executions, unknown
+from scraper_monitor.rules import RuleError, RuleSet
 from scraper_monitor.state import ERROR_STATES
 from scraper_monitor.store.filters import ExecutionFilter
-from scraper_monitor.web import charts
-from scraper_monitor.web.deps import Store, Visible
+from scraper_monitor.web import charts, forms
+from scraper_monitor.web.deps import Editor, MonitorSettings, Settings, Store, Visible
 from scraper_monitor.web.params import CategoryParam, HoursParam, OffsetParam, ScraperParam, StateParam
 from scraper_monitor.web.rendering import current_params, page, query
 from scraper_monitor.web.routes.common import STORE_503
@@ -50,17 +55,55 @@ def unknown_errors(
     return unknown.unknown_errors(conn, hours, scraper=scraper, visible=visible)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """The panel's filters, from the query string (the accept form posts to the same URL)."""
+
+    hours: int = 24 * 7
+    scraper: str | None = None
+    category: str | None = None
+    state: str | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class AcceptOutcome:
+    """What the accept form did, or why it did nothing: shown on the page it answers with."""
+
+    fingerprint: str
+    done: str | None = None
+    field: str | None = None  # the form field a problem is about ("" for the form as a whole)
+    problem: str | None = None
+    values: dict[str, str] | None = None  # what was entered, to show it again next to the problem
+
+
 @pages.get("/errors")
 def errors_page(
     request: Request,
     conn: Store,
     visible: Visible,
+    editor: Editor,
+    monitor: Settings,
     hours: HoursParam = 24 * 7,
     scraper: ScraperParam = None,
     category: CategoryParam = None,
     state: StateParam = None,
     offset: OffsetParam = 0,
 ) -> HTMLResponse:
+    return panel(request, conn, visible, editor, monitor, Filters(hours, scraper, category, state, offset))
+
+
+def panel(
+    request: Request,
+    conn: psycopg.Connection,
+    visible: frozenset[str] | None,
+    editor: str | None,
+    monitor: MonitorSettings,
+    filters: Filters,
+    outcome: AcceptOutcome | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    hours, scraper, category, state = filters.hours, filters.scraper, filters.category, filters.state
     if state is not None and state not in ERROR_STATES:
         raise HTTPException(
             422, f"invalid parameters: state must be one of {', '.join(sorted(ERROR_STATES))}"
@@ -72,11 +115,13 @@ def errors_page(
         conn,
         ExecutionFilter(scraper=scraper, category=category, state=state, since=since, visible_dags=visible),
         PAGE_SIZE,
-        offset,
+        filters.offset,
         errors=True,
     )
     teach = (
-        unknown.unknown_errors(conn, hours, scraper=scraper, now=now, visible=visible, limit=5)
+        unknown.unknown_errors(
+            conn, hours, scraper=scraper, now=now, visible=visible, limit=5, rules=_rules_now()
+        )
         if category in (None, UNKNOWN_ERROR)
         else None
     )
@@ -91,7 +136,7 @@ def errors_page(
         )
         for c in answer.categories
     ]
-    return page(
+    response = page(
         request,
         "errors.html",
         active="errors",
@@ -99,6 +144,8 @@ def errors_page(
         chart=charts.bar_chart(bars, title="Failures by error category") if bars else None,
         failures=failures,
         unknown=teach,
+        accepting=_accepting(editor, monitor),
+        outcome=outcome,
         hours=hours,
         scraper=scraper,
         category=category,
@@ -108,3 +155,25 @@ def errors_page(
         error_states=sorted(ERROR_STATES),
         since=since,
     )
+    response.status_code = status
+    return response
+
+
+def _rules_now() -> RuleSet | None:
+    """The team's rules as the file says now (an accept from this page changed it); a broken file
+    is the default rules' business (they log it and fall back to the built-in ones)."""
+    try:
+        return teaching.current_rules()
+    except RuleError:
+        return None
+
+
+def _accepting(editor: str | None, monitor: MonitorSettings) -> dict[str, str | None] | None:
+    """What the accept forms need: None when the user may not edit (the section shows the CLI)."""
+    if editor is None:
+        return None
+    return {
+        "editor": editor,
+        "token": forms.issue_token(monitor.form_secret, editor),
+        "rules_file": monitor_settings.user_error_rules_path(),
+    }

@@ -7,8 +7,12 @@ task try; any other failure (a parse error, a 4xx) ends the try; Airflow then ru
 ``task_tries`` tries. Reusing the engine means the prediction applies the rules exactly as the
 server will. docs/scenarios.md ("Predictions") spells out the flows and the counting.
 
-Rules whose effect would depend on request timing (a ``first_n`` rule that several units can hit)
-are refused with an error naming the rule, rather than predicted wrongly.
+The requests outside the units decide whether anything runs at all: the sync's (cinema list,
+``dates/in-cinema``, the Kino Krakow programme it parses) and each film's (its Kino Krakow page, its
+TMDB searches). A sync that fails leaves no unit; a film whose requests keep failing fails its
+``movie_details``, and its showtimes are skipped. Rules whose effect would depend on request timing
+(a ``first_n`` rule that several units or films can hit) raise ``CannotPredict`` naming the rule and
+why, rather than being predicted wrongly.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 
 CHAINS: tuple[str, ...] = ("cinema_city", "kino_krakow")
 KEYS: tuple[str, ...] = (
+    "sync_failed",
     "units_total",
     "units_succeeded",
     "units_failed",
@@ -40,12 +45,17 @@ KEYS: tuple[str, ...] = (
     "films_total",
     "films_matched",
     "films_not_matched",
+    "films_failed",
     "films_silent",
     "showtimes_total",
     "showtimes_created",
     "showtimes_skipped",
     "showtime_batches_upstream_failed",
 )
+
+
+class CannotPredict(ValueError):
+    """A valid scenario whose outcome the model does not determine: the message says why."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,18 @@ class _Unit:
     forced_empty_is_silent: bool  # Kino Krakow: a table without rows is silent even on a notice day
 
 
+@dataclass(frozen=True)
+class _Outside:
+    """The requests a chain sends outside its units."""
+
+    sync: tuple[Request, ...]  # any of them failing fails the sync task, and nothing downstream runs
+    film_pages: dict[Film, Request]  # Kino Krakow: a film page that fails fails its movie_details
+    tmdb: dict[Film, tuple[Request, ...]]  # searches and details a film's movie_details may send
+
+
 def effect(rule: FaultRule | None, role: str, client: Client) -> str:
-    """What a fault does to one request of a unit: ok, retry, fail or empty."""
+    """What a fault does to one request: ok, retry, fail or empty. Roles: "session" (first page of a
+    unit's session), "set_day", "data" (the unit's data), "sync" (read by the sync task), "film"."""
     if rule is None:
         return "ok"
     kind = rule.kind
@@ -95,9 +115,9 @@ def effect(rule: FaultRule | None, role: str, client: Client) -> str:
     if kind in ("truncated_json", "invalid_json", "csrf_rejected"):
         return "fail"
     if kind == "empty":
-        return "empty" if role == "data" else "ok"
+        return "empty" if role in ("data", "sync") else "ok"
     if kind == "selector_removed":
-        return "fail" if role == "data" else "ok"
+        return "fail" if role in ("data", "sync") else "ok"  # the sync parses the programme too
     return "fail" if role == "session" else "ok"  # csrf_missing: only the page the token comes from
 
 
@@ -125,8 +145,12 @@ def predict_chain(
     _check_rules(scenario.faults, engine, units, outside, client)
 
     counts = dict.fromkeys(KEYS, 0)
+    if any(_final(scenario, req, "sync", anchor, client) == "failed" for req in outside.sync):
+        counts["sync_failed"] = 1  # no unit, no film: the whole run is this one failure
+        return counts
     films: set[Film] = set()
     lost: set[Film] = set()  # films whose rows a silent unit's page lost
+    showtimes: list[tuple[Film, int]] = []
     for unit in units:
         # A fresh engine per unit: first_n rules reach at most one unit (checked above), and shared
         # ones are harmless, so counters never carry information from one unit to another.
@@ -145,17 +169,22 @@ def predict_chain(
             counts["units_silent"] += 1
             lost.update(film for film, _ in unit.showtimes)
             continue
-        for film, n in unit.showtimes:
-            films.add(film)
-            counts["showtimes_total"] += n
-            counts["showtimes_created" if film.tmdb in MATCHED_KINDS else "showtimes_skipped"] += n
+        films.update(film for film, _ in unit.showtimes)
+        showtimes.extend(unit.showtimes)
+    failed = {film for film in films if _film_fails(scenario, film, outside, anchor, client)}
+    for film, n in showtimes:
+        # A film without its details has its showtimes skipped (film_detail_missing), like an unmatched one.
+        created = film.tmdb in MATCHED_KINDS and film not in failed
+        counts["showtimes_total"] += n
+        counts["showtimes_created" if created else "showtimes_skipped"] += n
     counts["films_total"] = len(films)
-    counts["films_matched"] = sum(f.tmdb in MATCHED_KINDS for f in films)
-    counts["films_not_matched"] = counts["films_total"] - counts["films_matched"]
+    counts["films_failed"] = len(failed)
+    counts["films_matched"] = sum(f.tmdb in MATCHED_KINDS for f in films - failed)
+    counts["films_not_matched"] = len(films - failed) - counts["films_matched"]
     if chain == "kino_krakow":
         # A film page lists its film's screenings whatever the day pages showed: a film planned from
         # other days whose rows a silent day lost disagrees with its page, and movie_details says so.
-        counts["films_silent"] = len(films & lost)
+        counts["films_silent"] = len((films - failed) & lost)
     return counts
 
 
@@ -171,12 +200,8 @@ def _simulate(unit: _Unit, engine: FaultEngine, client: Client) -> tuple[str, in
 def _run_try(unit: _Unit, engine: FaultEngine, client: Client) -> str:
     forced_empty = False
     for step in unit.steps:
-        outcome = "retry"
-        for _ in range(client.attempts):
-            outcome = effect(engine.match(step.request), step.role, client)
-            if outcome != "retry":
-                break
-        if outcome in ("retry", "fail"):
+        outcome = _send(step.request, step.role, engine, client)
+        if outcome == "failed":
             return "failed"
         forced_empty = forced_empty or outcome == "empty"
     if unit.showtimes and not forced_empty:
@@ -186,34 +211,75 @@ def _run_try(unit: _Unit, engine: FaultEngine, client: Client) -> str:
     return "silent" if unit.listed else "skipped"
 
 
+def _send(req: Request, role: str, engine: FaultEngine, client: Client) -> str:
+    """One request within one task try, with the client's retries: ok, empty or failed."""
+    outcome = "retry"
+    for _ in range(client.attempts):
+        outcome = effect(engine.match(req), role, client)
+        if outcome != "retry":
+            break
+    return "failed" if outcome in ("retry", "fail") else outcome
+
+
+def _final(scenario: Scenario, req: Request, role: str, anchor: date, client: Client) -> str:
+    """How a request sent on its own ends after every client retry and task try: ok, empty or failed.
+    Requests outside the units are judged one at a time (rules on them are always-on, or first_n
+    rules that only this request can spend, see _check_rules)."""
+    engine = FaultEngine(scenario.faults, anchor)
+    for _ in range(client.tries):
+        outcome = _send(req, role, engine, client)
+        if outcome != "failed":
+            return outcome
+    return "failed"
+
+
+def _film_fails(scenario: Scenario, film: Film, outside: _Outside, anchor: date, client: Client) -> bool:
+    """Whether the film's movie_details fails: its Kino Krakow page fails, or every TMDB request it
+    could send does. When only some of its TMDB requests fail, the outcome depends on which ones the
+    scraper sends, which the model does not know."""
+    page = outside.film_pages.get(film)
+    if page is not None and _final(scenario, page, "film", anchor, client) == "failed":
+        return True
+    tmdb = outside.tmdb.get(film, ())
+    failing = [req for req in tmdb if _final(scenario, req, "film", anchor, client) == "failed"]
+    if failing and len(failing) < len(tmdb):
+        raise CannotPredict(
+            f"TMDB faults fail {len(failing)} of the {len(tmdb)} requests film {film.title_pl!r} may send"
+            f" (e.g. {failing[0].path} {dict(failing[0].query)}); whether its movie_details fails depends on"
+            " which of them the scraper sends. Make the rule match all of a film's searches, or none"
+        )
+    return bool(failing)
+
+
 def _check_rules(
     rules: Iterable[FaultRule],
     engine: FaultEngine,
     units: list[_Unit],
-    outside: list[Request],
+    outside: _Outside,
     client: Client,
 ) -> None:
+    film_requests = [*outside.film_pages.values(), *(r for reqs in outside.tmdb.values() for r in reqs)]
     for rule in rules:
         where = f"fault {rule.name!r}"
-        if any(engine.matches_any(rule, r) for r in outside):
-            harmful = rule.kind not in ("delay", "empty") or client.retryable(rule)
-            empty_sync = rule.kind == "empty" and any(
-                engine.matches_any(rule, r) for r in outside if r.endpoint != "dates"
+        harmful = rule.kind not in ("delay", "empty", "csrf_missing") or client.retryable(rule)
+        if (
+            rule.first_n is not None
+            and harmful
+            and not client.survives(rule)
+            and any(engine.matches_any(rule, r) for r in film_requests)
+        ):
+            raise CannotPredict(
+                f"{where} (first_n={rule.first_n}) fails film pages or TMDB requests beyond the retries;"
+                " which films' movie_details absorb the failures depends on timing. Drop first_n (an"
+                " outage) or keep it below the retries"
             )
-            if empty_sync or (harmful and not client.survives(rule)):
-                raise ValueError(
-                    f"{where} hits requests outside the units (cinema list, programme sync, film pages,"
-                    " TMDB) and would not recover within the retries; predict() models only recoverable"
-                    " faults there (give it a first_n below the retries), and empty answers only for"
-                    " dates/in-cinema"
-                )
         for unit in units:
             for step in unit.steps:
                 if not step.shared or rule.first_n is None or not engine.matches_any(rule, step.request):
                     continue
                 outcome = effect(rule, step.role, client)
                 if outcome != "ok" and not (outcome == "retry" and rule.first_n < client.attempts):
-                    raise ValueError(
+                    raise CannotPredict(
                         f"{where} (first_n) hits a request several units send ({step.request.path});"
                         " which unit absorbs it would depend on timing. Target one unit's own request"
                         " (film-events path, set_day path, or a Kino Krakow day)"
@@ -222,51 +288,46 @@ def _check_rules(
             u.name for u in units if any(engine.matches_any(rule, s.request) for s in u.steps if not s.shared)
         ]
         if rule.first_n is not None and len(hit) > 1:
-            raise ValueError(
+            raise CannotPredict(
                 f"{where} (first_n) matches {len(hit)} units ({', '.join(hit[:3])}, ...); which of them"
                 " absorbs the failures would depend on timing. Narrow its path or day to one unit"
             )
 
 
-def _tmdb_requests(scenario: Scenario, films: Iterable[Film]) -> list[Request]:
-    """Requests the movie_details tasks may send: searches (with and without the year) and the
-    details of a matched film."""
-    requests = []
+def _tmdb_requests(scenario: Scenario, films: Iterable[Film]) -> dict[Film, tuple[Request, ...]]:
+    """Requests each film's movie_details may send: searches (with and without the year, in Polish)
+    and the details of a matched film."""
     key = {"api_key": scenario.tmdb_api_key}
+    requests: dict[Film, tuple[Request, ...]] = {}
     for film in films:
+        own = []
         for title in query_titles(film):
             for extra in ({}, {"language": "pl-PL"}, {"year": str(film.year)}):
                 query = {**key, "query": title, **extra}
-                requests.append(Request("tmdb", "GET", "/3/search/movie", "search", query=query))
+                own.append(Request("tmdb", "GET", "/3/search/movie", "search", query=query))
             for movie in scenario.catalog.tmdb.search(title) if film.tmdb in MATCHED_KINDS else ():
-                requests.append(Request("tmdb", "GET", f"/3/movie/{movie.id}", "movie", query=key))
+                own.append(Request("tmdb", "GET", f"/3/movie/{movie.id}", "movie", query=key))
+        requests[film] = tuple(own)
     return requests
-
-
-def _sync_reads_empty(scenario: Scenario, req: Request, anchor: date, client: Client) -> bool:
-    """Whether the sync task's answer to ``req`` (after its retries) is an ``empty`` fault."""
-    engine = FaultEngine(scenario.faults, anchor)
-    for _ in range(client.attempts * client.tries):
-        rule = engine.match(req)
-        if rule is None or rule.kind == "empty" or effect(rule, "sync", client) == "ok":
-            return rule is not None and rule.kind == "empty"
-    return False
 
 
 def _cinema_city_units(
     scenario: Scenario, city_name: str, days_ahead: int, anchor: date, client: Client
-) -> tuple[list[_Unit], list[Request]]:
+) -> tuple[list[_Unit], _Outside]:
     spec, catalog = scenario.cinema_city, scenario.catalog
     until = anchor + timedelta(days=days_ahead)
+    cinemas = Request("cinema_city", "GET", cinemas_path(spec.tenant, until), "cinemas")
+    sync = [cinemas]
     units = []
-    outside = [Request("cinema_city", "GET", cinemas_path(spec.tenant, until), "cinemas")]
-    for cinema in spec.cinemas:
+    # An empty cinema list is a successful sync with nothing to do.
+    listing = () if _final(scenario, cinemas, "sync", anchor, client) == "empty" else spec.cinemas
+    for cinema in listing:
         listed = set(listed_days(catalog, cinema.id, days_ahead))
         if not same_city(cinema.city, city_name) or not listed:
             continue  # filtered out by the sync task, or not in cinemas/with-event
         dates = Request("cinema_city", "GET", dates_path(spec.tenant, cinema.id, until), "dates")
-        outside.append(dates)
-        if _sync_reads_empty(scenario, dates, anchor, client):
+        sync.append(dates)
+        if _final(scenario, dates, "sync", anchor, client) == "empty":
             listed = set()
         for day in range(days_ahead):
             events = Request(
@@ -290,12 +351,11 @@ def _cinema_city_units(
                     forced_empty_is_silent=False,
                 )
             )
-    return units, outside + _tmdb_requests(scenario, catalog.cc_films)
+    tmdb = _tmdb_requests(scenario, catalog.cc_films)
+    return units, _Outside(tuple(sync), {}, tmdb)
 
 
-def _kino_krakow_units(
-    scenario: Scenario, days_ahead: int, anchor: date
-) -> tuple[list[_Unit], list[Request]]:
+def _kino_krakow_units(scenario: Scenario, days_ahead: int, anchor: date) -> tuple[list[_Unit], _Outside]:
     if days_ahead > DAYS:
         raise ValueError(
             f"Kino Krakow offers {DAYS} days (set_day 0..{DAYS - 1}); days_ahead must be <= {DAYS}"
@@ -322,5 +382,5 @@ def _kino_krakow_units(
                 forced_empty_is_silent=True,
             )
         )
-    film_pages = [Request("kino_krakow", "GET", f"/film/{f.slug}.html", "film") for f in catalog.kk_films]
-    return units, [first_page, *film_pages, *_tmdb_requests(scenario, catalog.kk_films)]
+    pages = {f: Request("kino_krakow", "GET", f"/film/{f.slug}.html", "film") for f in catalog.kk_films}
+    return units, _Outside((first_page,), pages, _tmdb_requests(scenario, catalog.kk_films))

@@ -20,7 +20,7 @@ import yaml
 
 from sitesim.faults import ENDPOINTS, KINDS, SITES, FaultRule
 from sitesim.generate import Catalog, build_catalog
-from sitesim.predict import predict_chain
+from sitesim.predict import CannotPredict, predict_chain
 from sitesim.spec import (
     MATCHED_KINDS,
     TMDB_KINDS,
@@ -102,6 +102,8 @@ class Scenario:
                 client_timeout=client_timeout,
                 anchor=self.anchor(anchor_date),
             )
+        except CannotPredict as exc:
+            raise CannotPredict(f"{self.source}: cannot predict: {exc}") from exc
         except ValueError as exc:
             raise ScenarioError(f"{self.source}: {exc}") from exc
 

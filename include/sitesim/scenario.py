@@ -113,6 +113,12 @@ def bundled() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
 
 
+def incidents() -> list[str]:
+    """Names (``incidents/<name>``, accepted by ``load``) of the incident scenarios shipped in
+    ``sitesim/scenarios/incidents``: replays of the outages users actually have."""
+    return sorted(f"incidents/{p.stem}" for p in (SCENARIO_DIR / "incidents").glob("*.yaml"))
+
+
 def load(name_or_path: str | Path) -> Scenario:
     """Load a bundled scenario by name (``demo``) or any scenario file by path."""
     path = Path(name_or_path)

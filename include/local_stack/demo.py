@@ -13,6 +13,7 @@ from urllib.parse import quote
 from local_stack import processes
 from local_stack.database import with_database
 from local_stack.paths import Paths
+from local_stack.run_report import read_chain, report_lines
 from local_stack.settings import api_url
 from local_stack.verdict import CHAINS, Verdict, judge, observe
 from scraper_monitor.airflow.rest import AirflowApi, AirflowHttpError
@@ -152,6 +153,8 @@ def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) 
     print(f"\nboth chains finished in {elapsed:.0f}s")
     for verdict in verdicts:
         print(verdict.line())
+        chain = read_chain(api, env["SCRAPER_MONITOR_DSN"], verdict.dag_id, runs[verdict.dag_id])
+        print("\n".join(report_lines(chain)))
     split = worker_split(api, runs)
     print("task instances per worker host: " + ", ".join(f"{host} {n}" for host, n in sorted(split.items())))
     print(f"\nAirflow UI:      {url}  (login {login['username']} / {login['password']})")

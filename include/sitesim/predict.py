@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from sitesim.cinema_city import cinemas_path, dates_path, film_events_path, listed_days
-from sitesim.faults import FaultEngine, FaultRule, Request
+from sitesim.faults import CELL_KINDS, FaultEngine, FaultRule, Request
 from sitesim.generate import Film
 from sitesim.kino_krakow import DAYS, PROGRAM
 from sitesim.polish import same_city
@@ -85,12 +85,23 @@ class _Step:
 
 
 @dataclass(frozen=True)
+class _Stuck:
+    """Kino Krakow: the unit's page when its set_day answered but did not switch the day. The session
+    keeps no day, so the page is day 0's, and rules with a ``day`` do not see the request."""
+
+    data: Request
+    showtimes: tuple[tuple[Film, int], ...]  # day 0's
+    wrong_date: bool  # day 0's rows carry day 0's date: the scraper's date check fails the unit
+
+
+@dataclass(frozen=True)
 class _Unit:
     name: str
     steps: tuple[_Step, ...]
     listed: bool  # Cinema City: in dates/in-cinema as the sync saw it; Kino Krakow: has a programme
     showtimes: tuple[tuple[Film, int], ...]  # as served without faults
     forced_empty_is_silent: bool  # Kino Krakow: a table without rows is silent even on a notice day
+    stuck: _Stuck | None = None  # Kino Krakow: the page when set_day does not switch the day
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,8 @@ def effect(rule: FaultRule | None, role: str, client: Client) -> str:
         return "retry" if client.retryable(rule) else "fail"
     if kind in ("truncated_json", "invalid_json", "csrf_rejected"):
         return "fail"
+    if kind == "day_not_switched":
+        return "stuck"
     if kind == "empty":
         return "empty" if role in ("data", "sync") else "ok"
     if kind == "selector_removed":
@@ -162,6 +175,9 @@ def predict_chain(
             continue
         if state == "skipped":
             counts["units_skipped"] += 1
+            # Only a day whose set_day did not switch is skipped with rows of its own: it showed day
+            # 0's notice, and its films' pages disagree with the day pages, as after a silent day.
+            lost.update(film for film, _ in unit.showtimes)
             continue
         counts["units_succeeded"] += 1
         counts["units_retried"] += tries > 1
@@ -198,12 +214,19 @@ def _simulate(unit: _Unit, engine: FaultEngine, client: Client) -> tuple[str, in
 
 
 def _run_try(unit: _Unit, engine: FaultEngine, client: Client) -> str:
-    forced_empty = False
+    forced_empty = stuck = False
     for step in unit.steps:
-        outcome = _send(step.request, step.role, engine, client)
+        request = unit.stuck.data if stuck and unit.stuck and step.role == "data" else step.request
+        outcome = _send(request, step.role, engine, client)
         if outcome == "failed":
             return "failed"
         forced_empty = forced_empty or outcome == "empty"
+        stuck = stuck or outcome == "stuck"
+    if stuck and unit.stuck and not forced_empty:
+        # The page is day 0's: its notice (skipped, whatever the day holds), or its rows.
+        if not unit.stuck.showtimes:
+            return "skipped"
+        return "failed" if unit.stuck.wrong_date else "succeeded"
     if unit.showtimes and not forced_empty:
         return "succeeded"
     if forced_empty and unit.forced_empty_is_silent:
@@ -259,39 +282,63 @@ def _check_rules(
     client: Client,
 ) -> None:
     film_requests = [*outside.film_pages.values(), *(r for reqs in outside.tmdb.values() for r in reqs)]
+    chain_requests = [*outside.sync, *film_requests, *(s.request for u in units for s in u.steps)]
     for rule in rules:
         where = f"fault {rule.name!r}"
+        counting = f"{where} ({_counting(rule)})"
+        if not any(engine.matches_any(rule, r) for r in chain_requests):
+            continue
+        if rule.from_s is not None or rule.until_s is not None:
+            raise CannotPredict(
+                f"{where} has a time window (from_s/until_s): which requests fall inside it depends on"
+                " when the run starts and how fast it goes"
+            )
+        if rule.kind in CELL_KINDS:
+            raise CannotPredict(
+                f"{where} damages one cell ({rule.kind} {rule.field}): whether a correct scraper skips"
+                " that row, fails the unit or stores what is left is its own choice, which the model does"
+                " not fix"
+            )
         harmful = rule.kind not in ("delay", "empty", "csrf_missing") or client.retryable(rule)
         if (
-            rule.first_n is not None
+            rule.transient
             and harmful
             and not client.survives(rule)
             and any(engine.matches_any(rule, r) for r in film_requests)
         ):
             raise CannotPredict(
-                f"{where} (first_n={rule.first_n}) fails film pages or TMDB requests beyond the retries;"
-                " which films' movie_details absorb the failures depends on timing. Drop first_n (an"
-                " outage) or keep it below the retries"
+                f"{counting} fails film pages or TMDB requests beyond the retries; which films'"
+                " movie_details absorb the failures depends on timing. Make it an outage (no first_n or"
+                " requests) or keep first_n below the retries"
             )
         for unit in units:
             for step in unit.steps:
-                if not step.shared or rule.first_n is None or not engine.matches_any(rule, step.request):
+                if not step.shared or not rule.transient or not engine.matches_any(rule, step.request):
                     continue
                 outcome = effect(rule, step.role, client)
-                if outcome != "ok" and not (outcome == "retry" and rule.first_n < client.attempts):
+                absorbed = outcome == "retry" and rule.first_n is not None and rule.first_n < client.attempts
+                if outcome != "ok" and not absorbed:
                     raise CannotPredict(
-                        f"{where} (first_n) hits a request several units send ({step.request.path});"
+                        f"{counting} hits a request several units send ({step.request.path});"
                         " which unit absorbs it would depend on timing. Target one unit's own request"
                         " (film-events path, set_day path, or a Kino Krakow day)"
                     )
         hit = [
             u.name for u in units if any(engine.matches_any(rule, s.request) for s in u.steps if not s.shared)
         ]
-        if rule.first_n is not None and len(hit) > 1:
+        if rule.transient and len(hit) > 1:
             raise CannotPredict(
-                f"{where} (first_n) matches {len(hit)} units ({', '.join(hit[:3])}, ...); which of them"
+                f"{counting} matches {len(hit)} units ({', '.join(hit[:3])}, ...); which of them"
                 " absorbs the failures would depend on timing. Narrow its path or day to one unit"
             )
+
+
+def _counting(rule: FaultRule) -> str:
+    """How a transient rule counts, as the scenario file says it."""
+    if rule.requests is not None:
+        low, high = rule.requests
+        return f"requests=[{low}, {'null' if high is None else high}]"
+    return f"first_n={rule.first_n}"
 
 
 def _tmdb_requests(scenario: Scenario, films: Iterable[Film]) -> dict[Film, tuple[Request, ...]]:
@@ -362,6 +409,7 @@ def _kino_krakow_units(scenario: Scenario, days_ahead: int, anchor: date) -> tup
         )
     catalog = scenario.catalog
     first_page = Request("kino_krakow", "GET", PROGRAM, "program", None)
+    day_0 = tuple((fd.film, fd.showtimes) for fd in catalog.programme.get(0, ()))
     units = []
     for day in range(days_ahead):
         programme = catalog.programme.get(day, ())
@@ -380,6 +428,7 @@ def _kino_krakow_units(scenario: Scenario, days_ahead: int, anchor: date) -> tup
                 listed=bool(programme),
                 showtimes=tuple((fd.film, fd.showtimes) for fd in programme),
                 forced_empty_is_silent=True,
+                stuck=_Stuck(first_page, day_0, wrong_date=day != 0),
             )
         )
     pages = {f: Request("kino_krakow", "GET", f"/film/{f.slug}.html", "film") for f in catalog.kk_films}

@@ -27,6 +27,7 @@ from tests.fixtures.scrapers import (
     tmdb_config,
     with_tries,
 )
+from tests.fixtures.sitesim import ANCHOR, small_scenario
 
 DAYS = 7
 
@@ -144,3 +145,14 @@ def test_both_chains_report_what_each_incident_scenario_predicts(name: str, pg_d
         sink = PostgresShowtimeSink(pg_dsn)
         compare(run_cinema_city(sim, sink), predicted(sim, "cinema_city"))
         compare(run_kino_krakow(sim, sink), predicted(sim, "kino_krakow"))
+
+
+@pytest.mark.parametrize("empty_days", [[], [0]])
+def test_kino_krakow_chain_on_a_set_day_that_does_not_switch_reports_what_is_predicted(
+    empty_days: list[int], pg_dsn
+) -> None:
+    """The day page shows day 0: its rows fail the date check; day 0's notice skips the day."""
+    fault = {"site": "kino_krakow", "path": "/settings/set_day/1", "kind": "day_not_switched"}
+    scenario = small_scenario(faults=[fault], kino_krakow={"empty_days": empty_days})
+    with serving(scenario, anchor_date=ANCHOR.isoformat()) as sim:
+        compare(run_kino_krakow(sim, PostgresShowtimeSink(pg_dsn)), predicted(sim, "kino_krakow"))

@@ -310,15 +310,80 @@ def test_csrf_missing_on_every_page_fails_every_day_but_not_the_sync() -> None:
 
 
 @pytest.mark.parametrize(
+    ("requests", "state"),
+    [([1, 6], "failed"), ([1, 2], "retried"), ([2, 7], "ok"), ([3, None], "ok")],
+)
+def test_a_request_range_on_one_unit_is_replayed_like_first_n(requests: list, state: str) -> None:
+    """Only the from-th to the to-th request fail: a range starting after the first request never
+    touches a unit that succeeds at once."""
+    fault = {"site": "cinema_city", "path": "*/film-events/in-cinema/1090/at-date/{day+1}", "kind": "status"}
+    scenario = small_scenario(faults=[{**fault, "status": 503, "requests": requests}])
+    counts = scenario.predict("cinema_city", days_ahead=3, anchor_date=ANCHOR)
+    expected = {"ok": (0, 0), "retried": (0, 1), "failed": (1, 0)}[state]
+    assert (counts["units_failed"], counts["units_retried"]) == expected
+
+
+SET_DAY_1 = {"site": "kino_krakow", "path": "/settings/set_day/1", "kind": "day_not_switched"}
+
+
+def test_a_day_that_silently_does_not_switch_shows_day_0_and_fails_its_date_check() -> None:
+    clean = small_scenario().predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    counts = small_scenario(faults=[SET_DAY_1]).predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    assert (counts["units_failed"], counts["units_succeeded"]) == (1, clean["units_succeeded"] - 1)
+    on_day_0 = {**SET_DAY_1, "path": "/settings/set_day/0"}
+    assert small_scenario(faults=[on_day_0]).predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR) == clean
+
+
+def test_a_day_stuck_on_a_notice_day_0_is_skipped_and_its_films_disagree_with_their_pages() -> None:
+    scenario = small_scenario(faults=[SET_DAY_1], kino_krakow={"empty_days": [0]})
+    counts = scenario.predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    programme = scenario.catalog.programme
+    assert (counts["units_skipped"], counts["units_failed"], counts["units_silent"]) == (2, 0, 0)
+    day_2 = {fd.film for fd in programme[2]}
+    assert counts["films_silent"] == len(day_2 & {fd.film for fd in programme[1]}) > 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (
+            {"site": "cinema_city", "path": "*", "kind": "status", "status": 429, "until_s": 300},
+            r"cannot predict: fault 'shaky' has a time window",
+        ),
+        (
+            {
+                "site": "cinema_city",
+                "path": "*/film-events/*",
+                "kind": "drop_field",
+                "field": "showtime_time",
+            },
+            r"cannot predict: fault 'shaky' damages one cell \(drop_field showtime_time\)",
+        ),
+        (
+            {"site": "kino_krakow", "path": "*", "kind": "garble_field", "field": "film_title"},
+            r"cannot predict: fault 'shaky' damages one cell \(garble_field film_title\)",
+        ),
+    ],
+)
+def test_predictions_refuse_time_windows_and_cell_damage(fault: dict, message: str) -> None:
+    scenario = small_scenario(faults=[{"name": "shaky", **fault}])
+    with pytest.raises(CannotPredict, match=message):
+        scenario.predict(fault["site"], days_ahead=3, anchor_date=ANCHOR)
+    # A rule the chain never sends a request for does not stop its prediction.
+    other = "kino_krakow" if fault["site"] == "cinema_city" else "cinema_city"
+    assert scenario.predict(other, days_ahead=3, anchor_date=ANCHOR)["units_total"] > 0
+
+
+@pytest.mark.parametrize(
     ("fault", "message"),
     [
         (
             {"site": "cinema_city", "path": "*/film-events/*", "kind": "status", "status": 503, "first_n": 2},
-            r"cannot predict: fault 'shaky' \(first_n\) matches \d units",
+            r"cannot predict: fault 'shaky' \(first_n=2\) matches \d units",
         ),
         (
             {**PROGRAMME, "kind": "csrf_missing", "first_n": 1},
-            r"cannot predict: fault 'shaky' \(first_n\) hits a request several units send",
+            r"cannot predict: fault 'shaky' \(first_n=1\) hits a request several units send",
         ),
         (
             {"site": "tmdb", "path": "*", "kind": "status", "status": 503, "first_n": 10},

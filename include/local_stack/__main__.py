@@ -10,9 +10,12 @@ from local_stack.paths import Paths, project_root
 
 
 def setup(paths: Paths, scenario_name: str, executor: str = workers.LOCAL) -> dict[str, str]:
-    from sitesim.scenario import load
+    from sitesim.scenario import ScenarioError, load
 
-    scenario = load(scenario_name)
+    try:
+        scenario = load(scenario_name)
+    except ScenarioError as exc:
+        raise SystemExit(f"setup: {exc}") from None  # an invalid file is one line, before anything starts
     check_configuration()
     paths.make_dirs()
     server = database.server_dsn(paths)

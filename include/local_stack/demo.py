@@ -13,9 +13,12 @@ from urllib.parse import quote
 from local_stack import processes
 from local_stack.database import with_database
 from local_stack.paths import Paths
+from local_stack.run_report import read_chain, report_lines
 from local_stack.settings import api_url
 from local_stack.verdict import CHAINS, Verdict, judge, observe
 from scraper_monitor.airflow.rest import AirflowApi, AirflowHttpError
+from sitesim.predict import CannotPredict
+from sitesim.scenario import Scenario, load
 
 FINAL_RUN_STATES = {"success", "failed"}
 DEMO_CLIENT_ATTEMPTS = 2
@@ -115,9 +118,22 @@ def start_stack(paths: Paths, env: dict[str, str], scenario_name: str) -> Airflo
     return api
 
 
-def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) -> int:
-    from sitesim.scenario import load
+def predict(scenario: Scenario, dag_id: str, day: date) -> tuple[dict[str, int] | None, str | None]:
+    """The scenario's prediction for the chain, or None and why the predictor cannot make one."""
+    try:
+        predicted = scenario.predict(
+            dag_id,
+            days_ahead=7,
+            client_attempts=DEMO_CLIENT_ATTEMPTS,
+            task_tries=DEMO_TASK_TRIES,
+            anchor_date=day,
+        )
+    except CannotPredict as exc:
+        return None, str(exc)
+    return predicted, None
 
+
+def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) -> int:
     scenario = load(scenario_name)
     login = json.loads(paths.login_file.read_text())
     api = start_stack(paths, env, scenario_name)
@@ -131,19 +147,14 @@ def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) 
         monitor_dsn = env["SCRAPER_MONITOR_DSN"]
         events_dsn = with_database(monitor_dsn, "scraped_events")
         observed = observe(api.task_instances(dag_id, run_id), monitor_dsn, dag_id, run_id, events_dsn)
-        predicted = scenario.predict(
-            dag_id,
-            days_ahead=7,
-            client_attempts=DEMO_CLIENT_ATTEMPTS,
-            task_tries=DEMO_TASK_TRIES,
-            anchor_date=day,
-        )
-        verdicts.append(judge(dag_id, observed, predicted))
+        verdicts.append(judge(dag_id, observed, *predict(scenario, dag_id, day)))
 
     url = api_url()
     print(f"\nboth chains finished in {elapsed:.0f}s")
     for verdict in verdicts:
         print(verdict.line())
+        chain = read_chain(api, env["SCRAPER_MONITOR_DSN"], verdict.dag_id, runs[verdict.dag_id])
+        print("\n".join(report_lines(chain)))
     split = worker_split(api, runs)
     print("task instances per worker host: " + ", ".join(f"{host} {n}" for host, n in sorted(split.items())))
     print(f"\nAirflow UI:      {url}  (login {login['username']} / {login['password']})")

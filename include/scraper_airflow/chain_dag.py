@@ -190,8 +190,10 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             unit_results: list[dict[str, Any]], units: list[dict[str, Any]]
         ) -> list[dict[str, Any]]:
             _, ctx = _context(spec)
-            # None when every unit failed: the run goes on and reports no films.
-            planned = common_steps.plan_films(list(unit_results or []), list(units))
+            # unit_results is None when every unit failed, units when the sync failed (this task runs
+            # all_done): the run goes on and reports no films, rather than a TypeError of its own
+            # beside the sync's failure.
+            planned = common_steps.plan_films(list(unit_results or []), list(units or []))
             return _fan_out(planned, FILMS_KEY, ctx)
 
         @task(

@@ -11,6 +11,7 @@ step names gets its chain for free, and unknown tasks land in an "Other tasks" s
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ from scraper_monitor.state import (
 )
 
 MESSAGE_PREVIEW_CHARS = 80
+#: Dates in a unit's name ("Kraków - Galeria Kazimierz 2025-11-25", "day 3 (2025-11-27)"): what is
+#: left is the entity the unit belongs to, whose failures on several days are one incident.
+_DATE_IN_NAME = re.compile(r"\s*\(?\d{4}-\d{2}-\d{2}\)?")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class TaskInstanceRecord:
     start_date: datetime | None = None
     end_date: datetime | None = None
     duration: float | None = None  # seconds, as Airflow stores it
+    name: str | None = None  # Airflow's rendered map index, e.g. "Kraków - Bonarka 2025-11-25"
 
 
 @dataclass
@@ -84,6 +89,7 @@ class ChainNode:
     items: dict[str, int] = field(default_factory=dict)  # item outcome -> count
     has_summary: bool = False  # False for children that never ran (no summary was written)
     blocked_by: str | None = None  # for upstream_failed: the label of the failure that stopped it
+    name: str | None = None  # the mapped instance's own name (Airflow's rendered map index)
 
     @property
     def label(self) -> str:
@@ -117,7 +123,7 @@ class Stage:
         return _span_seconds(self.nodes)
 
 
-IncidentKind = Literal["failure", "retrying", "silent", "orphan"]
+IncidentKind = Literal["failure", "empty", "retrying", "silent", "orphan"]
 
 
 @dataclass
@@ -128,6 +134,8 @@ class Incident:
     text: str
     root: ChainNode | None  # None for "orphan": never-ran nodes whose failed parent is unknown
     casualties: list[ChainNode] = field(default_factory=list)
+    #: A "failure" that collapses several failed nodes (one cinema's days, a whole stage): all of them.
+    failed: list[ChainNode] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -215,6 +223,7 @@ def build_chain(
         node = _new_node(ti.task_id, ti.map_index, state, rules)
         node.try_number = ti.try_number
         node.started_at, node.ended_at, node.duration_s = ti.start_date, ti.end_date, ti.duration
+        node.name = ti.name
         nodes[node.key] = node
     for key, row in latest.items():
         if key in removed:  # its rows are from before the input shrank: history, not this run
@@ -368,17 +377,24 @@ def _incidents(
         else:
             orphans.append(node)
 
-    incidents: list[Incident] = []
-    for node in ordered:
-        if node.state == FAILED:
-            lost = casualties.get(node.key, [])
-            rule = _rule_for(node.task_id, rules)
-            if lost:
-                effect = f"{_describe(lost, rules)} never ran"
-            else:
-                effect = rule.failure_effect or ""
-            text = f"{node.label} failed{_error_suffix(node)}" + (f": {effect}" if effect else "")
-            incidents.append(Incident("failure", text, node, lost))
+    empty = _empty_sync(ordered)
+    incidents: list[Incident] = [empty] if empty else []
+    for failed in _failure_groups(ordered):
+        lost = [c for node in failed for c in casualties.get(node.key, [])]
+        rule = _rule_for(failed[0].task_id, rules)
+        effect = f"{_describe(lost, rules)} never ran" if lost else rule.failure_effect or ""
+        if len(failed) == 1:
+            text = f"{failed[0].label} failed{_error_suffix(failed[0])}" + (f": {effect}" if effect else "")
+            incidents.append(Incident("failure", text, failed[0], lost))
+            continue
+        owner, total = _owner(failed[0], [n for n in by_task[failed[0].task_id] if n.map_index >= 0])
+        categories = ", ".join(sorted({n.error_category for n in failed if n.error_category}))
+        text = f"{owner}: {len(failed)} of {total} {rule.plural} failed" + (
+            f", {categories}" if categories else ""
+        )
+        incidents.append(
+            Incident("failure", text + (f"; {effect}" if effect else ""), failed[0], lost, failed)
+        )
     for node in ordered:
         if node.state == RETRYING:
             text = f"{node.label} is retrying (try {node.try_number}){_error_suffix(node)}"
@@ -391,6 +407,59 @@ def _incidents(
             reason = f": {_preview(node.silent_reason)}" if node.silent_reason else ""
             incidents.append(Incident("silent", f"{node.label} succeeded silently{reason}", node))
     return incidents
+
+
+def _entity(node: ChainNode) -> str | None:
+    if not node.name:
+        return None
+    return _DATE_IN_NAME.sub("", node.name).strip() or None
+
+
+def _owner(node: ChainNode, siblings: list[ChainNode]) -> tuple[str, int]:
+    """Who a group of failed nodes belongs to, and how many nodes it has: the entity in the node's
+    name when several of its mapped siblings share it (a cinema over its days), else the task."""
+    entity = _entity(node)
+    shared = [n for n in siblings if entity is not None and _entity(n) == entity]
+    if entity is not None and len(shared) > 1:
+        return entity, len(shared)
+    return node.short_name, len(siblings)
+
+
+def _failure_groups(ordered: list[ChainNode]) -> list[list[ChainNode]]:
+    """Failed nodes, one group per incident, in chain order. The failed days of one entity (a cinema)
+    are one group; a mapped task whose every instance failed (every day page, every film detail on a
+    TMDB outage) is one group; any other failure stands alone."""
+    by_task: dict[str, list[ChainNode]] = defaultdict(list)
+    for node in ordered:
+        by_task[node.task_id].append(node)
+    groups: dict[tuple[str, str], list[ChainNode]] = {}
+    for node in ordered:
+        if node.state != FAILED:
+            continue
+        siblings = [n for n in by_task[node.task_id] if n.map_index >= 0]
+        owner, _ = _owner(node, siblings)
+        whole_task = len(siblings) > 1 and all(n.state == FAILED for n in siblings)
+        if node.map_index >= 0 and (owner != node.short_name or whole_task):
+            groups.setdefault((node.task_id, owner), []).append(node)
+        else:
+            groups[(node.task_id, node.label)] = [node]
+    return list(groups.values())
+
+
+def _empty_sync(ordered: list[ChainNode]) -> Incident | None:
+    """A sync that succeeded with nothing to fan out to: the run "succeeds" and scrapes nothing."""
+    syncs = [n for n in ordered if n.stage == "sync" and n.state == SUCCESS]
+    units = [n for n in ordered if n.stage == "units"]
+    if len(syncs) != 1 or any(n.map_index >= 0 for n in units):
+        return None
+    sync = syncs[0]
+    unexpanded = bool(units) and all(n.state == SKIPPED for n in units)
+    if not unexpanded and sync.counts.get("units") != 0:
+        return None
+    zeros = sorted(k for k, v in sync.counts.items() if v == 0)
+    what = [k for k in zeros if not k.startswith("units")] or ["units"]
+    returned = " and ".join(f"0 {k}" for k in what) if sync.has_summary else "nothing"
+    return Incident("empty", f"{sync.label} returned {returned}: nothing downstream ran", sync)
 
 
 def _error_suffix(node: ChainNode) -> str:

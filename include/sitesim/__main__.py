@@ -2,6 +2,9 @@
 
 One command reproduces an incident: write the scenario, run it, point the connections at the
 printed URLs.
+
+Exit status: 0 on success, 2 for an invalid scenario file (or a port it cannot listen on), 3 when
+``--predict`` meets a valid scenario whose outcome the model does not determine ("cannot predict").
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ import sys
 import threading
 from datetime import date
 
-from sitesim.predict import CHAINS
+from sitesim.predict import CHAINS, CannotPredict
 from sitesim.scenario import ScenarioError, bundled, load
 from sitesim.server import SiteSimulator
+
+INVALID = 2
+CANNOT_PREDICT = 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,12 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         simulator = SiteSimulator(
             scenario, host=args.host, port=args.port, anchor_date=args.anchor_date
         ).start()
+    except CannotPredict as exc:
+        print(f"sitesim: {exc}", file=sys.stderr)
+        return CANNOT_PREDICT
     except ScenarioError as exc:
         print(f"sitesim: {exc}", file=sys.stderr)
-        return 2
+        return INVALID
     except OSError as exc:
         print(f"sitesim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return INVALID
 
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # one line per request, live
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from sitesim.faults import FaultRule, Request
+from sitesim.faults import CELL_KINDS, FaultRule, Request, damaged
 from sitesim.generate import Catalog, CcEvent, Film, cc_film_attributes
 from sitesim.polish import slugify
 from sitesim.responses import Response, json_error, json_response
@@ -98,14 +98,11 @@ class CinemaCityApi:
         cinema_day = None if empty else self.catalog.cinema_days.get((match["cinema"], offset))
         if cinema_day is None:
             return json_response({"body": {"films": [], "events": []}})
-        return json_response(
-            {
-                "body": {
-                    "films": [self._film(f) for f in cinema_day.films],
-                    "events": [self._event(e, cinema_day.cinema_id, day) for e in cinema_day.events],
-                }
-            }
-        )
+        films = [self._film(f) for f in cinema_day.films]
+        events = [self._event(e, cinema_day.cinema_id, day) for e in cinema_day.events]
+        if fault is not None and fault.kind in CELL_KINDS:
+            _damage(films, events, fault)
+        return json_response({"body": {"films": films, "events": events}})
 
     def _days(self, cinema_id: str, last_day: int) -> list[int]:
         return listed_days(self.catalog, cinema_id, last_day)
@@ -166,3 +163,19 @@ class CinemaCityApi:
             "auditorium": event.auditorium,
             "auditoriumTinyName": event.auditorium.removeprefix("Sala "),
         }
+
+
+#: Where each cell lives: (list, key) of the film-events answer.
+_CELLS = {"showtime_time": ("events", "eventDateTime"), "film_title": ("films", "name"),
+          "event_attributes": ("events", "attributeIds")}  # fmt: skip
+
+
+def _damage(films: list[dict[str, Any]], events: list[dict[str, Any]], fault: FaultRule) -> None:
+    """Drop or garble one cell of the first row: the key is gone, or its value unreadable (a list
+    of attributes becomes one garbled string)."""
+    rows, key = _CELLS[fault.field or ""]
+    row = (films if rows == "films" else events)[0]
+    if fault.kind == "drop_field":
+        del row[key]
+    else:
+        row[key] = damaged(str(row[key]), fault.kind)

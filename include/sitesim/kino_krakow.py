@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
 
-from sitesim.faults import FaultRule, Request
+from sitesim.faults import CELL_KINDS, FaultRule, Request, damaged
 from sitesim.generate import Catalog, Film, FilmDay
 from sitesim.polish import polish_date, slugify
 from sitesim.responses import Response, html_error, html_response
@@ -75,15 +75,16 @@ class KinoKrakowSite:
         cookie = _cookie(headers.get("cookie", ""))
         if req.endpoint == "program":
             session_id, session = self._session_or_new(cookie)
-            page = self._program_page(req.day or 0, session.token, kind)
+            page = self._program_page(req.day or 0, session.token, fault)
             return _with_session(html_response(page), session_id)
         if req.endpoint == "set_day":
             session = self._session(cookie)
             token = headers.get("x-csrf-token", "")
             if session is None or token != session.token or kind == "csrf_rejected":
                 return html_response(_REJECTED, 422)
-            with self._lock:
-                session.day = req.day
+            if kind != "day_not_switched":  # that fault answers as usual and keeps the old day
+                with self._lock:
+                    session.day = req.day
             # The real site answers the data-method="post" link with a redirect back to the
             # programme, the (re-issued) session cookie on the redirect itself.
             response = Response(302, b"", "text/html; charset=utf-8", [("Location", PROGRAM)])
@@ -127,7 +128,8 @@ class KinoKrakowSite:
             if fd.film == film
         ]
 
-    def _program_page(self, day: int, token: str, kind: str | None) -> str:
+    def _program_page(self, day: int, token: str, fault: FaultRule | None) -> str:
+        kind = fault.kind if fault else None
         the_date = self.anchor + timedelta(days=day)
         films = self.catalog.programme.get(day, ())
         if kind == "selector_removed":
@@ -135,7 +137,7 @@ class KinoKrakowSite:
         elif kind == "empty":
             body = '<table class="repert"><tbody></tbody></table>'
         elif films:
-            body = _table(films, the_date)
+            body = _table(films, the_date, fault if kind in CELL_KINDS else None)
         else:
             body = NOTICE
         # The real day selector: one cell per day, a Rails data-method="post" link to set_day.
@@ -169,20 +171,29 @@ def _cinema_cell(cinema: KinoKrakowCinema) -> str:
     return f'<td class="cinema_film"><a href="/{escape(cinema.slug)}">{escape(cinema.name)}</a></td>'
 
 
-def _table(films: tuple[FilmDay, ...], the_date: date) -> str:
+def _table(films: tuple[FilmDay, ...], the_date: date, damage: FaultRule | None = None) -> str:
+    """The programme table; ``damage`` (a cell fault) drops or garbles one cell: the first film's
+    title or its first showtime's time."""
+    field = damage.field if damage else None
     rows = [_date_row(the_date)]
-    for fd in films:
+    for n, fd in enumerate(films):
+        title = escape(fd.film.title_pl)
+        if n == 0 and damage is not None and field == "film_title":
+            title = damaged(title, damage.kind)
         rows.append(
             '<tr class="film"><td colspan="2">'
             f'<a class="preview-link film" href="/film/{escape(fd.film.link_slug)}.html">'
-            f"{escape(fd.film.title_pl)}</a></td></tr>"
+            f"{title}</a></td></tr>"
         )
-        for s in fd.screenings:
+        for m, s in enumerate(fd.screenings):
             slug = escape(s.cinema.slug)
+            times = list(s.times)
+            if n == m == 0 and damage is not None and field == "showtime_time":
+                times[0] = (damaged(times[0][0], damage.kind), times[0][1])
             hours = " ".join(
                 f'<span class="hour"><a href="/{slug}/by_cinema/{the_date.isoformat()}">{time}</a> '
                 f'<a class="buy_ticket" href="/showtime/{showtime_id}">bilety</a></span>'
-                for time, showtime_id in s.times
+                for time, showtime_id in times
             )
             rows.append(f'<tr>{_cinema_cell(s.cinema)}<td class="hours">{hours}</td></tr>')
     return '<table class="repert">\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table>"

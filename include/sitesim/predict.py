@@ -7,8 +7,12 @@ task try; any other failure (a parse error, a 4xx) ends the try; Airflow then ru
 ``task_tries`` tries. Reusing the engine means the prediction applies the rules exactly as the
 server will. docs/scenarios.md ("Predictions") spells out the flows and the counting.
 
-Rules whose effect would depend on request timing (a ``first_n`` rule that several units can hit)
-are refused with an error naming the rule, rather than predicted wrongly.
+The requests outside the units decide whether anything runs at all: the sync's (cinema list,
+``dates/in-cinema``, the Kino Krakow programme it parses) and each film's (its Kino Krakow page, its
+TMDB searches). A sync that fails leaves no unit; a film whose requests keep failing fails its
+``movie_details``, and its showtimes are skipped. Rules whose effect would depend on request timing
+(a ``first_n`` rule that several units or films can hit) raise ``CannotPredict`` naming the rule and
+why, rather than being predicted wrongly.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from sitesim.cinema_city import cinemas_path, dates_path, film_events_path, listed_days
-from sitesim.faults import FaultEngine, FaultRule, Request
+from sitesim.faults import CELL_KINDS, FaultEngine, FaultRule, Request
 from sitesim.generate import Film
 from sitesim.kino_krakow import DAYS, PROGRAM
 from sitesim.polish import same_city
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 
 CHAINS: tuple[str, ...] = ("cinema_city", "kino_krakow")
 KEYS: tuple[str, ...] = (
+    "sync_failed",
     "units_total",
     "units_succeeded",
     "units_failed",
@@ -40,12 +45,17 @@ KEYS: tuple[str, ...] = (
     "films_total",
     "films_matched",
     "films_not_matched",
+    "films_failed",
     "films_silent",
     "showtimes_total",
     "showtimes_created",
     "showtimes_skipped",
     "showtime_batches_upstream_failed",
 )
+
+
+class CannotPredict(ValueError):
+    """A valid scenario whose outcome the model does not determine: the message says why."""
 
 
 @dataclass(frozen=True)
@@ -75,16 +85,37 @@ class _Step:
 
 
 @dataclass(frozen=True)
+class _Stuck:
+    """Kino Krakow: the unit's page when its set_day answered but did not switch the day. The session
+    keeps no day, so the page is day 0's, and rules with a ``day`` do not see the request."""
+
+    data: Request
+    showtimes: tuple[tuple[Film, int], ...]  # day 0's
+    wrong_date: bool  # day 0's rows carry day 0's date: the scraper's date check fails the unit
+
+
+@dataclass(frozen=True)
 class _Unit:
     name: str
     steps: tuple[_Step, ...]
     listed: bool  # Cinema City: in dates/in-cinema as the sync saw it; Kino Krakow: has a programme
     showtimes: tuple[tuple[Film, int], ...]  # as served without faults
     forced_empty_is_silent: bool  # Kino Krakow: a table without rows is silent even on a notice day
+    stuck: _Stuck | None = None  # Kino Krakow: the page when set_day does not switch the day
+
+
+@dataclass(frozen=True)
+class _Outside:
+    """The requests a chain sends outside its units."""
+
+    sync: tuple[Request, ...]  # any of them failing fails the sync task, and nothing downstream runs
+    film_pages: dict[Film, Request]  # Kino Krakow: a film page that fails fails its movie_details
+    tmdb: dict[Film, tuple[Request, ...]]  # searches and details a film's movie_details may send
 
 
 def effect(rule: FaultRule | None, role: str, client: Client) -> str:
-    """What a fault does to one request of a unit: ok, retry, fail or empty."""
+    """What a fault does to one request: ok, retry, fail or empty. Roles: "session" (first page of a
+    unit's session), "set_day", "data" (the unit's data), "sync" (read by the sync task), "film"."""
     if rule is None:
         return "ok"
     kind = rule.kind
@@ -94,10 +125,12 @@ def effect(rule: FaultRule | None, role: str, client: Client) -> str:
         return "retry" if client.retryable(rule) else "fail"
     if kind in ("truncated_json", "invalid_json", "csrf_rejected"):
         return "fail"
+    if kind == "day_not_switched":
+        return "stuck"
     if kind == "empty":
-        return "empty" if role == "data" else "ok"
+        return "empty" if role in ("data", "sync") else "ok"
     if kind == "selector_removed":
-        return "fail" if role == "data" else "ok"
+        return "fail" if role in ("data", "sync") else "ok"  # the sync parses the programme too
     return "fail" if role == "session" else "ok"  # csrf_missing: only the page the token comes from
 
 
@@ -125,8 +158,12 @@ def predict_chain(
     _check_rules(scenario.faults, engine, units, outside, client)
 
     counts = dict.fromkeys(KEYS, 0)
+    if any(_final(scenario, req, "sync", anchor, client) == "failed" for req in outside.sync):
+        counts["sync_failed"] = 1  # no unit, no film: the whole run is this one failure
+        return counts
     films: set[Film] = set()
     lost: set[Film] = set()  # films whose rows a silent unit's page lost
+    showtimes: list[tuple[Film, int]] = []
     for unit in units:
         # A fresh engine per unit: first_n rules reach at most one unit (checked above), and shared
         # ones are harmless, so counters never carry information from one unit to another.
@@ -138,6 +175,9 @@ def predict_chain(
             continue
         if state == "skipped":
             counts["units_skipped"] += 1
+            # Only a day whose set_day did not switch is skipped with rows of its own: it showed day
+            # 0's notice, and its films' pages disagree with the day pages, as after a silent day.
+            lost.update(film for film, _ in unit.showtimes)
             continue
         counts["units_succeeded"] += 1
         counts["units_retried"] += tries > 1
@@ -145,17 +185,22 @@ def predict_chain(
             counts["units_silent"] += 1
             lost.update(film for film, _ in unit.showtimes)
             continue
-        for film, n in unit.showtimes:
-            films.add(film)
-            counts["showtimes_total"] += n
-            counts["showtimes_created" if film.tmdb in MATCHED_KINDS else "showtimes_skipped"] += n
+        films.update(film for film, _ in unit.showtimes)
+        showtimes.extend(unit.showtimes)
+    failed = {film for film in films if _film_fails(scenario, film, outside, anchor, client)}
+    for film, n in showtimes:
+        # A film without its details has its showtimes skipped (film_detail_missing), like an unmatched one.
+        created = film.tmdb in MATCHED_KINDS and film not in failed
+        counts["showtimes_total"] += n
+        counts["showtimes_created" if created else "showtimes_skipped"] += n
     counts["films_total"] = len(films)
-    counts["films_matched"] = sum(f.tmdb in MATCHED_KINDS for f in films)
-    counts["films_not_matched"] = counts["films_total"] - counts["films_matched"]
+    counts["films_failed"] = len(failed)
+    counts["films_matched"] = sum(f.tmdb in MATCHED_KINDS for f in films - failed)
+    counts["films_not_matched"] = len(films - failed) - counts["films_matched"]
     if chain == "kino_krakow":
         # A film page lists its film's screenings whatever the day pages showed: a film planned from
         # other days whose rows a silent day lost disagrees with its page, and movie_details says so.
-        counts["films_silent"] = len(films & lost)
+        counts["films_silent"] = len((films - failed) & lost)
     return counts
 
 
@@ -169,16 +214,19 @@ def _simulate(unit: _Unit, engine: FaultEngine, client: Client) -> tuple[str, in
 
 
 def _run_try(unit: _Unit, engine: FaultEngine, client: Client) -> str:
-    forced_empty = False
+    forced_empty = stuck = False
     for step in unit.steps:
-        outcome = "retry"
-        for _ in range(client.attempts):
-            outcome = effect(engine.match(step.request), step.role, client)
-            if outcome != "retry":
-                break
-        if outcome in ("retry", "fail"):
+        request = unit.stuck.data if stuck and unit.stuck and step.role == "data" else step.request
+        outcome = _send(request, step.role, engine, client)
+        if outcome == "failed":
             return "failed"
         forced_empty = forced_empty or outcome == "empty"
+        stuck = stuck or outcome == "stuck"
+    if stuck and unit.stuck and not forced_empty:
+        # The page is day 0's: its notice (skipped, whatever the day holds), or its rows.
+        if not unit.stuck.showtimes:
+            return "skipped"
+        return "failed" if unit.stuck.wrong_date else "succeeded"
     if unit.showtimes and not forced_empty:
         return "succeeded"
     if forced_empty and unit.forced_empty_is_silent:
@@ -186,87 +234,147 @@ def _run_try(unit: _Unit, engine: FaultEngine, client: Client) -> str:
     return "silent" if unit.listed else "skipped"
 
 
+def _send(req: Request, role: str, engine: FaultEngine, client: Client) -> str:
+    """One request within one task try, with the client's retries: ok, empty or failed."""
+    outcome = "retry"
+    for _ in range(client.attempts):
+        outcome = effect(engine.match(req), role, client)
+        if outcome != "retry":
+            break
+    return "failed" if outcome in ("retry", "fail") else outcome
+
+
+def _final(scenario: Scenario, req: Request, role: str, anchor: date, client: Client) -> str:
+    """How a request sent on its own ends after every client retry and task try: ok, empty or failed.
+    Requests outside the units are judged one at a time (rules on them are always-on, or first_n
+    rules that only this request can spend, see _check_rules)."""
+    engine = FaultEngine(scenario.faults, anchor)
+    for _ in range(client.tries):
+        outcome = _send(req, role, engine, client)
+        if outcome != "failed":
+            return outcome
+    return "failed"
+
+
+def _film_fails(scenario: Scenario, film: Film, outside: _Outside, anchor: date, client: Client) -> bool:
+    """Whether the film's movie_details fails: its Kino Krakow page fails, or every TMDB request it
+    could send does. When only some of its TMDB requests fail, the outcome depends on which ones the
+    scraper sends, which the model does not know."""
+    page = outside.film_pages.get(film)
+    if page is not None and _final(scenario, page, "film", anchor, client) == "failed":
+        return True
+    tmdb = outside.tmdb.get(film, ())
+    failing = [req for req in tmdb if _final(scenario, req, "film", anchor, client) == "failed"]
+    if failing and len(failing) < len(tmdb):
+        raise CannotPredict(
+            f"TMDB faults fail {len(failing)} of the {len(tmdb)} requests film {film.title_pl!r} may send"
+            f" (e.g. {failing[0].path} {dict(failing[0].query)}); whether its movie_details fails depends on"
+            " which of them the scraper sends. Make the rule match all of a film's searches, or none"
+        )
+    return bool(failing)
+
+
 def _check_rules(
     rules: Iterable[FaultRule],
     engine: FaultEngine,
     units: list[_Unit],
-    outside: list[Request],
+    outside: _Outside,
     client: Client,
 ) -> None:
+    film_requests = [*outside.film_pages.values(), *(r for reqs in outside.tmdb.values() for r in reqs)]
+    chain_requests = [*outside.sync, *film_requests, *(s.request for u in units for s in u.steps)]
     for rule in rules:
         where = f"fault {rule.name!r}"
-        if any(engine.matches_any(rule, r) for r in outside):
-            harmful = rule.kind not in ("delay", "empty") or client.retryable(rule)
-            empty_sync = rule.kind == "empty" and any(
-                engine.matches_any(rule, r) for r in outside if r.endpoint != "dates"
+        counting = f"{where} ({_counting(rule)})"
+        if not any(engine.matches_any(rule, r) for r in chain_requests):
+            continue
+        if rule.from_s is not None or rule.until_s is not None:
+            raise CannotPredict(
+                f"{where} has a time window (from_s/until_s): which requests fall inside it depends on"
+                " when the run starts and how fast it goes"
             )
-            if empty_sync or (harmful and not client.survives(rule)):
-                raise ValueError(
-                    f"{where} hits requests outside the units (cinema list, programme sync, film pages,"
-                    " TMDB) and would not recover within the retries; predict() models only recoverable"
-                    " faults there (give it a first_n below the retries), and empty answers only for"
-                    " dates/in-cinema"
-                )
+        if rule.kind in CELL_KINDS:
+            raise CannotPredict(
+                f"{where} damages one cell ({rule.kind} {rule.field}): whether a correct scraper skips"
+                " that row, fails the unit or stores what is left is its own choice, which the model does"
+                " not fix"
+            )
+        harmful = rule.kind not in ("delay", "empty", "csrf_missing") or client.retryable(rule)
+        if (
+            rule.transient
+            and harmful
+            and not client.survives(rule)
+            and any(engine.matches_any(rule, r) for r in film_requests)
+        ):
+            raise CannotPredict(
+                f"{counting} fails film pages or TMDB requests beyond the retries; which films'"
+                " movie_details absorb the failures depends on timing. Make it an outage (no first_n or"
+                " requests) or keep first_n below the retries"
+            )
         for unit in units:
             for step in unit.steps:
-                if not step.shared or rule.first_n is None or not engine.matches_any(rule, step.request):
+                if not step.shared or not rule.transient or not engine.matches_any(rule, step.request):
                     continue
                 outcome = effect(rule, step.role, client)
-                if outcome != "ok" and not (outcome == "retry" and rule.first_n < client.attempts):
-                    raise ValueError(
-                        f"{where} (first_n) hits a request several units send ({step.request.path});"
+                absorbed = outcome == "retry" and rule.first_n is not None and rule.first_n < client.attempts
+                if outcome != "ok" and not absorbed:
+                    raise CannotPredict(
+                        f"{counting} hits a request several units send ({step.request.path});"
                         " which unit absorbs it would depend on timing. Target one unit's own request"
                         " (film-events path, set_day path, or a Kino Krakow day)"
                     )
         hit = [
             u.name for u in units if any(engine.matches_any(rule, s.request) for s in u.steps if not s.shared)
         ]
-        if rule.first_n is not None and len(hit) > 1:
-            raise ValueError(
-                f"{where} (first_n) matches {len(hit)} units ({', '.join(hit[:3])}, ...); which of them"
+        if rule.transient and len(hit) > 1:
+            raise CannotPredict(
+                f"{counting} matches {len(hit)} units ({', '.join(hit[:3])}, ...); which of them"
                 " absorbs the failures would depend on timing. Narrow its path or day to one unit"
             )
 
 
-def _tmdb_requests(scenario: Scenario, films: Iterable[Film]) -> list[Request]:
-    """Requests the movie_details tasks may send: searches (with and without the year) and the
-    details of a matched film."""
-    requests = []
+def _counting(rule: FaultRule) -> str:
+    """How a transient rule counts, as the scenario file says it."""
+    if rule.requests is not None:
+        low, high = rule.requests
+        return f"requests=[{low}, {'null' if high is None else high}]"
+    return f"first_n={rule.first_n}"
+
+
+def _tmdb_requests(scenario: Scenario, films: Iterable[Film]) -> dict[Film, tuple[Request, ...]]:
+    """Requests each film's movie_details may send: searches (with and without the year, in Polish)
+    and the details of a matched film."""
     key = {"api_key": scenario.tmdb_api_key}
+    requests: dict[Film, tuple[Request, ...]] = {}
     for film in films:
+        own = []
         for title in query_titles(film):
             for extra in ({}, {"language": "pl-PL"}, {"year": str(film.year)}):
                 query = {**key, "query": title, **extra}
-                requests.append(Request("tmdb", "GET", "/3/search/movie", "search", query=query))
+                own.append(Request("tmdb", "GET", "/3/search/movie", "search", query=query))
             for movie in scenario.catalog.tmdb.search(title) if film.tmdb in MATCHED_KINDS else ():
-                requests.append(Request("tmdb", "GET", f"/3/movie/{movie.id}", "movie", query=key))
+                own.append(Request("tmdb", "GET", f"/3/movie/{movie.id}", "movie", query=key))
+        requests[film] = tuple(own)
     return requests
-
-
-def _sync_reads_empty(scenario: Scenario, req: Request, anchor: date, client: Client) -> bool:
-    """Whether the sync task's answer to ``req`` (after its retries) is an ``empty`` fault."""
-    engine = FaultEngine(scenario.faults, anchor)
-    for _ in range(client.attempts * client.tries):
-        rule = engine.match(req)
-        if rule is None or rule.kind == "empty" or effect(rule, "sync", client) == "ok":
-            return rule is not None and rule.kind == "empty"
-    return False
 
 
 def _cinema_city_units(
     scenario: Scenario, city_name: str, days_ahead: int, anchor: date, client: Client
-) -> tuple[list[_Unit], list[Request]]:
+) -> tuple[list[_Unit], _Outside]:
     spec, catalog = scenario.cinema_city, scenario.catalog
     until = anchor + timedelta(days=days_ahead)
+    cinemas = Request("cinema_city", "GET", cinemas_path(spec.tenant, until), "cinemas")
+    sync = [cinemas]
     units = []
-    outside = [Request("cinema_city", "GET", cinemas_path(spec.tenant, until), "cinemas")]
-    for cinema in spec.cinemas:
+    # An empty cinema list is a successful sync with nothing to do.
+    listing = () if _final(scenario, cinemas, "sync", anchor, client) == "empty" else spec.cinemas
+    for cinema in listing:
         listed = set(listed_days(catalog, cinema.id, days_ahead))
         if not same_city(cinema.city, city_name) or not listed:
             continue  # filtered out by the sync task, or not in cinemas/with-event
         dates = Request("cinema_city", "GET", dates_path(spec.tenant, cinema.id, until), "dates")
-        outside.append(dates)
-        if _sync_reads_empty(scenario, dates, anchor, client):
+        sync.append(dates)
+        if _final(scenario, dates, "sync", anchor, client) == "empty":
             listed = set()
         for day in range(days_ahead):
             events = Request(
@@ -290,18 +398,18 @@ def _cinema_city_units(
                     forced_empty_is_silent=False,
                 )
             )
-    return units, outside + _tmdb_requests(scenario, catalog.cc_films)
+    tmdb = _tmdb_requests(scenario, catalog.cc_films)
+    return units, _Outside(tuple(sync), {}, tmdb)
 
 
-def _kino_krakow_units(
-    scenario: Scenario, days_ahead: int, anchor: date
-) -> tuple[list[_Unit], list[Request]]:
+def _kino_krakow_units(scenario: Scenario, days_ahead: int, anchor: date) -> tuple[list[_Unit], _Outside]:
     if days_ahead > DAYS:
         raise ValueError(
             f"Kino Krakow offers {DAYS} days (set_day 0..{DAYS - 1}); days_ahead must be <= {DAYS}"
         )
     catalog = scenario.catalog
     first_page = Request("kino_krakow", "GET", PROGRAM, "program", None)
+    day_0 = tuple((fd.film, fd.showtimes) for fd in catalog.programme.get(0, ()))
     units = []
     for day in range(days_ahead):
         programme = catalog.programme.get(day, ())
@@ -320,7 +428,8 @@ def _kino_krakow_units(
                 listed=bool(programme),
                 showtimes=tuple((fd.film, fd.showtimes) for fd in programme),
                 forced_empty_is_silent=True,
+                stuck=_Stuck(first_page, day_0, wrong_date=day != 0),
             )
         )
-    film_pages = [Request("kino_krakow", "GET", f"/film/{f.slug}.html", "film") for f in catalog.kk_films]
-    return units, [first_page, *film_pages, *_tmdb_requests(scenario, catalog.kk_films)]
+    pages = {f: Request("kino_krakow", "GET", f"/film/{f.slug}.html", "film") for f in catalog.kk_films}
+    return units, _Outside((first_page,), pages, _tmdb_requests(scenario, catalog.kk_films))

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from sitesim.faults import ENDPOINTS, KINDS, SITES, FaultRule
+from sitesim.faults import CELL_FIELDS, CELL_KINDS, ENDPOINTS, KINDS, SITES, FaultRule
 from sitesim.generate import Catalog, build_catalog
-from sitesim.predict import predict_chain
+from sitesim.predict import CannotPredict, predict_chain
 from sitesim.spec import (
     MATCHED_KINDS,
     TMDB_KINDS,
@@ -102,6 +102,8 @@ class Scenario:
                 client_timeout=client_timeout,
                 anchor=self.anchor(anchor_date),
             )
+        except CannotPredict as exc:
+            raise CannotPredict(f"{self.source}: cannot predict: {exc}") from exc
         except ValueError as exc:
             raise ScenarioError(f"{self.source}: {exc}") from exc
 
@@ -109,6 +111,12 @@ class Scenario:
 def bundled() -> list[str]:
     """Names of the scenarios shipped in ``sitesim/scenarios``."""
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def incidents() -> list[str]:
+    """Names (``incidents/<name>``, accepted by ``load``) of the incident scenarios shipped in
+    ``sitesim/scenarios/incidents``: replays of the outages users actually have."""
+    return sorted(f"incidents/{p.stem}" for p in (SCENARIO_DIR / "incidents").glob("*.yaml"))
 
 
 def load(name_or_path: str | Path) -> Scenario:
@@ -422,6 +430,10 @@ def _fault(f: _Fields, index: int) -> FaultRule:
         status=f.int("status", None, lo=100, hi=599),
         retry_after=f.int("retry_after", None, lo=0),
         seconds=f.float("seconds", None),
+        requests=_request_range(f),
+        from_s=f.float("from_s", None),
+        until_s=f.float("until_s", None),
+        field=f.str("field", None),
     )
     f.done()
     if rule.path is not None and rule.regex is not None:
@@ -438,7 +450,28 @@ def _fault(f: _Fields, index: int) -> FaultRule:
         raise f.error("retry_after", "only applies to status 429")
     if (kind == "delay") != (rule.seconds is not None):
         raise f.error("seconds", "is required for kind delay, and only applies to it")
+    if rule.first_n is not None and rule.requests is not None:
+        raise f.error(
+            "requests", "give either first_n or requests, not both (first_n: N is requests: [1, N])"
+        )
+    if rule.from_s is not None and rule.until_s is not None and rule.until_s <= rule.from_s:
+        raise f.error("until_s", "must be greater than from_s")
+    if (kind in CELL_KINDS) != (rule.field is not None):
+        raise f.error("field", f"is required for kinds {' and '.join(CELL_KINDS)}, and only applies to them")
+    if rule.field is not None and rule.field not in CELL_FIELDS[site]:
+        raise f.error("field", f"must be one of {', '.join(CELL_FIELDS[site])} for {site}")
     return rule
+
+
+def _request_range(f: _Fields) -> tuple[int, int | None] | None:
+    """``requests: [from, to]`` (1-based, inclusive; ``to`` null = on and on)."""
+    value = f._raw("requests", None)
+    if value is None:
+        return None
+    ok = isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value if v is not None)
+    if not ok or value[0] is None or value[0] < 1 or (value[1] is not None and value[1] < value[0]):
+        raise f.error("requests", "must be [from, to] with 1 <= from <= to (to may be null: no end)")
+    return value[0], value[1]
 
 
 def _check_volumes(s: Scenario, root: _Fields) -> None:

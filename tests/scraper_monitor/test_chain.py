@@ -21,7 +21,16 @@ CINEMA_CITY = STRUCTURES["cinema_city"]
 KINO_KRAKOW = STRUCTURES["kino_krakow"]
 
 
-def ti(task_id: str, map_index: int, state: str | None, *, offset: float = 0, secs: float = 1.0, tries=1):
+def ti(
+    task_id: str,
+    map_index: int,
+    state: str | None,
+    *,
+    offset: float = 0,
+    secs: float = 1.0,
+    tries=1,
+    name: str | None = None,
+):
     start = T0 + timedelta(seconds=offset) if state not in (None, "upstream_failed", "queued") else None
     end = start + timedelta(seconds=secs) if start and state not in ("running",) else None
     return TaskInstanceRecord(
@@ -32,6 +41,7 @@ def ti(task_id: str, map_index: int, state: str | None, *, offset: float = 0, se
         start_date=start,
         end_date=end,
         duration=secs if end else None,
+        name=name,
     )
 
 
@@ -195,6 +205,90 @@ def test_cascades_collapse_per_map_index_into_incidents():
     assert [i.text for i in silent] == [
         "cinema_dates[1] succeeded silently: films == 0 on a listed business day"
     ]
+
+
+def units_of_two_cinemas(failed: dict[str, set[int]], category: str) -> tuple[list, list]:
+    """Two Kraków cinemas x 7 days, named as the DAG names them; ``failed``: cinema -> failed days."""
+    tis, execs = [ti("sync", -1, "success")], [execution("sync", -1, "success", counts={"cinemas": 2})]
+    for c, cinema in enumerate(("Kraków - Bonarka", "Kraków - Galeria Kazimierz")):
+        for day in range(7):
+            index, name = c * 7 + day, f"{cinema} 2026-11-{23 + day}"
+            bad = day in failed.get(cinema, set())
+            tis.append(ti("cinema_day.cinema_dates", index, "failed" if bad else "success", name=name))
+            tis.append(ti("cinema_day.showtimes", index, "upstream_failed" if bad else "success", name=name))
+            if bad:
+                execs.append(execution("cinema_day.cinema_dates", index, "failed", error_category=category))
+    return tis, execs
+
+
+def test_the_failed_days_of_one_cinema_are_one_incident():
+    failed = {"Kraków - Galeria Kazimierz": set(range(7)), "Kraków - Bonarka": {3}}
+    tis, execs = units_of_two_cinemas(failed, "data_quality_error")
+    chain = build_chain(CINEMA_CITY, tis, execs, [], run_id="r")
+    assert [i.text for i in chain.incidents] == [
+        "cinema_dates[3] failed (data_quality_error): showtimes[3] never ran",
+        "Kraków - Galeria Kazimierz: 7 of 7 cinema-days failed, data_quality_error; 7 showtime batches"
+        " never ran",
+    ]
+    kazimierz = chain.incidents[1]
+    assert [n.label for n in kazimierz.failed] == [f"cinema_dates[{i}]" for i in range(7, 14)]
+    assert len(kazimierz.casualties) == 7 and kazimierz.root is kazimierz.failed[0]
+
+
+def test_two_failed_days_of_a_cinema_say_how_many_of_its_days_failed():
+    tis, execs = units_of_two_cinemas({"Kraków - Bonarka": {1, 5}}, "network_error")
+    (incident,) = build_chain(CINEMA_CITY, tis, execs, [], run_id="r").incidents
+    assert incident.text == (
+        "Kraków - Bonarka: 2 of 7 cinema-days failed, network_error; 2 showtime batches never ran"
+    )
+
+
+def test_every_day_page_failing_is_one_incident():
+    """csrf_missing on every page: each day is its own entity, but the whole stage failed."""
+    tis = [ti("sync", -1, "success")]
+    execs = []
+    for day in range(7):
+        name = f"day {day} (2026-11-{23 + day})"
+        tis += [ti("day.day_pages", day, "failed", name=name), ti("day.showtimes", day, "upstream_failed")]
+        execs.append(execution("day.day_pages", day, "failed", error_category="data_quality_error"))
+    (incident,) = build_chain(KINO_KRAKOW, tis, execs, [], run_id="r").incidents
+    assert incident.text == (
+        "day_pages: 7 of 7 day pages failed, data_quality_error; 7 showtime batches never ran"
+    )
+
+
+def test_a_tmdb_outage_is_one_incident_and_a_single_failed_film_stays_its_own():
+    def run(failed: set[int]) -> list[str]:
+        tis = [ti("sync", -1, "success"), ti("plan_films", -1, "success")]
+        tis += [
+            ti("movie_details", f, "failed" if f in failed else "success", name=f"Film {f}") for f in range(4)
+        ]
+        execs = [execution("movie_details", f, "failed", error_category="network_error") for f in failed]
+        return [i.text for i in build_chain(CINEMA_CITY, tis, execs, [], run_id="r").incidents]
+
+    assert run({0, 1, 2, 3}) == [
+        "movie_details: 4 of 4 film details failed, network_error; its showtimes were skipped"
+    ]
+    assert run({2}) == ["movie_details[2] failed (network_error): its showtimes were skipped"]
+
+
+def test_a_sync_that_found_nothing_is_an_empty_incident():
+    tis = [
+        ti("sync", -1, "success"),
+        ti("cinema_day.cinema_dates", -1, "skipped"),
+        ti("cinema_day.showtimes", -1, "skipped"),
+        ti("plan_films", -1, "success"),
+        ti("movie_details", -1, "skipped"),
+        ti("collect_matches", -1, "success"),
+    ]
+    counts = {"cinemas": 0, "units": 0, "units_listed": 0}
+    execs = [execution("sync", -1, "success", counts=counts)]
+    (incident,) = build_chain(CINEMA_CITY, tis, execs, [], run_id="r").incidents
+    assert (incident.kind, incident.text) == ("empty", "sync returned 0 cinemas: nothing downstream ran")
+    # Without Airflow's task instances, the store's counts alone tell it.
+    (from_store,) = build_chain(CINEMA_CITY, [], execs, [], run_id="r").incidents
+    assert from_store.text == "sync returned 0 cinemas: nothing downstream ran"
+    assert build_chain(CINEMA_CITY, [ti("sync", -1, "success")], [], [], run_id="r").incidents == []
 
 
 def test_failed_sync_takes_down_the_unexpanded_mapped_tasks():

@@ -1,9 +1,11 @@
-"""Every fault kind over real HTTP, first_n recovery and reset, and how rules pick requests."""
+"""Every fault kind over real HTTP, first_n recovery and reset, request ranges and time windows,
+and how rules pick requests."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +13,8 @@ import pytest
 import requests
 
 from sitesim import SiteSimulator
+from sitesim.faults import GARBLED, FaultEngine, FaultRule, Request
+from sitesim.polish import polish_date
 from tests.fixtures.sitesim import ANCHOR, SitesimFactory, small_scenario
 
 API = "/pl/data-api-service/v1/quickbook/10103"
@@ -189,3 +193,73 @@ def test_health_endpoint_describes_the_simulator(sitesim_factory: SitesimFactory
     assert health["scenario"] == "small" and health["anchor_date"] == day(0)
     assert health["tmdb"] == sim.base_urls["tmdb"]
     assert health["fault_matches"] == {"slow": 1}
+
+
+def test_a_request_range_fails_only_those_requests(sitesim_factory: SitesimFactory) -> None:
+    sim = serve(
+        sitesim_factory,
+        {"site": "cinema_city", "path": "*/at-date/*", "kind": "status", "status": 503, "requests": [2, 3]},
+    )
+    assert [requests.get(events_url(sim)).status_code for _ in range(4)] == [200, 503, 503, 200]
+    sim.reset()
+    assert requests.get(events_url(sim)).status_code == 200  # counting starts over
+
+
+def test_a_time_window_since_the_start_or_the_last_reset(sitesim_factory: SitesimFactory) -> None:
+    """ "429 for the first 0.3 s": over HTTP, then the window's edges on a clock the test moves."""
+    sim = serve(
+        sitesim_factory,
+        {"site": "cinema_city", "path": "*/at-date/*", "kind": "status", "status": 429, "until_s": 0.3},
+    )
+    assert requests.get(events_url(sim)).status_code == 429
+    time.sleep(0.35)
+    assert requests.get(events_url(sim)).status_code == 200
+    sim.reset()
+    assert requests.get(events_url(sim)).status_code == 429
+
+    now = [0.0]
+    rule = FaultRule("later", "tmdb", "status", path="*", status=503, from_s=10, until_s=20)
+    engine = FaultEngine((rule,), ANCHOR, clock=lambda: now[0])
+    search = Request("tmdb", "GET", "/3/search/movie", "search")
+    seen = []
+    for now[0] in (9.9, 10.0, 19.9, 20.0):
+        seen.append(engine.match(search) is rule)
+    assert seen == [False, True, True, False]
+    assert engine.counts() == {"later": 2}  # requests outside the window are not counted
+
+
+def test_drop_and_garble_one_cinema_city_cell(sitesim_factory: SitesimFactory) -> None:
+    def first_rows(field: str, kind: str) -> tuple[dict, dict, list]:
+        fault = {"site": "cinema_city", "path": "*/at-date/{day}", "kind": kind, "field": field}
+        body = requests.get(events_url(serve(sitesim_factory, fault))).json()["body"]
+        return body["films"][0], body["events"][0], body["events"][1:]
+
+    film, event, others = first_rows("showtime_time", "drop_field")
+    assert "eventDateTime" not in event and all("eventDateTime" in e for e in others)
+    film, event, _ = first_rows("event_attributes", "garble_field")
+    assert event["attributeIds"] == GARBLED and "eventDateTime" in event
+    film, _, _ = first_rows("film_title", "drop_field")
+    assert "name" not in film
+
+
+def test_garble_a_kino_krakow_cell(sitesim_factory: SitesimFactory) -> None:
+    fault = {"site": "kino_krakow", "path": "/cinema_program/by_movie", "day": 0, "kind": "garble_field"}
+    title = serve(sitesim_factory, {**fault, "field": "film_title"})
+    page = kk_day_page(title, 0).text
+    assert page.count(f"{GARBLED}</a></td></tr>") == 1  # one film row lost its title
+    hour = serve(sitesim_factory, {**fault, "kind": "drop_field", "field": "showtime_time"})
+    assert kk_day_page(hour, 0).text.count(f'/by_cinema/{day(0)}"></a>') == 1
+
+
+def test_day_not_switched_answers_as_usual_but_keeps_the_day(sitesim_factory: SitesimFactory) -> None:
+    sim = serve(
+        sitesim_factory,
+        {"site": "kino_krakow", "path": "/settings/set_day/1", "kind": "day_not_switched"},
+    )
+    stuck = kk_day_page(sim, 1).text  # kk_day_page asserts the 200
+
+    def date_row(n: int) -> str:
+        return f'<th class="date" colspan="2">{polish_date(ANCHOR + timedelta(days=n))}</th>'
+
+    assert date_row(0) in stuck and date_row(1) not in stuck  # day 0's programme, silently
+    assert date_row(1) in kk_day_page(serve(sitesim_factory), 1).text

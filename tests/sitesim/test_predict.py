@@ -19,6 +19,7 @@ from lxml import html as lxml_html
 from sitesim import SiteSimulator, load
 from sitesim.generate import Film
 from sitesim.polish import polish_date, strip_diacritics
+from sitesim.predict import CannotPredict
 from sitesim.scenario import ScenarioError
 from tests.fixtures.sitesim import ANCHOR, SitesimFactory, small_scenario
 
@@ -246,28 +247,162 @@ def test_city_filter_and_days_ahead_pick_the_units() -> None:
     assert scenario.predict("kino_krakow", days_ahead=3)["units_skipped"] == 1  # notice day
 
 
+CINEMA_LIST = {"site": "cinema_city", "path": "*/cinemas/with-event/*"}
+PROGRAMME = {"site": "kino_krakow", "path": "/cinema_program/by_movie"}
+
+
+def test_an_empty_cinema_list_is_a_successful_sync_with_nothing_to_do() -> None:
+    counts = small_scenario(faults=[{**CINEMA_LIST, "kind": "empty"}]).predict(
+        "cinema_city", days_ahead=3, anchor_date=ANCHOR
+    )
+    assert counts["sync_failed"] == 0
+    assert counts["units_total"] == counts["films_total"] == counts["showtimes_total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("chain", "fault"),
+    [
+        ("kino_krakow", {**PROGRAMME, "kind": "selector_removed"}),  # a redesign: the sync parses it too
+        ("kino_krakow", {**PROGRAMME, "kind": "status", "status": 503}),
+        ("cinema_city", {"site": "cinema_city", "path": "*", "kind": "invalid_json"}),
+        ("cinema_city", {**CINEMA_LIST, "kind": "status", "status": 503, "first_n": 6}),  # beyond 2 x 3
+        ("cinema_city", {"site": "cinema_city", "path": "*/dates/in-cinema/*", "kind": "truncated_json"}),
+    ],
+)
+def test_a_sync_that_keeps_failing_leaves_no_unit(chain: str, fault: dict) -> None:
+    counts = small_scenario(faults=[fault]).predict(chain, days_ahead=3, anchor_date=ANCHOR)
+    assert counts == {**dict.fromkeys(counts, 0), "sync_failed": 1}
+
+
+def test_a_sync_fault_within_the_retries_changes_nothing() -> None:
+    clean = small_scenario().predict("cinema_city", days_ahead=3, anchor_date=ANCHOR)
+    shaky = {**CINEMA_LIST, "kind": "status", "status": 503, "first_n": 5}
+    assert small_scenario(faults=[shaky]).predict("cinema_city", days_ahead=3, anchor_date=ANCHOR) == clean
+
+
+@pytest.mark.parametrize("chain", ["cinema_city", "kino_krakow"])
+def test_a_tmdb_outage_fails_every_film_and_skips_every_showtime(chain: str) -> None:
+    clean = small_scenario().predict(chain, days_ahead=3, anchor_date=ANCHOR)
+    down = small_scenario(faults=[{"site": "tmdb", "path": "*", "kind": "status", "status": 503}])
+    counts = down.predict(chain, days_ahead=3, anchor_date=ANCHOR)
+    assert counts["films_failed"] == counts["films_total"] == clean["films_total"] > 0
+    assert counts["films_matched"] == counts["films_not_matched"] == 0
+    assert counts["showtimes_skipped"] == counts["showtimes_total"] == clean["showtimes_total"]
+    assert counts["units_succeeded"] == clean["units_succeeded"]  # the units never ask TMDB
+
+
+def test_a_missing_film_page_fails_only_that_film() -> None:
+    scenario = small_scenario()
+    film = next(fd.film for fd in scenario.catalog.programme[0])
+    page = {"site": "kino_krakow", "path": f"/film/{film.slug}.html", "kind": "status", "status": 500}
+    counts = small_scenario(faults=[page]).predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    assert counts["films_failed"] == 1
+    clean = scenario.predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    assert counts["films_matched"] + counts["films_not_matched"] == clean["films_total"] - 1
+
+
+def test_csrf_missing_on_every_page_fails_every_day_but_not_the_sync() -> None:
+    counts = small_scenario(faults=[{**PROGRAMME, "kind": "csrf_missing"}]).predict(
+        "kino_krakow", days_ahead=3, anchor_date=ANCHOR
+    )
+    assert (counts["sync_failed"], counts["units_total"], counts["units_failed"]) == (0, 3, 3)
+    assert counts["showtime_batches_upstream_failed"] == 3 and counts["films_total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("requests", "state"),
+    [([1, 6], "failed"), ([1, 2], "retried"), ([2, 7], "ok"), ([3, None], "ok")],
+)
+def test_a_request_range_on_one_unit_is_replayed_like_first_n(requests: list, state: str) -> None:
+    """Only the from-th to the to-th request fail: a range starting after the first request never
+    touches a unit that succeeds at once."""
+    fault = {"site": "cinema_city", "path": "*/film-events/in-cinema/1090/at-date/{day+1}", "kind": "status"}
+    scenario = small_scenario(faults=[{**fault, "status": 503, "requests": requests}])
+    counts = scenario.predict("cinema_city", days_ahead=3, anchor_date=ANCHOR)
+    expected = {"ok": (0, 0), "retried": (0, 1), "failed": (1, 0)}[state]
+    assert (counts["units_failed"], counts["units_retried"]) == expected
+
+
+SET_DAY_1 = {"site": "kino_krakow", "path": "/settings/set_day/1", "kind": "day_not_switched"}
+
+
+def test_a_day_that_silently_does_not_switch_shows_day_0_and_fails_its_date_check() -> None:
+    clean = small_scenario().predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    counts = small_scenario(faults=[SET_DAY_1]).predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    assert (counts["units_failed"], counts["units_succeeded"]) == (1, clean["units_succeeded"] - 1)
+    on_day_0 = {**SET_DAY_1, "path": "/settings/set_day/0"}
+    assert small_scenario(faults=[on_day_0]).predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR) == clean
+
+
+def test_a_day_stuck_on_a_notice_day_0_is_skipped_and_its_films_disagree_with_their_pages() -> None:
+    scenario = small_scenario(faults=[SET_DAY_1], kino_krakow={"empty_days": [0]})
+    counts = scenario.predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    programme = scenario.catalog.programme
+    assert (counts["units_skipped"], counts["units_failed"], counts["units_silent"]) == (2, 0, 0)
+    day_2 = {fd.film for fd in programme[2]}
+    assert counts["films_silent"] == len(day_2 & {fd.film for fd in programme[1]}) > 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (
+            {"site": "cinema_city", "path": "*", "kind": "status", "status": 429, "until_s": 300},
+            r"cannot predict: fault 'shaky' has a time window",
+        ),
+        (
+            {
+                "site": "cinema_city",
+                "path": "*/film-events/*",
+                "kind": "drop_field",
+                "field": "showtime_time",
+            },
+            r"cannot predict: fault 'shaky' damages one cell \(drop_field showtime_time\)",
+        ),
+        (
+            {"site": "kino_krakow", "path": "*", "kind": "garble_field", "field": "film_title"},
+            r"cannot predict: fault 'shaky' damages one cell \(garble_field film_title\)",
+        ),
+    ],
+)
+def test_predictions_refuse_time_windows_and_cell_damage(fault: dict, message: str) -> None:
+    scenario = small_scenario(faults=[{"name": "shaky", **fault}])
+    with pytest.raises(CannotPredict, match=message):
+        scenario.predict(fault["site"], days_ahead=3, anchor_date=ANCHOR)
+    # A rule the chain never sends a request for does not stop its prediction.
+    other = "kino_krakow" if fault["site"] == "cinema_city" else "cinema_city"
+    assert scenario.predict(other, days_ahead=3, anchor_date=ANCHOR)["units_total"] > 0
+
+
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
         (
             {"site": "cinema_city", "path": "*/film-events/*", "kind": "status", "status": 503, "first_n": 2},
-            r"fault 'shaky' \(first_n\) matches \d units",
+            r"cannot predict: fault 'shaky' \(first_n=2\) matches \d units",
         ),
         (
-            {"site": "kino_krakow", "path": "/cinema_program/by_movie", "kind": "csrf_missing", "first_n": 1},
-            r"fault 'shaky' \(first_n\) hits a request several units send",
+            {**PROGRAMME, "kind": "csrf_missing", "first_n": 1},
+            r"cannot predict: fault 'shaky' \(first_n=1\) hits a request several units send",
         ),
         (
-            {"site": "tmdb", "path": "*", "kind": "status", "status": 503},
-            r"fault 'shaky' hits requests outside the units",
+            {"site": "tmdb", "path": "*", "kind": "status", "status": 503, "first_n": 10},
+            r"cannot predict: fault 'shaky' \(first_n=10\) fails film pages or TMDB requests",
+        ),
+        (
+            {"site": "tmdb", "path": "*", "query": {"language": "pl-PL"}, "kind": "status", "status": 503},
+            r"cannot predict: TMDB faults fail \d+ of the \d+ requests film",
         ),
     ],
 )
-def test_predictions_refuse_rules_whose_effect_depends_on_timing(fault: dict, message: str) -> None:
+def test_predictions_refuse_rules_whose_effect_depends_on_timing_or_the_scraper(
+    fault: dict, message: str
+) -> None:
     chain = fault["site"] if fault["site"] != "tmdb" else "cinema_city"
     scenario = small_scenario(faults=[{"name": "shaky", **fault}])
-    with pytest.raises(ScenarioError, match=message):
+    with pytest.raises(CannotPredict, match=message):
         scenario.predict(chain, days_ahead=3, anchor_date=ANCHOR)
+    assert not isinstance(CannotPredict("x"), ScenarioError)  # told apart from an invalid file
 
 
 def test_unknown_chain_is_an_error() -> None:

@@ -49,6 +49,30 @@ def test_unknown_name_lists_the_bundled_scenarios() -> None:
             {"faults": [{"site": "tmdb", "kind": "status", "status": 503, "retry_after": 1}]},
             r"faults\[0\]\.retry_after: only applies to status 429",
         ),
+        (
+            {"faults": [{"site": "tmdb", "kind": "status", "status": 503, "first_n": 1, "requests": [1, 2]}]},
+            r"faults\[0\]\.requests: give either first_n or requests",
+        ),
+        (
+            {"faults": [{"site": "tmdb", "kind": "status", "status": 503, "requests": [3, 2]}]},
+            r"faults\[0\]\.requests: must be \[from, to\]",
+        ),
+        (
+            {"faults": [{"site": "tmdb", "kind": "status", "status": 503, "from_s": 60, "until_s": 30}]},
+            r"faults\[0\]\.until_s: must be greater than from_s",
+        ),
+        (
+            {"faults": [{"site": "cinema_city", "kind": "drop_field"}]},
+            r"faults\[0\]\.field: is required for kinds drop_field and garble_field",
+        ),
+        (
+            {"faults": [{"site": "kino_krakow", "kind": "garble_field", "field": "event_attributes"}]},
+            r"faults\[0\]\.field: must be one of showtime_time, film_title for kino_krakow",
+        ),
+        (
+            {"faults": [{"site": "cinema_city", "kind": "day_not_switched"}]},
+            r"faults\[0\]\.kind: day_not_switched cannot apply to cinema_city",
+        ),
         ({"films": [{"title_pl": "X", "tmdb": "maybe"}]}, r"films\[0\]\.tmdb: must be one of"),
         (
             {"films": [{"title_pl": "X", "language": "pl", "tmdb": "split_match"}]},

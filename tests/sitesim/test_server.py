@@ -11,11 +11,12 @@ from datetime import timedelta
 
 import pytest
 import requests
+import yaml
 from lxml import html as lxml_html
 
 from sitesim import SiteSimulator
 from sitesim.polish import polish_date
-from tests.fixtures.sitesim import ANCHOR, SitesimFactory, small_scenario
+from tests.fixtures.sitesim import ANCHOR, SMALL, SitesimFactory, small_scenario
 
 API = "/pl/data-api-service/v1/quickbook/10103"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -309,3 +310,17 @@ def test_cli_prints_predictions_and_rejects_a_bad_scenario(tmp_path) -> None:
     )
     assert failed.returncode == 2
     assert "bad.yaml: faults[0].status: is required" in failed.stderr
+
+
+def test_cli_tells_a_scenario_it_cannot_predict_from_an_invalid_one(tmp_path) -> None:
+    partial = tmp_path / "partial.yaml"
+    only_polish = {"site": "tmdb", "query": {"language": "pl-PL"}, "kind": "status", "status": 502}
+    partial.write_text(yaml.safe_dump({**SMALL, "faults": [only_polish]}))
+    refused = subprocess.run(
+        [sys.executable, "-m", "sitesim", "--scenario", str(partial), "--predict"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 3
+    assert refused.stderr.startswith("sitesim: partial.yaml: cannot predict: TMDB faults fail")
+    assert "Traceback" not in refused.stderr

@@ -61,6 +61,7 @@ class OrmTaskInstances:
             TaskInstance.start_date,
             TaskInstance.end_date,
             TaskInstance.duration,
+            TaskInstance.rendered_map_index,
         ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
         with create_session() as session:
             rows = session.execute(query).all()
@@ -74,6 +75,7 @@ class OrmTaskInstances:
                 start_date=row.start_date,
                 end_date=row.end_date,
                 duration=row.duration,
+                name=row.rendered_map_index,
             )
             for row in rows
         ]
@@ -95,6 +97,7 @@ def task_instance_record(raw: Mapping[str, Any]) -> TaskInstanceRecord:
         start_date=_parse_time(raw.get("start_date")),
         end_date=_parse_time(raw.get("end_date")),
         duration=raw.get("duration"),
+        name=raw.get("rendered_map_index"),
     )
 
 

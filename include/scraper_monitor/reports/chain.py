@@ -52,6 +52,9 @@ class ChainNodeOut(BaseModel):
     task_id: str
     map_index: int
     label: str = Field(description='e.g. "cinema_dates[4]"')
+    name: str | None = Field(
+        default=None, description='the mapped instance\'s own name, e.g. "Kraków - Bonarka 2025-11-25"'
+    )
     state: str = Field(description="the monitor vocabulary plus running, queued and none (not started)")
     try_number: int
     started_at: datetime | None
@@ -82,12 +85,19 @@ class StageOut(BaseModel):
 
 
 class IncidentOut(BaseModel):
-    kind: str = Field(description="failure, retrying, silent or orphan")
+    kind: str = Field(description="failure, empty (the sync found nothing to do), retrying, silent or orphan")
     text: str = Field(
-        description='e.g. "cinema_dates[4] failed (network_error: HTTP 503): showtimes[4] never ran"'
+        description='e.g. "cinema_dates[4] failed (network_error: HTTP 503): showtimes[4] never ran", '
+        '"Kraków - Galeria Kazimierz: 7 of 7 cinema-days failed, data_quality_error; 7 showtime batches'
+        ' never ran", "sync returned 0 cinemas: nothing downstream ran"'
     )
-    root: str | None = Field(description="label of the root-cause node")
+    root: str | None = Field(
+        description="label of the root-cause node (the first, when it collapses several)"
+    )
     casualties: list[str] = Field(description="labels of the nodes that never ran because of it")
+    failed: list[str] = Field(
+        default_factory=list, description="labels of the failed nodes a collapsed failure stands for"
+    )
 
 
 class ChainSummaryOut(BaseModel):
@@ -150,6 +160,7 @@ def chain(conn: psycopg.Connection, dag_id: str, run_id: str, airflow: AirflowVi
                 text=i.text,
                 root=i.root.label if i.root else None,
                 casualties=[c.label for c in i.casualties],
+                failed=[n.label for n in i.failed],
             )
             for i in built.incidents
         ],

@@ -128,6 +128,7 @@ def test_rest_payloads_become_chain_inputs() -> None:
         {
             "task_id": "cinema_day.showtimes",
             "map_index": 3,
+            "rendered_map_index": "Kraków - Bonarka 2025-11-27",
             "state": "upstream_failed",
             "try_number": 0,
             "start_date": None,
@@ -136,6 +137,7 @@ def test_rest_payloads_become_chain_inputs() -> None:
         }
     )
     assert (record.state, record.try_number, record.start_date) == ("upstream_failed", 0, None)
+    assert record.name == "Kraków - Bonarka 2025-11-27"  # what groups a cinema's failed days
     ran = task_instance_record(
         {
             "task_id": "sync",

@@ -71,6 +71,29 @@ def save_all(dsn: str, summaries: Iterable[ExecutionSummary]) -> int:
     return n
 
 
+def save_failures(dsn: str, messages: Iterable[str], now: datetime) -> None:
+    """One failed try per message, an hour apart before ``now``, filed as ``categorize`` files it:
+    what the teaching loop (unknown fingerprints, accept, recategorize) starts from."""
+    from scraper_monitor.category import categorize
+    from scraper_monitor.state import FAILED
+
+    summaries = []
+    for index, message in enumerate(messages):
+        filed = categorize(message)
+        summaries.append(
+            make_summary(
+                map_index=index,
+                started_at=now - timedelta(hours=1 + index),
+                state=FAILED,
+                error_category=filed.category,
+                error_type=filed.error_type,
+                error_message=message,
+                fingerprint=filed.fingerprint,
+            )
+        )
+    save_all(dsn, summaries)
+
+
 def count(dsn: str, query: str, *params: Any) -> int:
     with psycopg.connect(dsn) as conn:
         row = conn.execute(query, params).fetchone()

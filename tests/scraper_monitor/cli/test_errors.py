@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -16,11 +16,8 @@ import pytest
 from scraper_monitor import settings
 from scraper_monitor.category import categorize, default_cues
 from scraper_monitor.cli import main
-from scraper_monitor.state import FAILED
 from scraper_monitor.store import migrate
-from scraper_monitor.store.db import connect
-from scraper_monitor.store.persist import save
-from tests.factories import make_summary
+from tests.factories import save_failures
 
 # Below the reading threshold: unknown_error today, with a guess (a venue).
 UNKNOWN = "Unable to determine which venue hosts event 8821"
@@ -30,22 +27,7 @@ GIBBERISH = "qwzx plorb vexmt"
 @pytest.fixture
 def store_dsn(pg_dsn: str) -> str:
     migrate.upgrade(pg_dsn)
-    now = datetime.now(UTC)
-    with connect(pg_dsn) as conn:
-        for index, message in enumerate([UNKNOWN, UNKNOWN, UNKNOWN, GIBBERISH]):
-            filed = categorize(message)
-            save(
-                conn,
-                make_summary(
-                    map_index=index,
-                    started_at=now - timedelta(hours=1 + index),
-                    state=FAILED,
-                    error_category=filed.category,
-                    error_type=filed.error_type,
-                    error_message=message,
-                    fingerprint=filed.fingerprint,
-                ),
-            )
+    save_failures(pg_dsn, [UNKNOWN, UNKNOWN, UNKNOWN, GIBBERISH], datetime.now(UTC))
     return pg_dsn
 
 

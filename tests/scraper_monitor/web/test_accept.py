@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,8 @@ from fastapi.testclient import TestClient
 from scraper_monitor import settings
 from scraper_monitor.airflow.web import may_edit
 from scraper_monitor.category import categorize, load_rules
-from scraper_monitor.state import FAILED
-from scraper_monitor.store.db import connect
-from scraper_monitor.store.persist import save
 from scraper_monitor.web import create_app, forms
-from tests.factories import make_summary
+from tests.factories import save_failures
 
 UNKNOWN = "Unable to determine which venue hosts event 8821"  # unknown_error today, read as a venue
 GIBBERISH = "qwzx plorb vexmt"
@@ -47,22 +44,7 @@ def header_editor(request: Request) -> str | None:
 
 @pytest.fixture
 def store(empty_store: str) -> str:
-    now = datetime.now(UTC)
-    with connect(empty_store) as conn:
-        for index, message in enumerate([UNKNOWN, UNKNOWN, UNKNOWN, GIBBERISH]):
-            filed = categorize(message)
-            save(
-                conn,
-                make_summary(
-                    map_index=index,
-                    started_at=now - timedelta(hours=1 + index),
-                    state=FAILED,
-                    error_category=filed.category,
-                    error_type=filed.error_type,
-                    error_message=message,
-                    fingerprint=filed.fingerprint,
-                ),
-            )
+    save_failures(empty_store, [UNKNOWN, UNKNOWN, UNKNOWN, GIBBERISH], datetime.now(UTC))
     return empty_store
 
 

@@ -36,7 +36,8 @@ from scraper_monitor.state import (
 )
 
 
-def _time(value: str | None) -> datetime | None:
+def api_time(value: str | None) -> datetime | None:
+    """A timestamp of Airflow's REST API (ISO 8601), None when absent."""
     return datetime.fromisoformat(value) if value else None
 
 
@@ -73,8 +74,8 @@ class AirflowTry:
             try_number=int(raw["try_number"]),
             state=raw.get("state"),
             max_tries=None if max_tries is None else int(max_tries),
-            started_at=_time(raw.get("start_date")),
-            ended_at=_time(raw.get("end_date")),
+            started_at=api_time(raw.get("start_date")),
+            ended_at=api_time(raw.get("end_date")),
             hostname=raw.get("hostname") or None,
         )
 

@@ -11,13 +11,12 @@ strings; ``scraper_monitor.state.from_airflow`` translates them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from scraper_monitor import settings
 from scraper_monitor.airflow import rest
 from scraper_monitor.chain import DagStructure, TaskInstanceRecord, TaskSpec
-from scraper_monitor.reconcile import AirflowTry
+from scraper_monitor.reconcile import AirflowTry, api_time
 from scraper_monitor.reports.chain import AirflowView
 
 # --- the ORM (inside the api-server) -------------------------------------------------------------
@@ -84,18 +83,14 @@ class OrmTaskInstances:
 # --- the REST API (the CLI) ----------------------------------------------------------------------
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def task_instance_record(raw: Mapping[str, Any]) -> TaskInstanceRecord:
     return TaskInstanceRecord(
         task_id=raw["task_id"],
         map_index=int(raw["map_index"]),
         state=raw.get("state"),
         try_number=int(raw.get("try_number") or 0),
-        start_date=_parse_time(raw.get("start_date")),
-        end_date=_parse_time(raw.get("end_date")),
+        start_date=api_time(raw.get("start_date")),
+        end_date=api_time(raw.get("end_date")),
         duration=raw.get("duration"),
         name=raw.get("rendered_map_index"),
     )

@@ -149,7 +149,9 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
         schedule=spec.schedule,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
-        max_active_runs=1,
+        # Several cities of one source run at once (city discovery), at most this many: a site is
+        # never asked for more cities at a time, however many are due.
+        max_active_runs=settings.max_active_cities(),
         default_args=default_args(),
         params=spec.params,
         # The scraper its rows belong to (scraper_monitor.recording.scraper_name).

@@ -49,11 +49,17 @@ STACK_DIR_ENV = "SCRAPER_STACK_DIR"
 RETRIES_ENV = "SCRAPER_RETRIES"
 RETRY_DELAY_ENV = "SCRAPER_RETRY_DELAY_SECONDS"
 NO_COLOR_ENV = "NO_COLOR"
+MAX_ACTIVE_CITIES_ENV = "SCRAPER_MAX_ACTIVE_CITIES"
+DISCOVERY_FILE_ENV = "SCRAPER_DISCOVERY_FILE"
 
 # The defaults ship inside the package (package data), so a non-editable install has them too.
 DEFAULT_SLO_CONFIG = PACKAGE_DIR / "slo.yaml"
 DEFAULT_ERROR_RULES = PACKAGE_DIR / "error_rules.yaml"
 DEFAULT_READING_CUES = PACKAGE_DIR / "reading_cues.yaml"
+#: City discovery's seed (include/discovery.yaml): the deployment's cities, not package data.
+DEFAULT_DISCOVERY_FILE = PACKAGE_DIR.parent / "discovery.yaml"
+#: Runs of one scraper DAG at once (several cities): enough to finish a morning, never a flood.
+DEFAULT_MAX_ACTIVE_CITIES = 3
 DEFAULT_AIRFLOW_URL = "http://127.0.0.1:8080"
 DEFAULT_ALERT_SCHEDULE = "*/15 * * * *"
 DEFAULT_DEADLINE_MINUTES = 60.0
@@ -183,6 +189,23 @@ def scraper_retries(environ: Mapping[str, str] = os.environ) -> int:
 def scraper_retry_delay_s(environ: Mapping[str, str] = os.environ) -> float:
     """Seconds before a scraper task's first retry (the demo shortens it)."""
     return float(environ.get(RETRY_DELAY_ENV, 60))
+
+
+def max_active_cities(environ: Mapping[str, str] = os.environ) -> int:
+    """Runs of one scraper DAG at a time (its cities): more wait queued in Airflow, so a source is
+    never asked for more than this many cities at once, whatever discovery queues."""
+    raw = environ.get(MAX_ACTIVE_CITIES_ENV, str(DEFAULT_MAX_ACTIVE_CITIES))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SettingsError(f"{MAX_ACTIVE_CITIES_ENV} must be a whole number of runs >= 1, got {raw!r}")
+    return value
+
+
+def discovery_file(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get(DISCOVERY_FILE_ENV) or DEFAULT_DISCOVERY_FILE)
 
 
 def colour_wanted(is_terminal: bool, environ: Mapping[str, str] = os.environ) -> bool:

@@ -117,6 +117,18 @@ class AirflowApi:
         body = {"logical_date": logical_date, "conf": conf or {}}
         return self._call("POST", f"/dags/{_segment(dag_id)}/dagRuns", json=body)["dag_run_id"]
 
+    def trigger_run(
+        self, dag_id: str, run_id: str, run_after: str, conf: dict[str, Any] | None = None
+    ) -> str:
+        """A run with the given id and no logical date (several cities' runs of one DAG share a day,
+        and Airflow keeps logical dates unique per DAG). HTTP 409 when the id is taken."""
+        body = {"dag_run_id": run_id, "logical_date": None, "run_after": run_after, "conf": conf or {}}
+        return self._call("POST", f"/dags/{_segment(dag_id)}/dagRuns", json=body)["dag_run_id"]
+
+    def dag_params(self, dag_id: str) -> dict[str, dict[str, Any]]:
+        """The DAG's params as Airflow describes them: name -> {value, schema, description}."""
+        return dict(self._call("GET", f"/dags/{_segment(dag_id)}/details").get("params") or {})
+
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/dags/{_segment(dag_id)}/dagRuns/{_segment(run_id)}")
 

@@ -123,3 +123,32 @@ def evaluate_alerts(dsn: str | None = None) -> dict[str, Any]:
     if report.check_errors:
         raise AlertChecksFailed(f"alert checks failed: {report.check_errors}")
     return report.to_json()
+
+
+# --- city_discovery ------------------------------------------------------------------------------
+
+
+class TriggersFailed(RuntimeError):
+    """Airflow refused or missed some triggers: those stay due, the task's retry queues them."""
+
+
+def queue_due_sources(at: Any, dry_run: bool) -> dict[str, Any]:
+    """Trigger every due city-source for the day of ``at`` (the orchestrator run's logical date or
+    run_after); the report lists each with its outcome. Fails after writing back what was queued when
+    any trigger failed, so Airflow shows it and the retry queues only what is still due."""
+    from scraper_monitor.airflow.connections import airflow_api
+    from scraper_monitor.airflow.discovery import queue_due
+    from scraper_monitor.store.db import MAINTENANCE_STATEMENT_TIMEOUT_MS, connect
+
+    with connect(monitor_dsn(), statement_timeout_ms=MAINTENANCE_STATEMENT_TIMEOUT_MS) as conn:
+        results = queue_due(airflow_api(), conn, at, dry_run=dry_run)
+    for item in results:
+        log.info("%s %s: %s %s %s", item.city, item.source, item.outcome, item.run_id, item.detail)
+    counts: dict[str, int] = {}
+    for item in results:
+        counts[item.outcome] = counts.get(item.outcome, 0) + 1
+    report = {"dry_run": dry_run, "counts": counts, "sources": [i.to_json() for i in results]}
+    failed = [f"{i.city}/{i.source}: {i.detail}" for i in results if i.outcome == "failed"]
+    if failed:
+        raise TriggersFailed(f"{len(failed)} of {len(results)} triggers failed: {'; '.join(failed)}")
+    return report

@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "export",
     "chain",
     "reconcile",
+    "discovery",
 ]
 
 

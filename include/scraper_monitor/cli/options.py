@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from scraper_monitor import settings
+from scraper_monitor.airflow import rest
 from scraper_monitor.cli import CliError
 from scraper_monitor.reports.base import MAX_HOURS
 from scraper_monitor.state import STATES
@@ -124,3 +125,16 @@ def open_store(dsn_arg: str | None) -> Iterator[psycopg.Connection]:
             yield conn
     except psycopg.Error as exc:
         raise CliError(f"cannot read the monitor store: {describe_error(exc)}") from exc
+
+
+@contextmanager
+def airflow_errors(what: str) -> Iterator[None]:
+    """Airflow's refusals and silence as one-line CLI errors (exit 2)."""
+    try:
+        yield
+    except rest.AirflowHttpError as exc:
+        if exc.status == 404:
+            raise CliError(f"Airflow does not know {what}") from exc
+        raise CliError(f"Airflow refused the request: {exc}") from exc
+    except rest.AirflowUnreachable as exc:
+        raise CliError(str(exc)) from exc

@@ -17,8 +17,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +27,7 @@ from scraper_monitor.cli import CliError
 from scraper_monitor.cli.options import (
     add_airflow_url_option,
     add_output_options,
+    airflow_errors,
     check_names,
     check_range,
     open_store,
@@ -64,18 +63,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-@contextmanager
-def _airflow_errors(what: str) -> Iterator[None]:
-    try:
-        yield
-    except rest.AirflowHttpError as exc:
-        if exc.status == 404:
-            raise CliError(f"Airflow does not know {what}") from exc
-        raise CliError(f"Airflow refused the request: {exc}") from exc
-    except rest.AirflowUnreachable as exc:
-        raise CliError(str(exc)) from exc
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.dag_id:
         check_names(dag_id=args.dag_id)
@@ -84,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
     airflow_url = settings.airflow_url(args.airflow_url)
     with open_store(args.dsn) as conn:
         if args.run_id:
-            with _airflow_errors(f"run {args.run_id!r} of {args.dag_id!r}"):
+            with airflow_errors(f"run {args.run_id!r} of {args.dag_id!r}"):
                 api = rest.connect(airflow_url)
                 runs = [reconcile_run(api, conn, args.dag_id, args.run_id, repair=args.repair)]
             report = {"airflow_url": airflow_url, **runs[0].to_json()}
@@ -92,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
             hours = DEFAULT_HOURS if args.hours is None else args.hours
             check_range("--hours", hours, 1, MAX_HOURS)
             since = datetime.now(UTC) - timedelta(hours=hours)
-            with _airflow_errors(f"DAG {args.dag_id!r}"):
+            with airflow_errors(f"DAG {args.dag_id!r}"):
                 api = rest.connect(airflow_url)
                 runs = reconcile_since(api, conn, since, dag_id=args.dag_id, repair=args.repair)
             report = window_report(airflow_url, since, runs)

@@ -1,0 +1,169 @@
+"""Which cities and sources does discovery run, and how are they doing? The configuration of every
+city-source with its statistics (runs in the last N days, succeeded, failed, last run, next run, last
+error), read in one query for all of them, and the change log.
+
+What the Discovery panel, ``/api/discovery`` and ``scraper-monitor discovery list --json`` show.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from pydantic import BaseModel
+
+from scraper_monitor.reports.base import MAX_LIMIT, check_range
+from scraper_monitor.state import FAILED, UPSTREAM_FAILED
+from scraper_monitor.store import discovery as store
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 90
+DEFAULT_CHANGES = 20
+
+
+class SourceStats(BaseModel):
+    """A city-source's runs whose first try started in the window, from the monitor's rows."""
+
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    last_run_id: str | None = None
+    last_run_at: datetime | None = None
+    last_error_category: str | None = None
+    last_error_message: str | None = None
+    last_error_at: datetime | None = None
+
+
+class SourceOut(BaseModel):
+    source: str
+    enabled: bool
+    frequency_hours: int
+    settings: dict[str, Any]
+    next_run_at: datetime | None
+    last_queued_at: datetime | None
+    last_queued_run_id: str | None
+    due: bool
+    stats: SourceStats
+
+
+class CityOut(BaseModel):
+    city: str
+    name: str
+    discovery_enabled: bool
+    sources: list[SourceOut]
+
+
+class ChangeOut(BaseModel):
+    at: datetime
+    actor: str
+    city: str
+    source: str | None
+    change: str
+
+
+class DiscoveryOut(BaseModel):
+    days: int
+    now: datetime
+    cities: list[CityOut]
+    changes: list[ChangeOut]
+
+
+# One pass over the window's rows of the configured city-sources: a run failed when any of its task
+# instances ended failed or upstream_failed (retries that later succeeded are `retrying`, not failed).
+_STATS = """
+WITH rows AS (
+    SELECT e.dag_id, e.city, e.run_id, e.state, e.error_category, e.error_message,
+           coalesce(e.started_at, e.recorded_at) AS at
+    FROM task_executions e
+    JOIN discovery_sources s ON s.source = e.dag_id AND s.city = e.city
+    WHERE coalesce(e.started_at, e.recorded_at) >= %(since)s
+), runs AS (
+    SELECT dag_id, city, run_id, min(at) AS started, bool_or(state = ANY(%(failing)s)) AS failed
+    FROM rows GROUP BY dag_id, city, run_id
+), per_source AS (
+    SELECT DISTINCT ON (dag_id, city) dag_id, city, run_id AS last_run_id, started AS last_run_at,
+           count(*) OVER w AS runs, count(*) FILTER (WHERE failed) OVER w AS failed
+    FROM runs
+    WINDOW w AS (PARTITION BY dag_id, city)
+    ORDER BY dag_id, city, started DESC
+), last_error AS (
+    SELECT DISTINCT ON (dag_id, city) dag_id, city, error_category, error_message, at
+    FROM rows WHERE state = %(failed)s
+    ORDER BY dag_id, city, at DESC
+)
+SELECT p.dag_id, p.city, p.runs, p.failed, p.last_run_id, p.last_run_at,
+       l.error_category, l.error_message, l.at AS error_at
+FROM per_source p LEFT JOIN last_error l USING (dag_id, city)
+"""
+
+
+def stats(conn: psycopg.Connection, days: int, now: datetime) -> dict[tuple[str, str], SourceStats]:
+    """(city, source) -> its statistics over the last ``days``: one query for every source of every
+    city (the origin ran one per source, which grows with the fleet)."""
+    check_range("days", days, 1, MAX_DAYS)
+    params = {"since": now - timedelta(days=days), "failing": [FAILED, UPSTREAM_FAILED], "failed": FAILED}
+    out = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for r in cur.execute(_STATS, params):
+            out[(r["city"], r["dag_id"])] = SourceStats(
+                runs=r["runs"],
+                succeeded=r["runs"] - r["failed"],
+                failed=r["failed"],
+                last_run_id=r["last_run_id"],
+                last_run_at=r["last_run_at"],
+                last_error_category=r["error_category"],
+                last_error_message=r["error_message"],
+                last_error_at=r["error_at"],
+            )
+    return out
+
+
+def changes(conn: psycopg.Connection, limit: int = DEFAULT_CHANGES) -> list[ChangeOut]:
+    check_range("limit", limit, 1, MAX_LIMIT)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT at, actor, city, source, change FROM discovery_changes"
+            " ORDER BY at DESC, id DESC LIMIT %s",
+            (limit,),
+        ).fetchall()
+    return [ChangeOut.model_validate(r) for r in rows]
+
+
+def overview(
+    conn: psycopg.Connection,
+    days: int = DEFAULT_DAYS,
+    now: datetime | None = None,
+    city: str | None = None,
+    changes_limit: int = DEFAULT_CHANGES,
+) -> DiscoveryOut:
+    """Every city (or one) with its sources, their statistics and whether they are due now."""
+    now = now or datetime.now(UTC)
+    figures = stats(conn, days, now)
+    by_city: dict[str, list[SourceOut]] = {}
+    for entry in store.load(conn, city=city):
+        by_city.setdefault(entry.city, []).append(
+            SourceOut(
+                source=entry.source,
+                enabled=entry.enabled,
+                frequency_hours=entry.frequency_hours,
+                settings=dict(entry.settings),
+                next_run_at=entry.next_run_at,
+                last_queued_at=entry.last_queued_at,
+                last_queued_run_id=entry.last_run_id,
+                due=entry.is_due(now),
+                stats=figures.get((entry.city, entry.source), SourceStats()),
+            )
+        )
+    cities = [
+        CityOut(
+            city=c["city"],
+            name=c["name"],
+            discovery_enabled=c["discovery_enabled"],
+            sources=by_city.get(c["city"], []),
+        )
+        for c in store.cities(conn)
+        if city is None or c["city"] == city
+    ]
+    return DiscoveryOut(days=days, now=now, cities=cities, changes=changes(conn, changes_limit))

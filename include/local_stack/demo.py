@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
+from pathlib import Path
 from urllib.parse import quote
 
 from local_stack import processes
@@ -133,6 +134,17 @@ def predict(scenario: Scenario, dag_id: str, day: date) -> tuple[dict[str, int] 
     return predicted, None
 
 
+def seed_discovery(api: AirflowApi, monitor_dsn: str, path: Path | None = None) -> list[str]:
+    """City discovery's cities (include/discovery.yaml) into the stack's store, checked against the
+    chain DAGs' params; a second seed adds nothing and keeps what was edited on the panel."""
+    from scraper_monitor import settings
+    from scraper_monitor.airflow.discovery import seed_file
+    from scraper_monitor.store.db import connect
+
+    with connect(monitor_dsn) as conn:
+        return seed_file(api, conn, path or settings.discovery_file(), "make demo")
+
+
 def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) -> int:
     scenario = load(scenario_name)
     login = json.loads(paths.login_file.read_text())
@@ -155,10 +167,17 @@ def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) 
         print(verdict.line())
         chain = read_chain(api, env["SCRAPER_MONITOR_DSN"], verdict.dag_id, runs[verdict.dag_id])
         print("\n".join(report_lines(chain)))
+    added = seed_discovery(api, env["SCRAPER_MONITOR_DSN"])
+    cities = sorted({name.split("/")[0] for name in added})
+    print(
+        f"city discovery: {len(cities)} cities seeded ({', '.join(cities) or 'all there already'}); "
+        "the city_discovery DAG queues them daily at 00:00 UTC, `scraper-monitor discovery trigger` now"
+    )
     split = worker_split(api, runs)
     print("task instances per worker host: " + ", ".join(f"{host} {n}" for host, n in sorted(split.items())))
     print(f"\nAirflow UI:      {url}  (login {login['username']} / {login['password']})")
     print(f"Scraper monitor: {url}/plugin/scraper-monitor")
+    print(f"City discovery:  {url}/scraper-monitor/discovery")
     for dag_id, run_id in runs.items():
         print(f"Chain of {dag_id}: {url}/dags/{dag_id}/runs/{quote(run_id, safe='')}/plugin/chain")
     ok = all(v.ok for v in verdicts)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Query
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from scraper_monitor.category import CATEGORIES
 from scraper_monitor.reports.base import MAX_HOURS
@@ -35,9 +35,10 @@ Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 
 
 def _name(description: str) -> Any:
-    return Annotated[
-        str | None, Blank, Query(description=description, pattern=NAME_PATTERN, max_length=NAME_MAX)
-    ]
+    # The constraints sit on the str branch: on the whole parameter they would meet the None that
+    # Blank makes of an empty field, and pydantic raises a TypeError there (a 500, found by fuzzing).
+    Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=NAME_MAX)]
+    return Annotated[Name | None, Blank, Query(description=description)]
 
 
 ScraperParam = _name("scraper name (the DAG id of a scraper chain)")

@@ -179,6 +179,29 @@ def test_demo_units_are_as_designed() -> None:
         assert 0.25 <= counts["films_not_matched"] / counts["films_total"] <= 0.35
 
 
+def test_demo_other_cities_are_as_documented() -> None:
+    # docs/scenarios.md, "The bundled scenarios": the other cities run clean, with data of their own.
+    demo = load("demo")
+    keys = (
+        "units_total",
+        "units_skipped",
+        "films_total",
+        "films_matched",
+        "showtimes_total",
+        "showtimes_created",
+    )
+    documented = {
+        ("Warszawa", "cinema_city"): (14, 0, 16, 16, 483, 483),
+        ("Warszawa", "kino_krakow"): (7, 0, 48, 34, 970, 684),
+        ("Wrocław", "cinema_city"): (7, 2, 12, 12, 111, 111),
+        ("Wrocław", "kino_krakow"): (7, 2, 27, 19, 376, 261),
+    }
+    for (city, chain), expected in documented.items():
+        counts = demo.predict(chain, city_name=city, anchor_date=ANCHOR)
+        assert tuple(counts[k] for k in keys) == expected, (city, chain)
+        assert counts["units_failed"] == counts["units_silent"] == counts["sync_failed"] == 0
+
+
 @pytest.mark.parametrize(
     ("rule", "attempts", "tries", "state"),
     [

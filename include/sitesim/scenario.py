@@ -362,17 +362,20 @@ def _cc_cinema(c: _Fields, city: str | None = None) -> CinemaSpec:
     return cinema
 
 
+_CC_DEFAULTS = CinemaCityCity(
+    name="", days=7, films=20, films_per_day=IntRange(8, 12), showtimes_per_day=IntRange(20, 30)
+)
+
+
 def _cc_knobs(f: _Fields, name: str, section: CinemaCityCity | None = None) -> CinemaCityCity:
     """The section's knobs (``section`` None) or a city's, each defaulting to the section's."""
-    days, films = (7, 20) if section is None else (section.days, section.films)
-    films_per_day = IntRange(8, 12) if section is None else section.films_per_day
-    showtimes_per_day = IntRange(20, 30) if section is None else section.showtimes_per_day
+    default = section or _CC_DEFAULTS
     city = CinemaCityCity(
         name=name,
-        days=f.int("days", days, lo=0, hi=60),
-        films=f.int("films", films, lo=0, hi=None if section is None else section.films),
-        films_per_day=f.range("films_per_day", films_per_day),
-        showtimes_per_day=f.range("showtimes_per_day", showtimes_per_day),
+        days=f.int("days", default.days, lo=0, hi=60),
+        films=f.int("films", default.films, lo=0, hi=None if section is None else section.films),
+        films_per_day=f.range("films_per_day", default.films_per_day),
+        showtimes_per_day=f.range("showtimes_per_day", default.showtimes_per_day),
     )
     if city.films_per_day.hi > city.films:
         raise f.error("films_per_day", f"cannot exceed the films screened ({city.films})")
@@ -431,9 +434,20 @@ def _cinema_city(f: _Fields) -> CinemaCitySpec:
     return spec
 
 
-_DEFAULT_KK_CINEMAS = (
-    KinoKrakowCinema("kino-pod-baranami", "Kino Pod Baranami"),
-    KinoKrakowCinema("kino-mikro", "Kino Mikro"),
+_KK_DEFAULTS = KinoKrakowCity(
+    slug=DEFAULT_CITY,
+    name=DEFAULT_CITY_NAME,
+    films=20,
+    without_showtimes=0.0,
+    days=7,
+    days_per_film=IntRange(1, 7),
+    cinemas_per_film_day=IntRange(1, 2),
+    times_per_cinema=IntRange(1, 3),
+    cinemas=(
+        KinoKrakowCinema("kino-pod-baranami", "Kino Pod Baranami"),
+        KinoKrakowCinema("kino-mikro", "Kino Mikro"),
+    ),
+    empty_days=frozenset(),
 )
 _CITY_SLUG = re.compile(CITY_SLUG_PATTERN)
 
@@ -444,18 +458,7 @@ def _kk_knobs(f: _Fields, slug: str, name: str, section: KinoKrakowCity | None =
     for c in f.items("cinemas"):
         cinemas.append(KinoKrakowCinema(slug=c.str("slug"), name=c.str("name")))
         c.done()
-    default = section or KinoKrakowCity(
-        slug,
-        name,
-        20,
-        0.0,
-        7,
-        IntRange(1, 7),
-        IntRange(1, 2),
-        IntRange(1, 3),
-        _DEFAULT_KK_CINEMAS,
-        frozenset(),
-    )
+    default = section or _KK_DEFAULTS
     city = KinoKrakowCity(
         slug=slug,
         name=name,

@@ -35,6 +35,6 @@ dag = build_chain_dag(
             "showtimes": [Consistent("showtimes", ("created", "updated", "skipped", "failed"))],
         },
         tags=("cinema_city",),
-        site_factory=cinema_city_site,
+        site_factory=lambda conn_id, params: cinema_city_site(conn_id),
     )
 )

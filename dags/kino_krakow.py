@@ -3,13 +3,15 @@
 from airflow.sdk import Param
 
 from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
+from scraper_airflow.connections import kino_krakow_site
 from scraper_monitor.silent import BelowMedian, Consistent, Equal, NonZero
 from scrapers.kino_krakow import steps
+from scrapers.kino_krakow.cities import CITY_SLUG_MAX, CITY_SLUG_PATTERN, DEFAULT_CITY
 
 dag = build_chain_dag(
     ChainSpec(
         dag_id="kino_krakow",
-        description="Kino Krakow showtimes (Rails HTML site, a session per day)",
+        description="Kino Krakow showtimes of one city (Rails HTML site family, a session per day)",
         site_conn_id="kino_krakow_site",
         unit_group="day",
         unit_task="day_pages",
@@ -20,6 +22,14 @@ dag = build_chain_dag(
         unit_label=lambda u: f"day {u.get('day')} ({u.get('date')})",
         film_label=lambda f: str(f.get("title") or f.get("film_key")),
         params={
+            "city": Param(
+                DEFAULT_CITY,
+                type="string",
+                pattern=CITY_SLUG_PATTERN,
+                maxLength=CITY_SLUG_MAX,
+                description="City slug (krakow, warszawa, wroclaw, ...); the kino_krakow_site connection"
+                " places its site",
+            ),
             "days_ahead": Param(
                 7, type="integer", minimum=1, maximum=7, description="Day offsets 0..6 the site offers"
             ),
@@ -41,5 +51,6 @@ dag = build_chain_dag(
             "showtimes": [Consistent("showtimes", ("created", "updated", "skipped", "failed"))],
         },
         tags=("kino_krakow",),
+        site_factory=kino_krakow_site,
     )
 )

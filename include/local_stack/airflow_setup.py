@@ -9,6 +9,7 @@ from typing import Any
 
 from local_stack.paths import Paths
 from local_stack.settings import api_url, load_secrets, sim_port
+from sitesim.kino_krakow import connection_extras
 
 # The demo client is impatient on purpose: the scenario's delay faults must time out quickly.
 DEMO_CLIENT = {"timeout_s": 3, "max_attempts": 2, "backoff_s": 0.2, "polite_delay_s": 0}
@@ -31,13 +32,16 @@ def demo_connections(
             "password": p.get("password"),
         }
 
+    def url(path: str) -> str:
+        return f"http://127.0.0.1:{sim_port()}/{path}"
+
     def site(conn_id: str, path: str, **extra: Any) -> dict[str, Any]:
-        host = f"http://127.0.0.1:{sim_port()}/{path}"
-        return {"conn_id": conn_id, "conn_type": "http", "host": host, "extra": {**DEMO_CLIENT, **extra}}
+        return {"conn_id": conn_id, "conn_type": "http", "host": url(path), "extra": {**DEMO_CLIENT, **extra}}
 
     return [
         site("cinema_city_api", "cinema-city"),
-        site("kino_krakow_site", "kino-krakow"),
+        # Every simulated city of the site family: Kraków at the root, the others under /cities/.
+        site("kino_krakow_site", "kino-krakow", **connection_extras(url("kino-krakow"))),
         {**site("tmdb_api", "tmdb"), "password": tmdb_key},
         postgres("scraper_monitor_db", monitor_dsn),
         postgres("scraped_events_db", events_dsn),

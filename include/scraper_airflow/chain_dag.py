@@ -38,6 +38,14 @@ UNITS_KEY = "units"
 FILMS_KEY = "films"
 
 
+SiteFactory = Callable[[str, dict[str, Any]], Any]
+
+
+def connection_site(conn_id: str, params: dict[str, Any]) -> Any:
+    """The default site factory: the connection's one site, whatever the run's params."""
+    return site_config(conn_id)
+
+
 @dataclass
 class ChainContext:
     """What a step needs at run time; clients are built lazily from Airflow connections."""
@@ -45,11 +53,11 @@ class ChainContext:
     site_conn_id: str
     params: dict[str, Any]
     scrape_date: date
-    site_factory: Callable[[str], Any] = site_config
+    site_factory: SiteFactory = connection_site
 
     @cached_property
     def site(self) -> Any:
-        return self.site_factory(self.site_conn_id)
+        return self.site_factory(self.site_conn_id, self.params)
 
     @cached_property
     def tmdb(self) -> Any:
@@ -81,8 +89,9 @@ class ChainSpec:
     expect: dict[str, Sequence[silent.Rule]] = field(default_factory=dict)
     schedule: str = "@daily"
     tags: tuple[str, ...] = ()
-    #: Builds the site client config from the connection id (default: a plain SiteConfig).
-    site_factory: Callable[[str], Any] = site_config
+    #: Builds the site client config from the connection id and the run's params (default: a plain
+    #: SiteConfig of the connection; Kino Krakow picks the site of the run's city).
+    site_factory: SiteFactory = connection_site
     #: The scraper this DAG reports as, when it is not its own (a backfill or per-city copy).
     scraper: str | None = None
 

@@ -7,6 +7,8 @@ polite delay) comes from the connection's extras, which is where an operator loo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +17,7 @@ from airflow.sdk import BaseHook
 from scraper_monitor.airflow.connections import connection_dsn
 from scrapers.cinema_city.client import CinemaCitySite
 from scrapers.http import SiteConfig
+from scrapers.kino_krakow.cities import DEFAULT_CITY, city_base_url
 from scrapers.sink import PostgresShowtimeSink
 from scrapers.timeparse import DEFAULT_SITE_TIMEZONE
 from scrapers.tmdb.client import TmdbConfig
@@ -64,6 +67,17 @@ def cinema_city_site(conn_id: str) -> CinemaCitySite:
     conn = BaseHook.get_connection(conn_id)
     tenant = str((conn.extra_dejson or {}).get("tenant", "10103"))
     return CinemaCitySite(http=site_config(conn_id), tenant=tenant)
+
+
+def kino_krakow_site(conn_id: str, params: Mapping[str, Any]) -> SiteConfig:
+    """The site of the run's ``city`` param: the connection's extras place each city (see
+    ``scrapers.kino_krakow.cities``); a city they cannot place is a config error of the sync."""
+    conn = BaseHook.get_connection(conn_id)
+    city = params.get("city", DEFAULT_CITY)
+    url = city_base_url(
+        city, host_url=base_url(conn), extras=conn.extra_dejson or {}, source=f"connection {conn_id}"
+    )
+    return replace(site_config(conn_id), base_url=url)
 
 
 def tmdb_config(conn_id: str = "tmdb_api") -> TmdbConfig:

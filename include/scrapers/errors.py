@@ -119,6 +119,14 @@ class CsrfTokenRejected(ParseError):
     error_type = "csrf_token_invalid"
 
 
+class SiteNotConfigured(ScraperError):
+    """The configuration cannot say which site to scrape (e.g. a city the connection does not place):
+    no retry helps until someone fixes the connection or the run's params."""
+
+    category = "validation_error"
+    error_type = "missing_config"
+
+
 class ValidationFailed(ScraperError):
     """A scraped record lacks a required field or has an invalid value."""
 

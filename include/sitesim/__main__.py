@@ -42,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--predict", action="store_true", help="print what a correct scraper reports, as JSON"
     )
-    parser.add_argument("--city", default="Kraków", help="city_name for --predict (default: %(default)s)")
+    parser.add_argument(
+        "--city",
+        default="Kraków",
+        help="the city --predict predicts: Cinema City's city name; Kino Krakow's site is its slug"
+        " (Wrocław -> wroclaw) (default: %(default)s)",
+    )
     parser.add_argument("--days-ahead", type=int, default=7, help="days_ahead for --predict (default: 7)")
     args = parser.parse_args(argv)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sitesim import titles
 from sitesim.polish import search_key, slugify, strip_diacritics
-from sitesim.spec import FilmSpec, KinoKrakowCinema
+from sitesim.spec import DEFAULT_CITY, FilmSpec, KinoKrakowCinema, KinoKrakowCity
 from sitesim.tmdb import TmdbCatalog, build_tmdb
 
 if TYPE_CHECKING:
@@ -85,30 +85,57 @@ class FilmDay:
 
 
 @dataclass(frozen=True)
+class KkCity:
+    """One Kino Krakow site of the family: its films and its programme."""
+
+    spec: KinoKrakowCity
+    films: tuple[Film, ...]  # each has a film page
+    without_showtimes: tuple[Film, ...]  # linked only in "Zapowiedzi"
+    programme: Mapping[int, tuple[FilmDay, ...]]  # day offset -> films, only non-empty days
+
+
+@dataclass(frozen=True)
 class Catalog:
     films: tuple[Film, ...]
-    cc_films: tuple[Film, ...]
-    kk_films: tuple[Film, ...]
-    kk_without_showtimes: tuple[Film, ...]
+    cc_films: tuple[Film, ...]  # the films any Cinema City city may screen (each shows the first N)
     cinema_days: Mapping[tuple[str, int], CinemaDay]  # only days with screenings
-    programme: Mapping[int, tuple[FilmDay, ...]]  # Kino Krakow day offset -> films, only non-empty days
+    kk_cities: Mapping[str, KkCity]  # by city slug
     tmdb: TmdbCatalog
+
+    # The default city's site (Kraków, at the site root), which scenarios without cities serve alone.
+    @property
+    def kk_films(self) -> tuple[Film, ...]:
+        city = self.kk_cities.get(DEFAULT_CITY)
+        return city.films if city else ()
+
+    @property
+    def kk_without_showtimes(self) -> tuple[Film, ...]:
+        city = self.kk_cities.get(DEFAULT_CITY)
+        return city.without_showtimes if city else ()
+
+    @property
+    def programme(self) -> Mapping[int, tuple[FilmDay, ...]]:
+        city = self.kk_cities.get(DEFAULT_CITY)
+        return city.programme if city else {}
 
 
 def build_catalog(scenario: Scenario) -> Catalog:
-    seed = scenario.seed
     films = _film_pool(scenario)
     cc_films = films[: scenario.cinema_city.films]
-    kk_films = films[: scenario.kino_krakow.films]
-    without = _without_showtimes(scenario, kk_films, len(cc_films))
+    kk_pool = films[: scenario.kino_krakow.films]
+    kk_cities = {}
+    for position, city in enumerate(scenario.kino_krakow.cities):
+        city_films = kk_pool[: city.films]
+        without = _without_showtimes(scenario.seed, city, city_films, len(cc_films))
+        showing = [f for f in city_films if f not in without]
+        programme = _kino_krakow_programme(scenario.seed, city, showing, set(cc_films), position)
+        kk_cities[city.slug] = KkCity(city, city_films, without, programme)
     return Catalog(
         films=films,
         cc_films=cc_films,
-        kk_films=kk_films,
-        kk_without_showtimes=without,
         cinema_days=_cinema_city_days(scenario, cc_films),
-        programme=_kino_krakow_programme(scenario, [f for f in kk_films if f not in without], set(cc_films)),
-        tmdb=build_tmdb(films, seed),
+        kk_cities=kk_cities,
+        tmdb=build_tmdb(films, scenario.seed),
     )
 
 
@@ -240,14 +267,16 @@ def _cinema_city_days(scenario: Scenario, cc_films: tuple[Film, ...]) -> dict[tu
     if not cc_films:
         return days
     for cinema in spec.cinemas:
+        city = spec.city_of(cinema)
+        screened = cc_films[: city.films]
         halls = random.Random(f"{scenario.seed}:cc:{cinema.id}:halls").randint(6, 14)
-        for day in range(-spec.days_before, spec.days):
-            if (cinema.id, day) in spec.empty_days:
+        for day in range(-spec.days_before, city.days):
+            if (cinema.id, day) in spec.empty_days or not screened:
                 continue
             rng = random.Random(f"{scenario.seed}:cc:{cinema.id}:{day}")
-            n_films = rng.randint(spec.films_per_day.lo, spec.films_per_day.hi)
-            films = sorted(rng.sample(cc_films, n_films), key=lambda f: f.index)
-            n_events = rng.randint(spec.showtimes_per_day.lo, spec.showtimes_per_day.hi)
+            n_films = rng.randint(city.films_per_day.lo, city.films_per_day.hi)
+            films = sorted(rng.sample(screened, n_films), key=lambda f: f.index)
+            n_events = rng.randint(city.showtimes_per_day.lo, city.showtimes_per_day.hi)
             per_film = [1] * n_films
             weights = [1.0 / (1 + 0.2 * f.index) for f in films]
             for i in rng.choices(range(n_films), weights=weights, k=n_events - n_films):
@@ -309,26 +338,33 @@ def cc_film_attributes(film: Film) -> list[str]:
 # --- Kino Krakow ------------------------------------------------------------------------------
 
 
-def _without_showtimes(scenario: Scenario, kk_films: tuple[Film, ...], n_cc: int) -> tuple[Film, ...]:
+def _city_key(seed: int, city: KinoKrakowCity) -> str:
+    """Where a city's random draws start: Kraków keeps the keys it had before cities existed, so
+    its data is the same; every other city draws its own."""
+    return f"{seed}:kk" if city.slug == DEFAULT_CITY else f"{seed}:kk:{city.slug}"
+
+
+def _without_showtimes(
+    seed: int, city: KinoKrakowCity, kk_films: tuple[Film, ...], n_cc: int
+) -> tuple[Film, ...]:
     """Films Kino Krakow lists without any showtime in the window (upcoming, ended, art-house).
 
     Never Cinema City's films: those are on screen in Kraków by definition."""
-    count = round(scenario.kino_krakow.without_showtimes * len(kk_films))
+    count = round(city.without_showtimes * len(kk_films))
     candidates = list(kk_films[n_cc:])
-    rng = random.Random(f"{scenario.seed}:kk:without")
+    rng = random.Random(f"{_city_key(seed, city)}:without")
     return tuple(sorted(rng.sample(candidates, count), key=lambda f: f.index))
 
 
 def _kino_krakow_programme(
-    scenario: Scenario, showing: list[Film], cc_films: set[Film]
+    seed: int, spec: KinoKrakowCity, showing: list[Film], cc_films: set[Film], position: int
 ) -> dict[int, tuple[FilmDay, ...]]:
-    spec = scenario.kino_krakow
     open_days = [d for d in range(spec.days) if d not in spec.empty_days]
     if not open_days or not showing:
         return {}
     by_day: dict[int, list[FilmDay]] = {d: [] for d in open_days}
     for film in showing:
-        rng = random.Random(f"{scenario.seed}:kk:{film.index}")
+        rng = random.Random(f"{_city_key(seed, spec)}:{film.index}")
         n_days = (
             spec.days_per_film.hi
             if film in cc_films
@@ -349,12 +385,14 @@ def _kino_krakow_programme(
             first = showing[0]
             cinema = spec.cinemas[0]
             film_days.append(FilmDay(first, (Screening(cinema, (("18:00", ""),)),)))
-    return _number_showtimes(by_day)
+    # Showtime ids are the site family's: each city numbers from its own block.
+    first_id = 700001 if spec.slug == DEFAULT_CITY else 700001 + 100000 * (position + 1)
+    return _number_showtimes(by_day, first_id)
 
 
-def _number_showtimes(by_day: dict[int, list[FilmDay]]) -> dict[int, tuple[FilmDay, ...]]:
+def _number_showtimes(by_day: dict[int, list[FilmDay]], first_id: int) -> dict[int, tuple[FilmDay, ...]]:
     """Give every showtime a unique id, in page order, and sort films as the site does (A-Z)."""
-    next_id = 700001
+    next_id = first_id
     programme = {}
     for day in sorted(by_day):
         ordered = sorted(by_day[day], key=lambda fd: strip_diacritics(fd.film.title_pl).casefold())

@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
+from typing import Any
 
 from sitesim.faults import CELL_KINDS, FaultRule, Request, damaged
-from sitesim.generate import Catalog, Film, FilmDay
+from sitesim.generate import Catalog, Film, FilmDay, KkCity
 from sitesim.polish import polish_date, slugify
 from sitesim.responses import Response, html_error, html_response
-from sitesim.spec import KinoKrakowCinema
+from sitesim.spec import CITY_SLUG_PATTERN, DEFAULT_CITY, KinoKrakowCinema
 from sitesim.titles import GENRES
 
 COOKIE = "_kinokrakow_session"
@@ -31,6 +32,7 @@ NOTICE = '<p class="notice">Brak seansów w wybranym dniu.</p>'
 
 _SET_DAY = re.compile(r"/settings/set_day/(\d+)")
 _FILM = re.compile(r"/film/([^/]+)\.html")
+_CITY = re.compile(rf"/cities/(?P<city>{CITY_SLUG_PATTERN})(?P<rest>/.*)?")
 _UUID = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -40,30 +42,62 @@ class _Session:
     day: int | None = None  # None until the session selects a day (the page then shows day 0)
 
 
+def city_path(city: str) -> str:
+    """Where a city's site lives under the simulator's Kino Krakow prefix: Kraków at the root (as
+    before cities existed), the others under /cities/{slug}."""
+    return "" if city == DEFAULT_CITY else f"/cities/{city}"
+
+
+def connection_extras(base_url: str) -> dict[str, Any]:
+    """The ``kino_krakow_site`` extras that place every simulated city under ``base_url`` (the
+    connection host): the same two keys a production connection sets for the real family."""
+    return {"city_urls": {DEFAULT_CITY: base_url}, "city_url_template": f"{base_url}/cities/{{city}}"}
+
+
+class _City:
+    """One site of the family: its programme, its film pages and its own sessions."""
+
+    def __init__(self, data: KkCity, seed: int) -> None:
+        self.data = data
+        self.films = {f.slug: f for f in data.films}
+        self.sessions: dict[str, _Session] = {}
+        self.created = 0
+        # Kraków keeps the session ids it had; another city's cookie is never valid here.
+        self.key = str(seed) if data.spec.slug == DEFAULT_CITY else f"{seed}:{data.spec.slug}"
+
+
 class KinoKrakowSite:
     site = "kino_krakow"
 
     def __init__(self, catalog: Catalog, anchor: date, seed: int) -> None:
         self.catalog = catalog
         self.anchor = anchor
-        self.seed = seed
-        self._films = {f.slug: f for f in catalog.kk_films}
-        self._sessions: dict[str, _Session] = {}
-        self._created = 0
+        self.cities = {slug: _City(data, seed) for slug, data in catalog.kk_cities.items()}
         self._lock = threading.Lock()
+
+    def _split(self, path: str) -> tuple[_City | None, str]:
+        """The city a path is about and the path within that city's site."""
+        match = _CITY.fullmatch(path)
+        if match:
+            return self.cities.get(match["city"]), match["rest"] or "/"
+        return self.cities.get(DEFAULT_CITY), path
 
     def classify(
         self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str]
     ) -> Request:
         """Name the endpoint, and the day the request is about: set_day's argument, or for the
-        programme page the day its session has selected (None for a session that never chose)."""
-        if method == "GET" and path == PROGRAM:
-            session = self._session(_cookie(headers.get("cookie", "")))
+        programme page the day its session has selected (None for a session that never chose).
+        ``path`` stays whole (``/cities/warszawa/...``), so fault rules can tell cities apart."""
+        city, inner = self._split(path)
+        if city is None:
+            return Request(self.site, method, path, None, query=query)
+        if method == "GET" and inner == PROGRAM:
+            session = self._session(city, _cookie(headers.get("cookie", "")))
             return Request(self.site, method, path, "program", session.day if session else None, query)
-        set_day = _SET_DAY.fullmatch(path)
+        set_day = _SET_DAY.fullmatch(inner)
         if method == "POST" and set_day and int(set_day[1]) < DAYS:
             return Request(self.site, method, path, "set_day", int(set_day[1]), query)
-        if method == "GET" and _FILM.fullmatch(path):
+        if method == "GET" and _FILM.fullmatch(inner):
             return Request(self.site, method, path, "film", query=query)
         return Request(self.site, method, path, None, query=query)
 
@@ -73,12 +107,15 @@ class KinoKrakowSite:
     def respond(self, req: Request, headers: Mapping[str, str], fault: FaultRule | None) -> Response:
         kind = fault.kind if fault else None
         cookie = _cookie(headers.get("cookie", ""))
+        city, inner = self._split(req.path)
+        if city is None or req.endpoint is None:
+            return html_error(404)
         if req.endpoint == "program":
-            session_id, session = self._session_or_new(cookie)
-            page = self._program_page(req.day or 0, session.token, fault)
+            session_id, session = self._session_or_new(city, cookie)
+            page = self._program_page(city, req.day or 0, session.token, fault)
             return _with_session(html_response(page), session_id)
         if req.endpoint == "set_day":
-            session = self._session(cookie)
+            session = self._session(city, cookie)
             token = headers.get("x-csrf-token", "")
             if session is None or token != session.token or kind == "csrf_rejected":
                 return html_response(_REJECTED, 422)
@@ -87,51 +124,50 @@ class KinoKrakowSite:
                     session.day = req.day
             # The real site answers the data-method="post" link with a redirect back to the
             # programme, the (re-issued) session cookie on the redirect itself.
-            response = Response(302, b"", "text/html; charset=utf-8", [("Location", PROGRAM)])
+            location = city_path(city.data.spec.slug) + PROGRAM
+            response = Response(302, b"", "text/html; charset=utf-8", [("Location", location)])
             return _with_session(response, cookie)
-        if req.endpoint == "film":
-            match = _FILM.fullmatch(req.path)
-            film = self._films.get(_UUID.sub("", match[1])) if match else None
-            if film is None:
-                return html_error(404)
-            return html_response(_film_page(film, self.anchor, self._film_days(film)))
-        return html_error(404)
+        match = _FILM.fullmatch(inner)
+        film = city.films.get(_UUID.sub("", match[1])) if match else None
+        if film is None:
+            return html_error(404)
+        return html_response(_film_page(film, self.anchor, self._film_days(city, film)))
 
     # --- sessions -----------------------------------------------------------------------------
 
-    def _session(self, cookie: str | None) -> _Session | None:
+    def _session(self, city: _City, cookie: str | None) -> _Session | None:
         with self._lock:
-            return self._sessions.get(cookie or "")
+            return city.sessions.get(cookie or "")
 
-    def _session_or_new(self, cookie: str | None) -> tuple[str, _Session]:
+    def _session_or_new(self, city: _City, cookie: str | None) -> tuple[str, _Session]:
         """The caller's session, or a new one. Ids and tokens are derived from the seed and a
         counter, so the same sequence of requests gets byte-identical pages."""
         with self._lock:
-            if cookie and cookie in self._sessions:
-                return cookie, self._sessions[cookie]
-            self._created += 1
-            session_id = hashlib.sha256(f"{self.seed}:session:{self._created}".encode()).hexdigest()[:32]
-            digest = hashlib.sha256(f"{self.seed}:csrf:{self._created}".encode()).digest()
+            if cookie and cookie in city.sessions:
+                return cookie, city.sessions[cookie]
+            city.created += 1
+            session_id = hashlib.sha256(f"{city.key}:session:{city.created}".encode()).hexdigest()[:32]
+            digest = hashlib.sha256(f"{city.key}:csrf:{city.created}".encode()).digest()
             session = _Session(token=base64.b64encode(digest).decode())
-            self._sessions[session_id] = session
+            city.sessions[session_id] = session
             return session_id, session
 
     # --- pages --------------------------------------------------------------------------------
 
-    def _film_days(self, film: Film) -> list[tuple[date, FilmDay]]:
+    def _film_days(self, city: _City, film: Film) -> list[tuple[date, FilmDay]]:
         """The film's screenings straight from the catalog: the film page is a second, independent
         view of the programme, so a fault that damages a day page leaves it as it is."""
         return [
             (self.anchor + timedelta(days=day), fd)
-            for day, film_days in sorted(self.catalog.programme.items())
+            for day, film_days in sorted(city.data.programme.items())
             for fd in film_days
             if fd.film == film
         ]
 
-    def _program_page(self, day: int, token: str, fault: FaultRule | None) -> str:
+    def _program_page(self, city: _City, day: int, token: str, fault: FaultRule | None) -> str:
         kind = fault.kind if fault else None
         the_date = self.anchor + timedelta(days=day)
-        films = self.catalog.programme.get(day, ())
+        films = city.data.programme.get(day, ())
         if kind == "selector_removed":
             body = _redesigned(films, the_date)
         elif kind == "empty":
@@ -149,12 +185,17 @@ class KinoKrakowSite:
         upcoming = "".join(
             f'<li><a class="preview-link film" href="/film/{escape(f.link_slug)}.html">'
             f"{escape(f.title_pl)}</a></li>"
-            for f in self.catalog.kk_without_showtimes
+            for f in city.data.without_showtimes
         )
         csrf = "" if kind == "csrf_missing" else f'<meta name="csrf-token" content="{escape(token)}">\n'
+        title = (
+            "Repertuar kin w Krakowie według filmów - Kino Kraków"
+            if city.data.spec.slug == DEFAULT_CITY
+            else f"Repertuar kin według filmów - {escape(city.data.spec.name)} - Repertuary.pl"
+        )
         return (
             '<!DOCTYPE html>\n<html lang="pl">\n<head>\n<meta charset="utf-8">\n'
-            "<title>Repertuar kin w Krakowie według filmów - Kino Kraków</title>\n"
+            f"<title>{title}</title>\n"
             f'<meta name="csrf-param" content="authenticity_token">\n{csrf}</head>\n<body>\n'
             '<div id="content">\n<h1>Repertuar według filmów</h1>\n'
             f'<table class="calendar"><tr>{nav}</tr></table>\n{body}\n'

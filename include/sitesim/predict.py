@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 
 from sitesim.cinema_city import cinemas_path, dates_path, film_events_path, listed_days
 from sitesim.faults import CELL_KINDS, FaultEngine, FaultRule, Request
-from sitesim.generate import Film
-from sitesim.kino_krakow import DAYS, PROGRAM
-from sitesim.polish import same_city
+from sitesim.generate import Film, KkCity
+from sitesim.kino_krakow import DAYS, PROGRAM, city_path
+from sitesim.polish import same_city, slugify
 from sitesim.spec import MATCHED_KINDS
 from sitesim.tmdb import query_titles
 
@@ -151,7 +151,12 @@ def predict_chain(
     if chain == "cinema_city":
         units, outside = _cinema_city_units(scenario, city_name, days_ahead, anchor, client)
     elif chain == "kino_krakow":
-        units, outside = _kino_krakow_units(scenario, days_ahead, anchor)
+        city = scenario.catalog.kk_cities.get(slugify(city_name))
+        if city is None:
+            # The connection places any city, but the site family has no such site: every page
+            # answers 404, and the sync fails on the first.
+            return {**dict.fromkeys(KEYS, 0), "sync_failed": 1}
+        units, outside = _kino_krakow_units(scenario, city, days_ahead, anchor)
     else:
         raise ValueError(f"unknown chain {chain!r}; expected one of {', '.join(CHAINS)}")
     engine = FaultEngine(scenario.faults, anchor)
@@ -402,28 +407,30 @@ def _cinema_city_units(
     return units, _Outside(tuple(sync), {}, tmdb)
 
 
-def _kino_krakow_units(scenario: Scenario, days_ahead: int, anchor: date) -> tuple[list[_Unit], _Outside]:
+def _kino_krakow_units(
+    scenario: Scenario, city: KkCity, days_ahead: int, anchor: date
+) -> tuple[list[_Unit], _Outside]:
     if days_ahead > DAYS:
         raise ValueError(
             f"Kino Krakow offers {DAYS} days (set_day 0..{DAYS - 1}); days_ahead must be <= {DAYS}"
         )
-    catalog = scenario.catalog
-    first_page = Request("kino_krakow", "GET", PROGRAM, "program", None)
-    day_0 = tuple((fd.film, fd.showtimes) for fd in catalog.programme.get(0, ()))
+    root = city_path(city.spec.slug)  # the paths fault rules see: /cities/{slug}/... but Kraków's
+    first_page = Request("kino_krakow", "GET", root + PROGRAM, "program", None)
+    day_0 = tuple((fd.film, fd.showtimes) for fd in city.programme.get(0, ()))
     units = []
     for day in range(days_ahead):
-        programme = catalog.programme.get(day, ())
+        programme = city.programme.get(day, ())
         units.append(
             _Unit(
                 name=f"day {day}",
                 steps=(
                     _Step(first_page, "session", shared=True),
                     _Step(
-                        Request("kino_krakow", "POST", f"/settings/set_day/{day}", "set_day", day),
+                        Request("kino_krakow", "POST", f"{root}/settings/set_day/{day}", "set_day", day),
                         "set_day",
                         False,
                     ),
-                    _Step(Request("kino_krakow", "GET", PROGRAM, "program", day), "data", False),
+                    _Step(Request("kino_krakow", "GET", root + PROGRAM, "program", day), "data", False),
                 ),
                 listed=bool(programme),
                 showtimes=tuple((fd.film, fd.showtimes) for fd in programme),
@@ -431,5 +438,5 @@ def _kino_krakow_units(scenario: Scenario, days_ahead: int, anchor: date) -> tup
                 stuck=_Stuck(first_page, day_0, wrong_date=day != 0),
             )
         )
-    pages = {f: Request("kino_krakow", "GET", f"/film/{f.slug}.html", "film") for f in catalog.kk_films}
-    return units, _Outside((first_page,), pages, _tmdb_requests(scenario, catalog.kk_films))
+    pages = {f: Request("kino_krakow", "GET", f"{root}/film/{f.slug}.html", "film") for f in city.films}
+    return units, _Outside((first_page,), pages, _tmdb_requests(scenario, city.films))

@@ -8,8 +8,9 @@ from deep inside the server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -20,16 +21,22 @@ import yaml
 
 from sitesim.faults import CELL_FIELDS, CELL_KINDS, ENDPOINTS, KINDS, SITES, FaultRule
 from sitesim.generate import Catalog, build_catalog
+from sitesim.polish import same_city
 from sitesim.predict import CannotPredict, predict_chain
 from sitesim.spec import (
+    CITY_SLUG_PATTERN,
+    DEFAULT_CITY,
+    DEFAULT_CITY_NAME,
     MATCHED_KINDS,
     TMDB_KINDS,
+    CinemaCityCity,
     CinemaCitySpec,
     CinemaSpec,
     FilmSpec,
     GeneratedFilms,
     IntRange,
     KinoKrakowCinema,
+    KinoKrakowCity,
     KinoKrakowSpec,
 )
 from sitesim.tmdb import split_original
@@ -341,75 +348,166 @@ def _generated(f: _Fields) -> GeneratedFilms:
     return GeneratedFilms(count=count, tmdb_mix=weights)
 
 
+def _cc_cinema(c: _Fields, city: str | None = None) -> CinemaSpec:
+    cinema = CinemaSpec(
+        id=c.str("id"),
+        name=c.str("name"),
+        city=city if city is not None else c.str("city"),
+        address=c.str("address", "ul. Kinowa 1"),
+        postal_code=c.str("postal_code", "00-001"),
+        latitude=c.float("latitude", 50.0, lo=-90.0, hi=90.0),
+        longitude=c.float("longitude", 20.0, lo=-180.0, hi=180.0),
+    )
+    c.done()
+    return cinema
+
+
+_CC_DEFAULTS = CinemaCityCity(
+    name="", days=7, films=20, films_per_day=IntRange(8, 12), showtimes_per_day=IntRange(20, 30)
+)
+
+
+def _cc_knobs(f: _Fields, name: str, section: CinemaCityCity | None = None) -> CinemaCityCity:
+    """The section's knobs (``section`` None) or a city's, each defaulting to the section's."""
+    default = section or _CC_DEFAULTS
+    city = CinemaCityCity(
+        name=name,
+        days=f.int("days", default.days, lo=0, hi=60),
+        films=f.int("films", default.films, lo=0, hi=None if section is None else section.films),
+        films_per_day=f.range("films_per_day", default.films_per_day),
+        showtimes_per_day=f.range("showtimes_per_day", default.showtimes_per_day),
+    )
+    if city.films_per_day.hi > city.films:
+        raise f.error("films_per_day", f"cannot exceed the films screened ({city.films})")
+    if city.showtimes_per_day.hi > 999 or city.showtimes_per_day.lo < city.films_per_day.hi:
+        raise f.error("showtimes_per_day", "must be at least films_per_day (each film shows) and at most 999")
+    return city
+
+
 def _cinema_city(f: _Fields) -> CinemaCitySpec:
-    cinemas = []
-    for c in f.items("cinemas"):
-        cinemas.append(
-            CinemaSpec(
-                id=c.str("id"),
-                name=c.str("name"),
-                city=c.str("city"),
-                address=c.str("address", "ul. Kinowa 1"),
-                postal_code=c.str("postal_code", "00-001"),
-                latitude=c.float("latitude", 50.0, lo=-90.0, hi=90.0),
-                longitude=c.float("longitude", 20.0, lo=-180.0, hi=180.0),
-            )
-        )
+    cinemas = [_cc_cinema(c) for c in f.items("cinemas")]
+    section = _cc_knobs(f, "")
+    overrides: list[CinemaCityCity] = []
+    for c in f.items("cities"):
+        # The section's films are the pool every city screens from: a city may show fewer.
+        city = _cc_knobs(c, c.str("name"), section)
+        if any(same_city(city.name, other.name) for other in overrides):
+            raise c.error("name", f"{city.name!r} is listed twice")
+        own = [_cc_cinema(cinema, city=city.name) for cinema in c.items("cinemas")]
         c.done()
+        # A section cinema of this city (however it spells the name) takes the city's knobs.
+        cinemas = [replace(x, city=city.name) if same_city(x.city, city.name) else x for x in cinemas]
+        cinemas += own
+        if not any(x.city == city.name for x in cinemas):
+            raise c.error(
+                "cinemas", f"no cinema in {city.name}: list its cinemas here or in cinema_city.cinemas"
+            )
+        overrides.append(city)
     ids = [c.id for c in cinemas]
     if len(set(ids)) != len(ids):
         raise f.error("cinemas", "cinema ids must be unique")
-    days = f.int("days", 7, lo=0, hi=60)
+    cities = list(overrides)
+    for name in dict.fromkeys(c.city for c in cinemas):
+        if not any(city.name == name for city in cities):
+            cities.append(replace(section, name=name))
+    days_of = {c.id: next(city.days for city in cities if city.name == c.city) for c in cinemas}
     days_before = f.int("days_before", 0, lo=0, hi=60)
     empty: set[tuple[str, int]] = set()
     for e in f.items("empty_days"):
         cinema = e.str("cinema")
         if cinema not in ids:
             raise e.error("cinema", f"unknown cinema id {cinema!r}")
-        empty.add((cinema, e.int("day", lo=-days_before, hi=max(days - 1, -days_before))))
+        empty.add((cinema, e.int("day", lo=-days_before, hi=max(days_of[cinema] - 1, -days_before))))
         e.done()
     spec = CinemaCitySpec(
         tenant=f.str("tenant", "10103"),
         cinemas=tuple(cinemas),
-        days=days,
+        days=section.days,
         days_before=days_before,
-        films=f.int("films", 20, lo=0),
-        films_per_day=f.range("films_per_day", IntRange(8, 12)),
-        showtimes_per_day=f.range("showtimes_per_day", IntRange(20, 30)),
+        films=section.films,
+        films_per_day=section.films_per_day,
+        showtimes_per_day=section.showtimes_per_day,
         empty_days=frozenset(empty),
+        cities=tuple(cities),
     )
-    if spec.films_per_day.hi > spec.films:
-        raise f.error("films_per_day", f"cannot exceed cinema_city.films ({spec.films})")
-    if spec.showtimes_per_day.hi > 999 or spec.showtimes_per_day.lo < spec.films_per_day.hi:
-        raise f.error("showtimes_per_day", "must be at least films_per_day (each film shows) and at most 999")
     f.done()
     return spec
 
 
-def _kino_krakow(f: _Fields) -> KinoKrakowSpec:
+_KK_DEFAULTS = KinoKrakowCity(
+    slug=DEFAULT_CITY,
+    name=DEFAULT_CITY_NAME,
+    films=20,
+    without_showtimes=0.0,
+    days=7,
+    days_per_film=IntRange(1, 7),
+    cinemas_per_film_day=IntRange(1, 2),
+    times_per_cinema=IntRange(1, 3),
+    cinemas=(
+        KinoKrakowCinema("kino-pod-baranami", "Kino Pod Baranami"),
+        KinoKrakowCinema("kino-mikro", "Kino Mikro"),
+    ),
+    empty_days=frozenset(),
+)
+_CITY_SLUG = re.compile(CITY_SLUG_PATTERN)
+
+
+def _kk_knobs(f: _Fields, slug: str, name: str, section: KinoKrakowCity | None = None) -> KinoKrakowCity:
+    """The section's knobs (``section`` None: the default city) or a city's, defaulting to the section's."""
     cinemas = []
     for c in f.items("cinemas"):
         cinemas.append(KinoKrakowCinema(slug=c.str("slug"), name=c.str("name")))
         c.done()
-    if not cinemas:
-        cinemas = [
-            KinoKrakowCinema("kino-pod-baranami", "Kino Pod Baranami"),
-            KinoKrakowCinema("kino-mikro", "Kino Mikro"),
-        ]
-    days = f.int("days", 7, lo=0, hi=7)
-    spec = KinoKrakowSpec(
-        films=f.int("films", 20, lo=0),
-        without_showtimes=f.float("without_showtimes", 0.0, hi=1.0),
-        days=days,
-        days_per_film=f.range("days_per_film", IntRange(1, 7), lo=1),
-        cinemas_per_film_day=f.range("cinemas_per_film_day", IntRange(1, 2), lo=1),
-        times_per_cinema=f.range("times_per_cinema", IntRange(1, 3), lo=1),
-        uuid_slugs=f.float("uuid_slugs", 0.0, hi=1.0),
-        cinemas=tuple(cinemas),
-        empty_days=frozenset(f.ints("empty_days", lo=0, hi=6)),
+    default = section or _KK_DEFAULTS
+    city = KinoKrakowCity(
+        slug=slug,
+        name=name,
+        films=f.int("films", default.films, lo=0, hi=None if section is None else section.films),
+        without_showtimes=f.float("without_showtimes", default.without_showtimes, hi=1.0),
+        days=f.int("days", default.days, lo=0, hi=7),
+        days_per_film=f.range("days_per_film", default.days_per_film, lo=1),
+        cinemas_per_film_day=f.range("cinemas_per_film_day", default.cinemas_per_film_day, lo=1),
+        times_per_cinema=f.range("times_per_cinema", default.times_per_cinema, lo=1),
+        cinemas=tuple(cinemas) or default.cinemas,
+        empty_days=frozenset(f.ints("empty_days", lo=0, hi=6))
+        if "empty_days" in f.data
+        else default.empty_days,
     )
-    if spec.cinemas_per_film_day.hi > len(cinemas):
-        raise f.error("cinemas_per_film_day", f"cannot exceed the number of cinemas ({len(cinemas)})")
+    if city.cinemas_per_film_day.hi > len(city.cinemas):
+        raise f.error("cinemas_per_film_day", f"cannot exceed the number of cinemas ({len(city.cinemas)})")
+    return city
+
+
+def _kino_krakow(f: _Fields) -> KinoKrakowSpec:
+    section = _kk_knobs(f, DEFAULT_CITY, DEFAULT_CITY_NAME)
+    cities: list[KinoKrakowCity] = []
+    if "cities" in f.data:
+        entries = f.items("cities")
+        if not entries:
+            raise f.error("cities", "must list at least one city (leave it out to serve Kraków only)")
+        for c in entries:
+            slug = c.str("slug")
+            if not _CITY_SLUG.fullmatch(slug):
+                raise c.error(
+                    "slug", f"{slug!r} is not a city slug (lowercase ASCII words joined by '-': warszawa)"
+                )
+            if any(city.slug == slug for city in cities):
+                raise c.error("slug", f"{slug!r} is listed twice")
+            name = c.str("name", DEFAULT_CITY_NAME if slug == DEFAULT_CITY else slug.capitalize())
+            cities.append(_kk_knobs(c, slug, name, section))
+            c.done()
+    spec = KinoKrakowSpec(
+        films=section.films,
+        without_showtimes=section.without_showtimes,
+        days=section.days,
+        days_per_film=section.days_per_film,
+        cinemas_per_film_day=section.cinemas_per_film_day,
+        times_per_cinema=section.times_per_cinema,
+        uuid_slugs=f.float("uuid_slugs", 0.0, hi=1.0),
+        cinemas=section.cinemas,
+        empty_days=section.empty_days,
+        cities=tuple(cities) or (section,),
+    )
     f.done()
     return spec
 
@@ -481,14 +579,15 @@ def _check_volumes(s: Scenario, root: _Fields) -> None:
             raise root.error(
                 f"{section}.films", f"needs {needed} films but films + generated_films.count = {pool}"
             )
-    kk = s.kino_krakow
-    without = round(kk.without_showtimes * kk.films)
-    if without > kk.films - min(s.cinema_city.films, kk.films):
-        raise root.error(
-            "kino_krakow.without_showtimes",
-            f"{without} films without showtimes, but only films beyond Cinema City's first"
-            f" {s.cinema_city.films} can have none",
-        )
+    for index, kk in enumerate(s.kino_krakow.cities):
+        without = round(kk.without_showtimes * kk.films)
+        if without > kk.films - min(s.cinema_city.films, kk.films):
+            where = f"cities[{index}]." if len(s.kino_krakow.cities) > 1 else ""
+            raise root.error(
+                f"kino_krakow.{where}without_showtimes",
+                f"{without} films without showtimes, but only films beyond Cinema City's first"
+                f" {s.cinema_city.films} can have none",
+            )
     try:
         s.catalog  # noqa: B018 - build once now, so data conflicts surface at load time
     except ValueError as exc:

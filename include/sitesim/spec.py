@@ -14,6 +14,12 @@ TMDB_KINDS: tuple[str, ...] = (
 #: TMDB kinds a correct scraper matches (confidence >= 0.70).
 MATCHED_KINDS: frozenset[str] = frozenset({"match", "split_match", "paged_match"})
 
+#: The Kino Krakow city served at the site root (the real www.kino.krakow.pl); every other city of
+#: the family is served under /cities/{slug} (the real {slug}.repertuary.pl).
+DEFAULT_CITY = "krakow"
+DEFAULT_CITY_NAME = "Kraków"
+CITY_SLUG_PATTERN = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
+
 
 @dataclass(frozen=True)
 class IntRange:
@@ -55,6 +61,17 @@ class CinemaSpec:
 
 
 @dataclass(frozen=True)
+class CinemaCityCity:
+    """One city's data knobs: the section's, or the city's own overrides (``cinema_city.cities``)."""
+
+    name: str  # as addressInfo.city spells it
+    days: int
+    films: int  # its cinemas screen the first N films of the pool
+    films_per_day: IntRange
+    showtimes_per_day: IntRange
+
+
+@dataclass(frozen=True)
 class CinemaCitySpec:
     tenant: str
     cinemas: tuple[CinemaSpec, ...]
@@ -64,12 +81,33 @@ class CinemaCitySpec:
     films_per_day: IntRange
     showtimes_per_day: IntRange
     empty_days: frozenset[tuple[str, int]]  # (cinema id, day offset): not listed, answers empty
+    #: Every city of the cinemas, resolved (knobs filled in from the section when not overridden).
+    cities: tuple[CinemaCityCity, ...] = ()
+
+    def city_of(self, cinema: CinemaSpec) -> CinemaCityCity:
+        return next(c for c in self.cities if c.name == cinema.city)
 
 
 @dataclass(frozen=True)
 class KinoKrakowCinema:
     slug: str
     name: str
+
+
+@dataclass(frozen=True)
+class KinoKrakowCity:
+    """One site of the family, its knobs resolved (the section's unless the city overrides them)."""
+
+    slug: str  # krakow at the site root, any other under /cities/{slug}
+    name: str
+    films: int
+    without_showtimes: float
+    days: int
+    days_per_film: IntRange
+    cinemas_per_film_day: IntRange
+    times_per_cinema: IntRange
+    cinemas: tuple[KinoKrakowCinema, ...]
+    empty_days: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -83,3 +121,5 @@ class KinoKrakowSpec:
     uuid_slugs: float
     cinemas: tuple[KinoKrakowCinema, ...]
     empty_days: frozenset[int]
+    #: The sites served, resolved; a scenario without ``cities`` serves Kraków only.
+    cities: tuple[KinoKrakowCity, ...] = ()

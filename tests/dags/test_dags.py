@@ -5,6 +5,7 @@ monitor store."""
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import psycopg
 import pytest
+from airflow.sdk.exceptions import ParamValidationError
 
 from local_stack.verdict import judge, observe
 from scraper_airflow.chain_dag import ChainSpec, build_chain_dag
@@ -248,3 +250,37 @@ def test_rerunning_a_date_updates_rows_instead_of_duplicating(dagbag, sitesim_fa
         assert conn.execute("SELECT count(*) FROM scraped_showtimes").fetchone()[0] == showtimes
     assert second.state == "success"
     assert outcomes.get("updated") == showtimes and "created" not in outcomes
+
+
+@pytest.mark.parametrize("city", ["Kraków", "WARSZAWA", "evil.example/x", "-krakow", "", "x" * 41, 7])
+def test_kino_krakow_refuses_a_city_that_is_not_a_slug(dagbag, city):
+    params = copy.deepcopy(dagbag.get_dag("kino_krakow").params)
+    params["city"] = "bielsko-biala"
+    params.validate()  # a city slug: lowercase ASCII words joined by "-"
+    with pytest.raises(ParamValidationError):
+        params["city"] = city
+        params.validate()
+    assert dagbag.get_dag("kino_krakow").params["city"] == "krakow"
+
+
+def test_kino_krakow_scrapes_the_city_of_its_run(dagbag, sitesim_factory, point_chains_at):
+    sim = sitesim_factory("clean", anchor_date=SCRAPE_DATE.date())
+    dsn = point_chains_at(sim)
+
+    run = dagbag.get_dag("kino_krakow").test(
+        logical_date=SCRAPE_DATE, run_conf={"city": "warszawa", "days_ahead": 2}
+    )
+
+    observed = observe(task_instance_dicts(run), dsn, "kino_krakow", run.run_id)
+    predicted = sim.scenario.predict(
+        "kino_krakow", city_name="warszawa", days_ahead=2, client_attempts=2, task_tries=3
+    )
+    verdict = judge("kino_krakow", observed, predicted)
+    assert verdict.ok, verdict.line()
+    assert run.state == "success"
+    with psycopg.connect(dsn) as conn:
+        cinemas = {
+            row[0] for row in conn.execute("SELECT DISTINCT payload->>'cinema_slug' FROM scraped_showtimes")
+        }
+    assert cinemas == {c.slug for c in sim.scenario.catalog.kk_cities["warszawa"].spec.cinemas}
+    assert {r.path.split("/")[2] for r in sim.request_log if r.site == "kino_krakow"} == {"warszawa"}

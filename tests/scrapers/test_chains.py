@@ -87,10 +87,10 @@ def run_chain(
     return dict(counts)
 
 
-def predicted(sim, chain: str) -> dict[str, int]:
+def predicted(sim, chain: str, city: str = "Kraków") -> dict[str, int]:
     return sim.scenario.predict(
         chain,
-        city_name="Kraków",
+        city_name=city,
         days_ahead=DAYS,
         client_attempts=ATTEMPTS,
         task_tries=TRIES,
@@ -103,18 +103,18 @@ def compare(actual: dict[str, int], expected: dict[str, int]) -> None:
     assert {k: actual.get(k, 0) for k in expected} == expected
 
 
-def run_cinema_city(sim: SiteSimulator, sink: PostgresShowtimeSink) -> dict[str, int]:
+def run_cinema_city(sim: SiteSimulator, sink: PostgresShowtimeSink, city: str = "Kraków") -> dict[str, int]:
     site, tmdb = cc_site(sim), tmdb_config(sim)
     return run_chain(
-        lambda: cinema_city.sync(site, city_name="Kraków", days_ahead=DAYS, scrape_date=sim.anchor),
+        lambda: cinema_city.sync(site, city_name=city, days_ahead=DAYS, scrape_date=sim.anchor),
         lambda unit: cinema_city.cinema_date(site, unit),
         lambda film: cinema_city.movie_details(tmdb, film),
         lambda unit_result, matches: cinema_city.showtimes(unit_result, matches, sink),
     )
 
 
-def run_kino_krakow(sim: SiteSimulator, sink: PostgresShowtimeSink) -> dict[str, int]:
-    site, tmdb = kk_site(sim), tmdb_config(sim)
+def run_kino_krakow(sim: SiteSimulator, sink: PostgresShowtimeSink, city: str = "krakow") -> dict[str, int]:
+    site, tmdb = kk_site(sim, city), tmdb_config(sim)
     return run_chain(
         lambda: kino_krakow.sync(site, days_ahead=DAYS, scrape_date=sim.anchor),
         lambda unit: kino_krakow.day_page(site, unit, sim.anchor),
@@ -137,6 +137,15 @@ def test_cinema_city_chain_reports_what_the_demo_predicts_and_reruns_as_updates(
 
 def test_kino_krakow_chain_reports_what_the_demo_predicts(demo, pg_dsn):
     compare(run_kino_krakow(demo, PostgresShowtimeSink(pg_dsn)), predicted(demo, "kino_krakow"))
+
+
+def test_another_city_reports_what_the_demo_predicts_for_that_city(demo, pg_dsn):
+    # Wrocław: its own cinemas and fewer films on both sites, days the cities do not share.
+    sink = PostgresShowtimeSink(pg_dsn)
+    cinema_city_counts = run_cinema_city(demo, sink, city="Wrocław")
+    compare(cinema_city_counts, predicted(demo, "cinema_city", "Wrocław"))
+    compare(run_kino_krakow(demo, sink, city="wroclaw"), predicted(demo, "kino_krakow", "Wrocław"))
+    assert cinema_city_counts["films_total"] != predicted(demo, "cinema_city")["films_total"]
 
 
 @pytest.mark.parametrize("name", incidents())

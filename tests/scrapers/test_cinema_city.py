@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -17,6 +17,8 @@ from scrapers.errors import (
     UnexpectedShape,
     ValidationFailed,
 )
+from sitesim import load
+from sitesim.polish import same_city
 from tests.fixtures.scrapers import ATTEMPTS, SMALL, cc_site, serving, small_scenario, with_tries
 
 # One cinema per fault, each fault on its own cinema's day-0 film events, so one simulator serves
@@ -106,6 +108,7 @@ def test_sync_filters_the_city_without_caring_for_case_or_diacritics(small_sim, 
 def test_sync_of_a_city_without_cinemas_has_no_units(small_sim):
     result = steps.sync(cc_site(small_sim), city_name="Gdańsk", days_ahead=2, scrape_date=small_sim.anchor)
     assert result.counts == {"cinemas": 0, "units": 0, "units_listed": 0}
+    assert result.data["units"] == [] and result.skip_reason is None  # empty, not an error
 
 
 def test_cinema_date_reads_films_and_showtimes(small_sim):
@@ -432,3 +435,22 @@ def test_the_simulators_multi_version_films_keep_each_screenings_own_version(sma
             )
             versions_seen.setdefault(event.film_id, set()).add(got)
     assert any(len(v) > 1 for v in versions_seen.values()), "the simulator served no multi-version film"
+
+
+# --- cities -----------------------------------------------------------------------------------
+
+
+def test_each_city_gets_its_own_cinemas_and_programme():
+    with serving(load("clean")) as sim:
+        scenario, seen = sim.scenario, {}
+        for city in ("Warszawa", "wroclaw"):  # as the API spells it, or not: the filter folds both
+            cinemas = {c.id for c in scenario.cinema_city.cinemas if same_city(c.city, city)}
+            synced = steps.sync(cc_site(sim), city_name=city, days_ahead=2, scrape_date=sim.anchor)
+            assert {u["cinema_id"] for u in synced.data["units"]} == cinemas
+            for unit in synced.data["units"]:
+                day = (date.fromisoformat(unit["date"]) - sim.anchor).days
+                served = scenario.catalog.cinema_days[(unit["cinema_id"], day)]
+                result = steps.cinema_date(cc_site(sim), unit)
+                assert result.counts == {"films": len(served.films), "showtimes": len(served.events)}
+                seen.setdefault(city, set()).update(s["film_key"] for s in result.data["showtimes"])
+        assert seen["Warszawa"] != seen["wroclaw"]  # the cities screen different films

@@ -8,7 +8,10 @@ with the contract, not only with themselves.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 
@@ -174,6 +177,29 @@ def test_demo_units_are_as_designed() -> None:
         assert counts["showtimes_created"] + counts["showtimes_skipped"] == counts["showtimes_total"]
         assert counts["films_matched"] + counts["films_not_matched"] == counts["films_total"]
         assert 0.25 <= counts["films_not_matched"] / counts["films_total"] <= 0.35
+
+
+def test_demo_other_cities_are_as_documented() -> None:
+    # docs/scenarios.md, "The bundled scenarios": the other cities run clean, with data of their own.
+    demo = load("demo")
+    keys = (
+        "units_total",
+        "units_skipped",
+        "films_total",
+        "films_matched",
+        "showtimes_total",
+        "showtimes_created",
+    )
+    documented = {
+        ("Warszawa", "cinema_city"): (14, 0, 16, 16, 483, 483),
+        ("Warszawa", "kino_krakow"): (7, 0, 48, 34, 970, 684),
+        ("Wrocław", "cinema_city"): (7, 2, 12, 12, 111, 111),
+        ("Wrocław", "kino_krakow"): (7, 2, 27, 19, 376, 261),
+    }
+    for (city, chain), expected in documented.items():
+        counts = demo.predict(chain, city_name=city, anchor_date=ANCHOR)
+        assert tuple(counts[k] for k in keys) == expected, (city, chain)
+        assert counts["units_failed"] == counts["units_silent"] == counts["sync_failed"] == 0
 
 
 @pytest.mark.parametrize(
@@ -561,3 +587,53 @@ def test_predictions_match_what_a_correct_scraper_gets_from_the_live_demo(
         totals = scraper.totals()
         observed = {key: totals.get(key, 0) for key in predicted}
         assert observed == predicted, chain
+
+
+# --- cities -----------------------------------------------------------------------------------
+
+TWO_SITES = {"cities": [{"slug": "krakow"}, {"slug": "lodz", "name": "Łódź", "films": 3, "days": 2}]}
+
+
+def test_each_city_is_predicted_from_its_own_data_and_faults() -> None:
+    scenario = small_scenario(kino_krakow=TWO_SITES)
+    krakow = scenario.predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR)
+    assert scenario.predict("kino_krakow", city_name="krakow", days_ahead=3, anchor_date=ANCHOR) == krakow
+    lodz = scenario.predict("kino_krakow", city_name="Łódź", days_ahead=3, anchor_date=ANCHOR)
+    lodz_programme = scenario.catalog.kk_cities["lodz"].programme
+    assert lodz["units_total"] == 3 and lodz["units_skipped"] == 1  # Łódź shows 2 days: day 2 is empty
+    assert lodz["showtimes_total"] == sum(fd.showtimes for day in lodz_programme.values() for fd in day)
+    assert lodz["films_total"] == len({fd.film for day in lodz_programme.values() for fd in day})
+
+    # A rule names its city by path: Łódź's layout change fails Łódź's days, not Kraków's.
+    layout = {"site": "kino_krakow", "path": "/cities/lodz/cinema_program/by_movie", "day": 1}
+    faulty = small_scenario(kino_krakow=TWO_SITES, faults=[{**layout, "kind": "selector_removed"}])
+    assert faulty.predict("kino_krakow", days_ahead=3, anchor_date=ANCHOR) == krakow
+    assert (
+        faulty.predict("kino_krakow", city_name="lodz", days_ahead=3, anchor_date=ANCHOR)["units_failed"] == 1
+    )
+
+
+def test_a_city_the_sites_do_not_have() -> None:
+    scenario = small_scenario()
+    # Kino Krakow: the connection places it, the family has no such site; every page is a 404.
+    assert scenario.predict("kino_krakow", city_name="Gdańsk", anchor_date=ANCHOR) == {
+        **dict.fromkeys(scenario.predict("kino_krakow", anchor_date=ANCHOR), 0),
+        "sync_failed": 1,
+    }
+    # Cinema City: no cinema of that city, a sync with nothing to do.
+    assert not any(scenario.predict("cinema_city", city_name="Gdańsk", anchor_date=ANCHOR).values())
+
+
+def test_cli_predicts_the_city_it_is_given() -> None:
+    def cli(*args: str) -> dict:
+        command = [sys.executable, "-m", "sitesim", "--scenario", "clean", "--predict", "--days-ahead", "2"]
+        return json.loads(
+            subprocess.run([*command, *args], capture_output=True, text=True, check=True).stdout
+        )
+
+    clean = load("clean")
+    default, wroclaw = cli(), cli("--city", "Wrocław")
+    for chain in ("cinema_city", "kino_krakow"):
+        assert default[chain] == clean.predict(chain, days_ahead=2)
+        assert wroclaw[chain] == clean.predict(chain, city_name="Wrocław", days_ahead=2)
+        assert wroclaw[chain] != default[chain]

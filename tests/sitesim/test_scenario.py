@@ -151,3 +151,95 @@ def test_day_zero_is_today_in_the_sites_time_zone() -> None:
     assert small_scenario(timezone="Pacific/Kiritimati").anchor(date(2026, 1, 2)) == date(2026, 1, 2)
     with pytest.raises(ScenarioError, match="small.yaml: timezone: 'Mars/Olympus' is not an IANA time zone"):
         small_scenario(timezone="Mars/Olympus")
+
+
+# --- cities -----------------------------------------------------------------------------------
+
+WARSAW = {"name": "Warszawa", "films": 2, "films_per_day": 1, "showtimes_per_day": 2}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"cinema_city": {"cities": {"Warszawa": {}}}}, r"cinema_city\.cities: must be a list"),
+        ({"cinema_city": {"cities": [{"films": 2}]}}, r"cinema_city\.cities\[0\]\.name: is required"),
+        (
+            {"cinema_city": {"cities": [{**WARSAW, "films": 9}]}},
+            r"cinema_city\.cities\[0\]\.films: must be an integer between 0 and 3",
+        ),
+        (
+            {"cinema_city": {"cities": [{"name": "Warszawa", "films": 1}]}},
+            r"cinema_city\.cities\[0\]\.films_per_day: cannot exceed the films screened \(1\)",
+        ),
+        (
+            {"cinema_city": {"cities": [{"name": "Gdańsk"}]}},
+            r"cinema_city\.cities\[0\]\.cinemas: no cinema in Gdańsk",
+        ),
+        (
+            {"cinema_city": {"cities": [WARSAW, {**WARSAW, "name": "warszawa"}]}},
+            r"cinema_city\.cities\[1\]\.name: 'warszawa' is listed twice",
+        ),
+        (
+            {"cinema_city": {"cities": [{**WARSAW, "cinemas": [{"id": "1090", "name": "Warszawa - X"}]}]}},
+            r"cinema_city\.cinemas: cinema ids must be unique",
+        ),
+        (
+            {"cinema_city": {"cities": [{**WARSAW, "cinemas": [{"id": "1", "name": "X", "city": "Łódź"}]}]}},
+            r"cinema_city\.cities\[0\]\.cinemas\[0\]\.city: unknown field",
+        ),
+        ({"kino_krakow": {"cities": []}}, r"kino_krakow\.cities: must list at least one city"),
+        ({"kino_krakow": {"cities": [{"name": "Warszawa"}]}}, r"kino_krakow\.cities\[0\]\.slug: is required"),
+        (
+            {"kino_krakow": {"cities": [{"slug": "Warszawa"}]}},
+            r"kino_krakow\.cities\[0\]\.slug: 'Warszawa' is not a",
+        ),
+        (
+            {"kino_krakow": {"cities": [{"slug": "lodz"}, {"slug": "lodz"}]}},
+            r"kino_krakow\.cities\[1\]\.slug: 'lodz' is listed twice",
+        ),
+        (
+            {"kino_krakow": {"cities": [{"slug": "lodz", "films": 5}]}},
+            r"kino_krakow\.cities\[0\]\.films: must be an integer between 0 and 4",
+        ),
+        (
+            {"kino_krakow": {"cities": [{"slug": "lodz", "cinemas_per_film_day": 3}]}},
+            r"kino_krakow\.cities\[0\]\.cinemas_per_film_day: cannot exceed the number of cinemas \(2\)",
+        ),
+        (
+            {"kino_krakow": {"cities": [{"slug": "lodz", "empty_days": [8]}]}},
+            r"kino_krakow\.cities\[0\]\.empty_days: must be a list of integers between 0 and 6",
+        ),
+        (
+            {"kino_krakow": {"cities": [{"slug": "lodz", "days_ahead": 3}]}},
+            r"kino_krakow\.cities\[0\]\.days_ahead: unknown field",
+        ),
+    ],
+)
+def test_a_bad_city_list_is_named_in_the_error(overrides: dict, message: str) -> None:
+    with pytest.raises(ScenarioError, match=rf"^small\.yaml: {message}"):
+        small_scenario(**overrides)
+
+
+def test_without_a_city_list_kino_krakow_is_krakow_only_and_unchanged() -> None:
+    plain = small_scenario()
+    listed = small_scenario(kino_krakow={"cities": [{"slug": "krakow"}, {"slug": "lodz", "name": "Łódź"}]})
+    assert list(plain.catalog.kk_cities) == ["krakow"]
+    assert list(listed.catalog.kk_cities) == ["krakow", "lodz"]
+    # Adding a city changes nothing of Kraków's; the new city draws its own programme.
+    assert listed.catalog.kk_cities["krakow"] == plain.catalog.kk_cities["krakow"]
+    assert listed.catalog.kk_cities["lodz"].programme != plain.catalog.programme
+
+
+def test_the_shipped_scenarios_have_three_cities_with_data_of_their_own() -> None:
+    for name in ("demo", "clean"):
+        scenario = load(name)
+        cities = {c.name: c for c in scenario.cinema_city.cities}
+        assert {"Kraków", "Warszawa", "Wrocław"} <= set(cities)
+        assert len({(c.films, c.films_per_day, c.showtimes_per_day) for c in cities.values()}) >= 3
+        kk = scenario.catalog.kk_cities
+        assert {"krakow", "warszawa", "wroclaw"} <= set(kk)
+        cinemas = [
+            frozenset(c.slug for c in kk[slug].spec.cinemas) for slug in ("krakow", "warszawa", "wroclaw")
+        ]
+        assert len(set(cinemas)) == 3 and not cinemas[0] & cinemas[1]
+        assert len({len(kk[slug].films) for slug in ("krakow", "warszawa", "wroclaw")}) == 3

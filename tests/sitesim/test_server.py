@@ -324,3 +324,61 @@ def test_cli_tells_a_scenario_it_cannot_predict_from_an_invalid_one(tmp_path) ->
     assert refused.returncode == 3
     assert refused.stderr.startswith("sitesim: partial.yaml: cannot predict: TMDB faults fail")
     assert "Traceback" not in refused.stderr
+
+
+# --- cities -----------------------------------------------------------------------------------
+
+
+def test_three_cities_on_both_sites_each_with_its_own_data(sitesim_factory: SitesimFactory) -> None:
+    sim = sitesim_factory("clean", anchor_date=ANCHOR)
+    base = sim.base_urls
+    catalog = sim.scenario.catalog
+    films = {}
+    for slug, city in (("krakow", "Kraków"), ("warszawa", "Warszawa"), ("wroclaw", "Wrocław")):
+        root = base["kino_krakow"] + ("" if slug == "krakow" else f"/cities/{slug}")
+        session, token = open_session(root)
+        session.post(f"{root}/settings/set_day/1", headers={"X-CSRF-Token": token}, timeout=5)
+        page = session.get(f"{root}/cinema_program/by_movie", timeout=5).text
+        assert date_header(page) == polish_date(ANCHOR + timedelta(days=1))
+        tree = lxml_html.fromstring(page)
+        titles = [
+            a.text_content() for a in tree.xpath("//table[@class='repert']//a[contains(@class,'film')]")
+        ]
+        assert titles == [fd.film.title_pl for fd in catalog.kk_cities[slug].programme[1]]
+        cinemas = {a.text_content() for a in tree.xpath("//td[@class='cinema_film']/a")}
+        films[slug] = (tuple(titles), frozenset(cinemas))
+        answer = requests.get(f"{base['cinema_city']}{API}/cinemas/with-event/until/{day(1)}", timeout=5)
+        in_city = [c["id"] for c in answer.json()["body"]["cinemas"] if c["addressInfo"]["city"] == city]
+        assert in_city == [c.id for c in sim.scenario.cinema_city.cinemas if c.city == city]
+    assert len(set(films.values())) == 3
+    assert len({cinemas for _, cinemas in films.values()}) == 3  # each city its own cinemas
+    # A city the site family does not have, and another city's session cookie, are not served.
+    assert (
+        requests.get(f"{base['kino_krakow']}/cities/gdansk/cinema_program/by_movie", timeout=5).status_code
+        == 404
+    )
+    krakow, token = open_session(base["kino_krakow"])
+    refused = krakow.post(
+        f"{base['kino_krakow']}/cities/warszawa/settings/set_day/1",
+        headers={"X-CSRF-Token": token},
+        timeout=5,
+    )
+    assert refused.status_code == 422
+
+
+def test_a_fault_rule_names_its_city_by_path(sitesim_factory: SitesimFactory) -> None:
+    layout = {
+        "site": "kino_krakow",
+        "path": "/cities/warszawa/cinema_program/by_movie",
+        "kind": "selector_removed",
+    }
+    scenario = small_scenario(
+        kino_krakow={"cities": [{"slug": "krakow"}, {"slug": "warszawa"}]}, faults=[layout]
+    )
+    sim = sitesim_factory(scenario, anchor_date=ANCHOR)
+    root = sim.base_urls["kino_krakow"]
+    assert 'class="repert"' in requests.get(f"{root}/cinema_program/by_movie", timeout=5).text
+    assert (
+        'class="repert"'
+        not in requests.get(f"{root}/cities/warszawa/cinema_program/by_movie", timeout=5).text
+    )

@@ -17,6 +17,7 @@ from scraper_monitor.alerts.checks import (
     SloBreachCheck,
 )
 from scraper_monitor.alerts.config import parse_alert_config
+from scraper_monitor.reports.slo import slo_statuses
 from scraper_monitor.state import FAILED, RETRYING, UPSTREAM_FAILED
 from tests.factories import NOW, add_execution, add_runs
 from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
@@ -211,9 +212,10 @@ def test_no_slo_alert_below_target_or_under_minimum_volume(db: psycopg.Connectio
     for i in range(9):
         add_execution(db, scraper="kino_krakow", task_id="day.day_pages", map_index=i)
     add_execution(db, scraper="kino_krakow", task_id="day.day_pages", map_index=9, state=FAILED)  # 90 %: met
-    for i in range(4):
+    for i in range(7):
         add_execution(db, scraper="kino_krakow", task_id="movie_details", map_index=i)
-    add_execution(
-        db, scraper="kino_krakow", task_id="movie_details", map_index=4, state=FAILED
-    )  # 80 %: below
+    for i in (7, 8):  # 78 %: below the 80 % target, above the 75 % alert threshold
+        add_execution(db, scraper="kino_krakow", task_id="movie_details", map_index=i, state=FAILED)
+    statuses = {(s.scraper, s.task_id): s.status for s in slo_statuses(db, slo.load_config(), now=NOW)}
+    assert statuses[("kino_krakow", "movie_details")] == slo.BELOW_TARGET
     assert SloBreachCheck().evaluate(_ctx(db)) == []

@@ -113,6 +113,7 @@ def test_shipped_config_window_minimum_and_alert_tuning() -> None:
     alerts = parse_alert_config(config.alerts)
     assert alerts.repeat_interval == timedelta(hours=4)
     assert (alerts.failed_runs.k, alerts.failed_runs.n) == (2, 3)
+    assert (alerts.failed_units.k, alerts.failed_units.lookback) == (3, timedelta(days=7))
     assert alerts.error_spike.min_errors == 5
 
 
@@ -173,6 +174,7 @@ def test_invalid_config_names_the_field(changes: dict, message: str) -> None:
         ({"error_spike": {"factor": 0}}, "alerts.error_spike.factor: expected a number > 0, got 0"),
         ({"repeat_interval_minutes": "4h"}, "alerts.repeat_interval_minutes: expected a whole number >= 1"),
         ({"silent_failures": {"window": 24}}, "alerts.silent_failures.window: unknown field"),
+        ({"failed_units": {"k": 0}}, "alerts.failed_units.k: expected a whole number >= 1, got 0"),
     ],
 )
 def test_invalid_alert_tuning_names_the_field(alerts: dict, message: str) -> None:

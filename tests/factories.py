@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from scraper_monitor.execution import ExecutionSummary
-from scraper_monitor.state import SUCCESS
+from scraper_monitor.state import FAILED, RETRYING, SUCCESS
 from scraper_monitor.store import persist
 from scraper_monitor.store.db import connect
 from scrapers.outcome import ItemOutcome
@@ -181,4 +182,36 @@ def add_runs(
             error_category=None if outcome == "s" else "network_error",
             error_message=None if outcome == "s" else f"HTTP 503 from /api/{i}",
             fingerprint=None if outcome == "s" else "HTTP <n> from /api/<n>",
+        )
+
+
+def add_unit_run(
+    conn: psycopg.Connection,
+    run_id: str,
+    *,
+    failed: Iterable[int] = (),
+    retrying: Iterable[int] = (),
+    units: int = 7,
+    ran: int | None = None,
+    ago: timedelta = timedelta(hours=1),
+    scraper: str = "kino_krakow",
+    unit_task: str = "day.day_pages",
+) -> None:
+    """One chain run: a sync that planned ``units`` units, then the first ``ran`` of them (all, by
+    default), each successful unless listed in ``failed`` (no tries left) or ``retrying`` (waiting)."""
+    add_execution(conn, scraper=scraper, run_id=run_id, ago=ago, counts=Jsonb({"units": units}))
+    failed, retrying = set(failed), set(retrying)
+    for unit in range(units if ran is None else ran):
+        state = FAILED if unit in failed else RETRYING if unit in retrying else SUCCESS
+        add_execution(
+            conn,
+            scraper=scraper,
+            task_id=unit_task,
+            run_id=run_id,
+            map_index=unit,
+            state=state,
+            ago=ago - timedelta(minutes=1),
+            error_category=None if state == SUCCESS else "network_error",
+            error_message=None if state == SUCCESS else f"Timeout after 30 s: POST /settings/set_day/{unit}",
+            fingerprint=None if state == SUCCESS else "Timeout after <n> s: POST <url>",
         )

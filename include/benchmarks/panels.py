@@ -154,19 +154,39 @@ class Timing:
         return percentile(self.ms, 95)
 
 
-def endpoints(conn: psycopg.Connection, now: datetime) -> list[Endpoint]:
-    """The panels' API calls, with a real scraper, category and DAG run of the generated store."""
+@dataclass(frozen=True)
+class Sample:
+    """A real scraper, and a failed try of a finished run, of the generated store."""
+
+    scraper: str
+    dag_id: str
+    run_id: str
+    execution_id: int
+
+    @property
+    def run_path(self) -> str:
+        return f"{quote(self.dag_id, safe='')}/{quote(self.run_id, safe='')}"
+
+
+def sample(conn: psycopg.Connection, now: datetime) -> Sample:
     with conn.cursor(row_factory=tuple_row) as cur:
         scraper = cur.execute("SELECT min(scraper) FROM execution_daily").fetchone()[0]
         # A finished run from a day ago that had a failure: the chain view has incidents to build.
         # Ordered like the failures index, so it is read from there instead of the whole table.
-        dag_id, run_id = cur.execute(
-            "SELECT dag_id, run_id FROM task_executions WHERE state = %s AND started_at < %s"
+        execution_id, dag_id, run_id = cur.execute(
+            "SELECT id, dag_id, run_id FROM task_executions WHERE state = %s AND started_at < %s"
             " ORDER BY started_at DESC NULLS LAST, id DESC LIMIT 1",
             (FAILED, now - timedelta(days=1)),
         ).fetchone()
+    return Sample(scraper, dag_id, run_id, execution_id)
+
+
+def endpoints(conn: psycopg.Connection, now: datetime) -> list[Endpoint]:
+    """The panels' API calls, with a real scraper, category and DAG run of the generated store."""
+    found = sample(conn, now)
+    scraper = found.scraper
     since = (now - timedelta(hours=24)).replace(microsecond=0).isoformat()
-    run = f"api/chains/{quote(dag_id, safe='')}/{quote(run_id, safe='')}"
+    run = f"api/chains/{found.run_path}"
     return [
         Endpoint("overview", "api/overview"),
         Endpoint("executions", "api/executions"),
@@ -297,11 +317,7 @@ def bench_database() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _allow_everyone() -> None:
-    """Auth dependency of the benchmark app: Airflow's login is not what is measured."""
-
-
-def _server_facts(dsn: str) -> str:
+def server_facts(dsn: str) -> str:
     """Database size and the server settings that decide how much of it is cached."""
     query = (
         "SELECT pg_size_pretty(pg_database_size(current_database())), current_setting('server_version'),"
@@ -386,21 +402,46 @@ def render(
     return "\n".join(lines)
 
 
-def run(report: Report) -> None:
+@dataclass(frozen=True)
+class PanelStore:
+    """The generated store the panel sections read, with its snapshots refreshed."""
+
+    dsn: str
+    generated: GeneratedStore
+    refreshed: precompute.RefreshReport
+
+
+def panel_store(report: Report) -> PanelStore:
+    """The generated store of this benchmark run (its shape from the environment): made by the first
+    section that asks, reused by the others, dropped when the run ends (``report.stack``)."""
     shape = shape_from_env()
-    repeats = int(os.environ.get("BENCH_PANEL_REPEATS", 30))
-    with bench_database() as dsn:
-        generated = generate(dsn, shape, log=lambda line: print(f"[panels] {line}", flush=True))
+    key = ("panel_store", shape)
+    if key not in report.shared:
+        dsn = report.stack.enter_context(bench_database())
+        generated = generate(dsn, shape, log=lambda line: print(f"[{report.current}] {line}", flush=True))
         # What the DAG scraper_monitor_snapshots does every 5 minutes in a deployment.
-        print("[panels] refreshing the SLO and metrics snapshots", flush=True)
-        refreshed = precompute.refresh(dsn)
-        now = datetime.now(UTC)
-        with connect(dsn) as conn:
-            targets = endpoints(conn, now)
-        with TestClient(create_app(lambda: dsn, _allow_everyone)) as client:
-            print(f"[panels] measuring {len(targets)} endpoints x {repeats}", flush=True)
-            timings = measure(client, targets, repeats)
-            print("[panels] trends: raw rows vs rollups", flush=True)
-            trends = compare_trends(dsn, client, datetime.now(UTC).date(), RAW_REPEATS)
-        server = _server_facts(dsn)
-    report.add("Panel API latency", render(generated, server, repeats, timings, trends, refreshed))
+        print(f"[{report.current}] refreshing the SLO and metrics snapshots", flush=True)
+        report.shared[key] = PanelStore(dsn, generated, precompute.refresh(dsn))
+    return report.shared[key]
+
+
+def allow_everyone() -> None:
+    """Auth dependency of the benchmark app: Airflow's login is not what is measured."""
+
+
+def run(report: Report) -> None:
+    repeats = int(os.environ.get("BENCH_PANEL_REPEATS", 30))
+    store = panel_store(report)
+    dsn = store.dsn
+    now = datetime.now(UTC)
+    with connect(dsn) as conn:
+        targets = endpoints(conn, now)
+    with TestClient(create_app(lambda: dsn, allow_everyone)) as client:
+        print(f"[panels] measuring {len(targets)} endpoints x {repeats}", flush=True)
+        timings = measure(client, targets, repeats)
+        print("[panels] trends: raw rows vs rollups", flush=True)
+        trends = compare_trends(dsn, client, datetime.now(UTC).date(), RAW_REPEATS)
+    server = server_facts(dsn)
+    report.add(
+        "Panel API latency", render(store.generated, server, repeats, timings, trends, store.refreshed)
+    )

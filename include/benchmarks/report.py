@@ -7,9 +7,11 @@ import platform
 import statistics
 import subprocess
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -72,6 +74,10 @@ class Report:
     sections: dict[str, str] = field(default_factory=dict)
     #: Figures one section measures and a later one compares against (same run).
     figures: dict[str, float] = field(default_factory=dict)
+    #: What one section prepared and a later one reuses (the generated panel store), by key; cleaned up
+    #: by ``stack`` when the run ends.
+    shared: dict[Any, Any] = field(default_factory=dict)
+    stack: ExitStack = field(default_factory=ExitStack)
 
     def add(self, title: str, body: str) -> None:
         when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"

@@ -71,14 +71,18 @@ class BelowMedian(Rule):
 @dataclass(frozen=True)
 class Consistent(Rule):
     """If ``found`` is positive, at least one of ``accounted`` must be too
-    (e.g. showtimes found but none created, updated or skipped)."""
+    (e.g. showtimes found but none created, updated or skipped; showtimes found but no films).
+
+    ``reason`` explains an inconsistency to a reader; it is formatted with the task's counts."""
 
     found: str
     accounted: tuple[str, ...]
+    reason: str = "{found} = {n} but none {accounted}"
 
     def check(self, counts: dict[str, int], history: History) -> str | None:
         if counts.get(self.found, 0) > 0 and not any(counts.get(k, 0) > 0 for k in self.accounted):
-            return f"{self.found} = {counts[self.found]} but none {'/'.join(self.accounted)}"
+            names = {"found": self.found, "n": counts[self.found], "accounted": "/".join(self.accounted)}
+            return self.reason.format_map({**counts, **names})
         return None
 
 

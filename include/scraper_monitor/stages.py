@@ -61,4 +61,10 @@ UNIT_TASKS: tuple[str, ...] = tuple(rule.suffix for rule in STAGES if rule.stage
 
 def has_stage(task_id: str) -> bool:
     """Whether the table places this task id (by its last segment) in a stage of its own."""
-    return any(rule.suffix == task_id.rsplit(".", 1)[-1] for rule in STAGES)
+    return rule_for(task_id) is not OTHER
+
+
+def rule_for(task_id: str) -> StageRule:
+    """The stage rule of a task id (by its last segment); ``OTHER`` when the table does not know it."""
+    suffix = task_id.rsplit(".", 1)[-1]
+    return next((rule for rule in STAGES if rule.suffix == suffix), OTHER)

@@ -307,7 +307,8 @@ def test_the_bench_section_reports_every_endpoint(
         monkeypatch.setenv(f"BENCH_PANEL_{key}", str(value))
     report = Report(tmp_path, command="python -m benchmarks panels", current="panels")
 
-    panels.run(report)
+    with report.stack:
+        panels.run(report)
 
     text = report.sections["panels"]
     with connect(pg_server.dsn(name)) as conn:

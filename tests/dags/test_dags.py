@@ -6,6 +6,7 @@ monitor store."""
 from __future__ import annotations
 
 import copy
+import http.server
 import re
 import subprocess
 import sys
@@ -24,8 +25,10 @@ from scrapers.common_steps import plan_films
 from scrapers.kino_krakow import steps as kk_steps
 from scrapers.kino_krakow.client import PROGRAM_PATH
 from scrapers.outcome import StepResult
+from sitesim.polish import polish_date
 from tests.fixtures.airflow import ROOT, task_instance_dicts
-from tests.fixtures.scrapers import SMALL, kk_site, small_scenario, tmdb_config
+from tests.fixtures.loopback import serve_handler
+from tests.fixtures.scrapers import SMALL, fast_config, kk_site, small_scenario, tmdb_config
 
 CHAIN_DAGS = ("cinema_city", "kino_krakow")
 DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py"))
@@ -203,6 +206,59 @@ def test_kino_krakow_flags_a_film_whose_film_page_disagrees_with_the_day_pages(d
         r"\(days that differ: 1\): a day page may have shown another day or lost rows",
         reason,
     )
+
+
+class _FilmLinksRenamed(http.server.BaseHTTPRequestHandler):
+    """A Kino Krakow day page after a front-end change of the film links: the date and hour rows
+    still read as before, the film rows no longer carry ``a.preview-link.film``."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the handler API
+        hours = " ".join(
+            f'<span class="hour"><a href="/kino-mikro/by_cinema/x">{clock}</a> '
+            f'<a class="buy_ticket" href="/showtime/{n}">bilety</a></span>'
+            for n, clock in enumerate(("18:00", "20:30"))
+        )
+        body = (
+            '<html><head><meta name="csrf-token" content="t"></head><body><table class="repert"><tbody>'
+            f'<tr><th class="date" colspan="2">{polish_date(SCRAPE_DATE.date())}</th></tr>'
+            '<tr class="film"><td colspan="2"><a class="film-title" href="/film/wicked.html">Wicked</a>'
+            '</td></tr><tr><td class="cinema_film"><a href="/kino-mikro">Kino Mikro</a></td>'
+            f'<td class="hours">{hours}</td></tr>'
+            "</tbody></table></body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_kino_krakow_flags_a_day_page_with_showtimes_but_no_films(dagbag) -> None:
+    """Seed 000's day-page inconsistency, declared in the DAG: hour rows read, film rows not."""
+    unit = {"day": 0, "date": SCRAPE_DATE.date().isoformat()}
+    with serve_handler(_FilmLinksRenamed) as base_url:
+        result = kk_steps.day_page(fast_config(base_url), unit, SCRAPE_DATE.date())
+    assert result.counts == {"films": 0, "showtimes": 2}
+    verdict = silent.evaluate(
+        silent.rules_for("kino_krakow", "day.day_pages"), result.counts, lambda c, n: []
+    )
+    assert verdict.silent
+    assert verdict.reason == (
+        "2 showtimes found but no movies scheduled: the day page's film rows were not read (the site may"
+        " have changed its film links)"
+    )
+    # A day page whose films were read is not flagged by it.
+    assert not silent.evaluate(
+        silent.rules_for("kino_krakow", "day.day_pages"), {"films": 1, "showtimes": 2}, lambda c, n: []
+    ).silent
 
 
 def test_a_run_late_in_the_utc_evening_scrapes_the_sites_day(dagbag, sitesim_factory, point_chains_at):

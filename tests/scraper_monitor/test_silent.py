@@ -57,6 +57,12 @@ def test_found_but_nothing_scheduled_is_an_inconsistency() -> None:
     assert not evaluate([rule], {"showtimes": 0}, no_history).silent
 
 
+def test_an_inconsistency_can_say_what_it_means() -> None:
+    rule = Consistent("showtimes", ("films",), reason="{showtimes} showtimes but {films} films ({accounted})")
+    verdict = evaluate([rule], {"showtimes": 12, "films": 0}, no_history)
+    assert verdict.reason == "12 showtimes but 0 films (films)"
+
+
 def test_all_reasons_are_reported_together() -> None:
     rules = [NonZero("films"), NonZero("showtimes")]
     verdict = evaluate(rules, {"films": 0, "showtimes": 0}, no_history)

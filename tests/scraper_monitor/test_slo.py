@@ -20,6 +20,21 @@ from tests.factories import NOW, add_execution
 from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
 
 SHIPPED = yaml.safe_load(settings.DEFAULT_SLO_CONFIG.read_text())
+SEED_000 = Path(__file__).resolve().parents[2] / "docs" / "seeds" / "000_30d12a3416766b78.txt"
+#: The seed's jobs per chain -> the DAG tasks that do their work.
+SEED_JOBS = {
+    "cinema_city": {
+        "CinemaDateJob": "cinema_day.cinema_dates",
+        "MovieDetailJob": "movie_details",
+        "ShowtimeProcessJob": "cinema_day.showtimes",
+    },
+    "kino_krakow": {
+        "SyncJob": "sync",
+        "DayPageJob": "day.day_pages",
+        "MovieDetailJob": "movie_details",
+        "ShowtimeProcessJob": "day.showtimes",
+    },
+}
 
 
 def _config(**changes: object) -> slo.SloConfig:
@@ -40,16 +55,55 @@ def _config(**changes: object) -> slo.SloConfig:
         ("cinema_city", "cinema_day.showtimes", (0.90, 1500, 0.80)),
         ("kino_krakow", "sync", (0.95, 2000, 0.85)),
         ("kino_krakow", "day.day_pages", (0.90, 3000, 0.80)),
-        ("kino_krakow", "movie_details", (0.85, 2000, 0.75)),
+        ("kino_krakow", "movie_details", (0.80, 2000, 0.75)),  # the seed: titles are harder there
         ("kino_krakow", "day.showtimes", (0.90, 1500, 0.80)),
-        ("cinema_city", "plan_films", (0.85, 3000, 0.75)),  # not listed: the defaults
-        ("cinema_city", None, (0.85, 3000, 0.75)),
+        ("cinema_city", "plan_films", (0.90, 3000, 0.80)),  # not listed: the scraper's own SLO
+        ("cinema_city", None, (0.90, 3000, 0.80)),
+        ("kino_krakow", None, (0.85, 3000, 0.75)),  # no scraper-wide SLO declared: the defaults
         ("some_other_dag", "extract", (0.85, 3000, 0.75)),
     ],
 )
-def test_shipped_config_has_the_origin_targets(scraper: str, task_id: str | None, expected: tuple) -> None:
+def test_shipped_config_has_the_seed_and_origin_targets(
+    scraper: str, task_id: str | None, expected: tuple
+) -> None:
     target = slo.load_config().target_for(scraper, task_id)
     assert (target.target_success_rate, target.target_duration_ms, target.alert_threshold) == expected
+
+
+def _seed_section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n### ", start + len(heading))
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_shipped_targets_are_the_seeds() -> None:
+    """Seed 000's SLO example for cinema_city and its per-job success targets, read from the seed's
+    own text: a drift on either side fails here."""
+    text = SEED_000.read_text(encoding="utf-8")
+    config = slo.load_config()
+    block = re.search(r'"cinema_city" => %\{(.*?)\}', text, re.DOTALL)
+    assert block, "seed 000 has no cinema_city SLO block"
+    seed = {key: float(value) for key, value in re.findall(r"(\w+):\s*([\d.]+)", block[1])}
+    assert seed == {"target_success_rate": 0.90, "target_avg_duration_ms": 3000, "alert_threshold": 0.80}
+    assert config.target_for("cinema_city") == slo.SloTarget(
+        target_success_rate=seed["target_success_rate"],
+        target_duration_ms=int(seed["target_avg_duration_ms"]),
+        alert_threshold=seed["alert_threshold"],
+    )
+    headings = {
+        "cinema_city": "### Cinema City Job Chain Analysis",
+        "kino_krakow": "### Kino Krakow Job Chain Analysis",
+    }
+    for scraper, heading in headings.items():
+        metrics = _seed_section(text, heading).split("**Success Metrics**", 1)[1]
+        targets = {
+            job: int(pct) / 100 for job, pct in re.findall(r"- \*\*(\w+)\*\*: (\d+)%\+ success", metrics)
+        }
+        assert set(targets) == set(SEED_JOBS[scraper]), scraper  # every job of the seed is mapped
+        for job, rate in targets.items():
+            task_id = SEED_JOBS[scraper][job]
+            assert task_id in config.scrapers[scraper].tasks, (scraper, task_id)
+            assert config.target_for(scraper, task_id).target_success_rate == rate, (scraper, job)
 
 
 def test_shipped_config_window_minimum_and_alert_tuning() -> None:
@@ -59,6 +113,7 @@ def test_shipped_config_window_minimum_and_alert_tuning() -> None:
     alerts = parse_alert_config(config.alerts)
     assert alerts.repeat_interval == timedelta(hours=4)
     assert (alerts.failed_runs.k, alerts.failed_runs.n) == (2, 3)
+    assert (alerts.failed_units.k, alerts.failed_units.lookback) == (3, timedelta(days=7))
     assert alerts.error_spike.min_errors == 5
 
 
@@ -119,6 +174,7 @@ def test_invalid_config_names_the_field(changes: dict, message: str) -> None:
         ({"error_spike": {"factor": 0}}, "alerts.error_spike.factor: expected a number > 0, got 0"),
         ({"repeat_interval_minutes": "4h"}, "alerts.repeat_interval_minutes: expected a whole number >= 1"),
         ({"silent_failures": {"window": 24}}, "alerts.silent_failures.window: unknown field"),
+        ({"failed_units": {"k": 0}}, "alerts.failed_units.k: expected a whole number >= 1, got 0"),
     ],
 )
 def test_invalid_alert_tuning_names_the_field(alerts: dict, message: str) -> None:

@@ -86,7 +86,7 @@ def test_day_page_reads_the_programme_of_its_day(week):
 
 def test_program_slugs_lose_their_uuid_and_the_movie_pages_answer(week):
     with KinoKrakowClient(kk_site(week)) as client:
-        html, url = client.program_html()
+        html, url = client.open_session().landing
         assert UUID.search(html), "the scenario serves UUID-suffixed links"
         page = parse_program(html, url=url, scrape_date=week.anchor)
         for film in page.films:
@@ -160,6 +160,16 @@ def test_missing_csrf_token(sitesim_factory):
     assert caught.value.error_type == "csrf_token_missing"
     assert caught.value.url == sim.base_urls["kino_krakow"] + PROGRAM_PATH
     assert not [r for r in sim.request_log if r.method == "POST"], "no set_day without a token"
+
+
+def test_a_csrf_outage_fails_the_sync_once_before_the_fan_out(sitesim_factory):
+    """The seed's health check: the sync opens a session as every day will, so a token that is gone
+    fails the run there, with its category, and no day page is ever asked for."""
+    sim = sitesim_factory(week_scenario({"name": "no-token", "site": "kino_krakow", "kind": "csrf_missing"}))
+    with pytest.raises(CsrfTokenMissing) as caught:
+        steps.sync(kk_site(sim), days_ahead=7, scrape_date=sim.anchor)
+    assert (caught.value.category, caught.value.error_type) == ("data_quality_error", "csrf_token_missing")
+    assert [(r.method, r.path, r.day) for r in sim.request_log] == [("GET", PROGRAM_PATH, None)]
 
 
 def test_movie_page_fields(week):

@@ -327,12 +327,12 @@ def test_a_missing_film_page_fails_only_that_film() -> None:
     assert counts["films_matched"] + counts["films_not_matched"] == clean["films_total"] - 1
 
 
-def test_csrf_missing_on_every_page_fails_every_day_but_not_the_sync() -> None:
+def test_csrf_missing_on_every_page_fails_the_sync_once_and_no_day_runs() -> None:
     counts = small_scenario(faults=[{**PROGRAMME, "kind": "csrf_missing"}]).predict(
         "kino_krakow", days_ahead=3, anchor_date=ANCHOR
     )
-    assert (counts["sync_failed"], counts["units_total"], counts["units_failed"]) == (0, 3, 3)
-    assert counts["showtime_batches_upstream_failed"] == 3 and counts["films_total"] == 0
+    assert counts["sync_failed"] == 1
+    assert (counts["units_total"], counts["units_failed"], counts["films_total"]) == (0, 0, 0)
 
 
 @pytest.mark.parametrize(

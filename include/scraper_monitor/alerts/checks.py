@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import psycopg
 
-from scraper_monitor import slo
+from scraper_monitor import slo, stages
 from scraper_monitor.alerts.config import AlertConfig
 from scraper_monitor.alerts.model import Alert, Fact, Severity, TopError, chain_path, duration, percent
 from scraper_monitor.reports import errors, runs, silent
@@ -40,7 +40,7 @@ class Check(Protocol):
 
 
 def default_checks() -> list[Check]:
-    return [SloBreachCheck(), SilentFailureCheck(), ErrorSpikeCheck(), FailedRunsCheck()]
+    return [SloBreachCheck(), SilentFailureCheck(), ErrorSpikeCheck(), FailedRunsCheck(), FailedUnitsCheck()]
 
 
 class RowCheck:
@@ -277,6 +277,60 @@ class FailedRunsCheck(RowCheck):
 
     def panel_path(self, row: runs.RunOutcomes) -> str:
         return chain_path(row.dag_id, row.failed_run_ids[0])
+
+
+class FailedUnitsCheck(RowCheck):
+    """k or more of the unit tasks (day pages, cinema-days) of a scraper's latest run failed: the run
+    went on without part of its data (seed 000: "alert if >2 days fail"). Resolves with the next run
+    that loses fewer."""
+
+    name = "units"
+    severity = "warning"
+    title = "Failed units"
+
+    def rows(self, ctx: CheckContext) -> Iterable[runs.UnitOutcomes]:
+        return runs.latest_unit_outcomes(
+            ctx.conn,
+            since=ctx.now - ctx.alerts.failed_units.lookback,
+            unit_tasks=stages.UNIT_TASKS,
+            sync_task=stages.SYNC,
+        )
+
+    def fires(self, row: runs.UnitOutcomes, ctx: CheckContext) -> bool:
+        return row.failed >= ctx.alerts.failed_units.k
+
+    def task_id(self, row: runs.UnitOutcomes) -> str:
+        return row.task_id
+
+    def summary(self, row: runs.UnitOutcomes, ctx: CheckContext) -> str:
+        return (
+            f"{row.failed} of the {row.units} {stages.rule_for(row.task_id).plural} of the latest run failed."
+        )
+
+    def facts(self, row: runs.UnitOutcomes, ctx: CheckContext) -> tuple[Fact, ...]:
+        plural = stages.rule_for(row.task_id).plural
+        return (
+            Fact(
+                "Failed",
+                f"{row.failed} of {row.units} {plural}",
+                f"alert at {ctx.alerts.failed_units.k} or more",
+            ),
+            Fact("Run", row.run_id),
+            Fact("Map indexes", ", ".join(str(i) for i in row.failed_map_indexes), row.task_id),
+        )
+
+    def top_error(self, row: runs.UnitOutcomes, ctx: CheckContext) -> TopError | None:
+        return errors.most_frequent(
+            ctx.conn,
+            scraper=row.scraper,
+            since=row.started,
+            until=ctx.now,
+            task_id=row.task_id,
+            run_ids=[row.run_id],
+        )
+
+    def panel_path(self, row: runs.UnitOutcomes) -> str:
+        return chain_path(row.dag_id, row.run_id)
 
 
 def _panel(path: str, **query: str) -> str:

@@ -29,12 +29,19 @@ class FailedRunsConfig:
 
 
 @dataclass(frozen=True)
+class FailedUnitsConfig:
+    k: int
+    lookback: timedelta
+
+
+@dataclass(frozen=True)
 class AlertConfig:
     repeat_interval: timedelta
     slack_timeout_seconds: int
     silent_window: timedelta
     error_spike: ErrorSpikeConfig
     failed_runs: FailedRunsConfig
+    failed_units: FailedUnitsConfig
 
 
 def alert_config(slo_config: SloConfig) -> AlertConfig:
@@ -49,11 +56,13 @@ def parse_alert_config(raw: Mapping[str, Any]) -> AlertConfig:
         "silent_failures",
         "error_spike",
         "failed_runs",
+        "failed_units",
     )
     _known(raw, top, "alerts")
     silent = _section(raw, "silent_failures", ("window_hours",))
     spike = _section(raw, "error_spike", ("window_hours", "baseline_days", "factor", "min_errors"))
     runs = _section(raw, "failed_runs", ("k", "n", "lookback_days"))
+    units = _section(raw, "failed_units", ("k", "lookback_days"))
     failed_runs = FailedRunsConfig(
         k=_int(runs, "k", "alerts.failed_runs", 2),
         n=_int(runs, "n", "alerts.failed_runs", 3),
@@ -72,6 +81,10 @@ def parse_alert_config(raw: Mapping[str, Any]) -> AlertConfig:
             min_errors=_int(spike, "min_errors", "alerts.error_spike", 5),
         ),
         failed_runs=failed_runs,
+        failed_units=FailedUnitsConfig(
+            k=_int(units, "k", "alerts.failed_units", 3),
+            lookback=timedelta(days=_int(units, "lookback_days", "alerts.failed_units", 7)),
+        ),
     )
 
 

@@ -35,6 +35,23 @@ class SloOut(BaseModel):
     alert_threshold: float
     target_duration_ms: int
     runs: int
+    avg_duration_ms: float | None = Field(None, description="of the successful final tries in the SLO window")
+
+    @classmethod
+    def of(cls, status: slo.SloStatus) -> SloOut:
+        return cls(
+            status=status.status,
+            success_rate=status.success_rate,
+            target_success_rate=status.target.target_success_rate,
+            alert_threshold=status.target.alert_threshold,
+            target_duration_ms=status.target.target_duration_ms,
+            runs=status.runs,
+            avg_duration_ms=status.avg_duration_ms,
+        )
+
+
+class TaskSloOut(SloOut):
+    task_id: str
 
 
 class ScraperStatsOut(FromAttributes):
@@ -50,6 +67,9 @@ class ScraperStatsOut(FromAttributes):
     avg_duration_ms: float | None
     p95_duration_ms: float | None
     slo: SloOut | None = Field(None, description="the scraper-wide SLO status, when SLOs are configured")
+    slo_tasks: list[TaskSloOut] = Field(
+        default_factory=list, description="the SLO status of each of its tasks that has one (declared or ran)"
+    )
 
 
 class OverviewOut(BaseModel):
@@ -80,9 +100,11 @@ def overview(
     now = now or datetime.now(UTC)
     rows = stats(conn, hours=hours, now=now, visible=visible)
     silent_24h = rows if hours == 24 else stats(conn, hours=24, now=now, visible=visible)
-    slo_by_scraper, slo_as_of, slo_error = _slo_statuses(conn, now)
+    slo_by_scraper, slo_by_task, slo_as_of, slo_error = _slo_statuses(conn, now)
     scrapers = [
-        ScraperStatsOut.model_validate(row).model_copy(update={"slo": slo_by_scraper.get(row.scraper)})
+        ScraperStatsOut.model_validate(row).model_copy(
+            update={"slo": slo_by_scraper.get(row.scraper), "slo_tasks": slo_by_task.get(row.scraper, [])}
+        )
         for row in rows
     ]
     success, failed = sum(r.success for r in rows), sum(r.failed for r in rows)
@@ -161,28 +183,25 @@ def spool_rejects(conn: psycopg.Connection, visible: Visible = None) -> int:
 
 def _slo_statuses(
     conn: psycopg.Connection, now: datetime
-) -> tuple[dict[str, SloOut], datetime | None, str | None]:
-    """Scraper-wide SLO statuses and the moment they describe; a broken SLO file or a store too slow
-    to compute them degrades the column, never the panel."""
+) -> tuple[dict[str, SloOut], dict[str, list[TaskSloOut]], datetime | None, str | None]:
+    """SLO statuses per scraper and per task, and the moment they describe; a broken SLO file or a
+    store too slow to compute them degrades the SLO column and table, never the panel."""
     try:
         config = slo.load_config()
     except slo.SloConfigError as exc:
         log.warning("scraper monitor: SLO config: %s", exc)
-        return {}, None, f"SLO file invalid: {exc}"
+        return {}, {}, None, f"SLO file invalid: {exc}"
     try:
         view = slo_view(conn, config, now=now)
     except psycopg.errors.QueryCanceled:
         log.warning("scraper monitor: SLO statuses: no fresh snapshot, and computing them timed out")
-        return {}, None, SLO_TOO_SLOW
-    out = {}
+        return {}, {}, None, SLO_TOO_SLOW
+    by_scraper: dict[str, SloOut] = {}
+    by_task: dict[str, list[TaskSloOut]] = {}
     for status in view.statuses:
         if status.task_id is None:
-            out[status.scraper] = SloOut(
-                status=status.status,
-                success_rate=status.success_rate,
-                target_success_rate=status.target.target_success_rate,
-                alert_threshold=status.target.alert_threshold,
-                target_duration_ms=status.target.target_duration_ms,
-                runs=status.runs,
-            )
-    return out, view.computed_at, None
+            by_scraper[status.scraper] = SloOut.of(status)
+        else:
+            task = TaskSloOut(**SloOut.of(status).model_dump(), task_id=status.task_id)
+            by_task.setdefault(status.scraper, []).append(task)
+    return by_scraper, by_task, view.computed_at, None

@@ -1,8 +1,10 @@
-"""Which runs happened, and how did they end? The most recent DAG runs as the store saw them, and
-each scraper's last n decided runs (the "k of the last n runs failed" alert)."""
+"""Which runs happened, and how did they end? The most recent DAG runs as the store saw them, each
+scraper's last n decided runs (the "k of the last n runs failed" alert) and the unit tasks of its
+latest run (the "k of a run's day pages failed" alert)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -171,3 +173,66 @@ def last_outcomes(conn: psycopg.Connection, *, since: datetime, n: int) -> list[
         "retrying": RETRYING,
     }
     return [RunOutcomes(**row) for row in dict_rows(conn, _OUTCOMES_SQL, params)]
+
+
+@dataclass(frozen=True)
+class UnitOutcomes:
+    """The unit tasks (day pages, cinema-days) of one scraper's latest run whose units all decided."""
+
+    scraper: str
+    dag_id: str
+    run_id: str
+    task_id: str
+    units: int
+    failed: int
+    failed_map_indexes: list[int]
+    started: datetime
+
+
+# A run's units have decided when none waits for a retry and every unit the sync planned
+# (counts.units of its successful sync) has a row: a run still fanning out does not replace the
+# latest complete one, so its alert neither resolves nor fires early.
+_UNITS_SQL = """
+WITH units AS (
+    SELECT DISTINCT ON (dag_id, run_id, task_id, map_index)
+           scraper, dag_id, run_id, task_id, map_index, state, coalesce(started_at, recorded_at) AS at
+    FROM task_executions
+    WHERE (started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s))
+      AND substring(task_id FROM '[^.]*$') = ANY(%(unit_tasks)s)
+    ORDER BY dag_id, run_id, task_id, map_index, try_number DESC
+), planned AS (
+    SELECT dag_id, run_id, max((counts ->> 'units')::int) AS units
+    FROM task_executions
+    WHERE task_id = %(sync)s AND state = %(success)s AND jsonb_typeof(counts -> 'units') = 'number'
+      AND (started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s))
+    GROUP BY dag_id, run_id
+), runs AS (
+    SELECT u.scraper, u.dag_id, u.run_id, min(u.task_id) AS task_id, count(*)::int AS units,
+           count(*) FILTER (WHERE u.state = %(failed)s)::int AS failed,
+           coalesce(array_agg(u.map_index ORDER BY u.map_index) FILTER (WHERE u.state = %(failed)s), '{}')
+               AS failed_map_indexes,
+           min(u.at) AS started
+    FROM units u LEFT JOIN planned p USING (dag_id, run_id)
+    GROUP BY u.scraper, u.dag_id, u.run_id, p.units
+    HAVING NOT bool_or(u.state = %(retrying)s) AND count(*) >= coalesce(p.units, 0)
+)
+SELECT DISTINCT ON (scraper) scraper, dag_id, run_id, task_id, units, failed, failed_map_indexes, started
+FROM runs
+ORDER BY scraper, started DESC
+"""
+
+
+def latest_unit_outcomes(
+    conn: psycopg.Connection, *, since: datetime, unit_tasks: Sequence[str], sync_task: str
+) -> list[UnitOutcomes]:
+    """Per scraper, how the unit tasks (by the last segment of their id) of its latest run that
+    started after ``since`` ended, once all of them have."""
+    params = {
+        "since": since,
+        "unit_tasks": list(unit_tasks),
+        "sync": sync_task,
+        "success": SUCCESS,
+        "failed": FAILED,
+        "retrying": RETRYING,
+    }
+    return [UnitOutcomes(**row) for row in dict_rows(conn, _UNITS_SQL, params)]

@@ -45,6 +45,8 @@ class KinoSession:
     http: HttpClient
     cookies: dict[str, str]
     token: str
+    #: (html, url) of the programme page the session was opened on: day 0, as a new visitor sees it.
+    landing: tuple[str, str] = field(default=("", ""), repr=False)
     #: The programme page set_day's redirect already brought (the real site answers 302 to it).
     _redirected_page: str | None = field(default=None, repr=False)
 
@@ -106,10 +108,6 @@ class KinoKrakowClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def program_html(self) -> tuple[str, str]:
-        """(html, url) of the program page as a new visitor sees it (day 0)."""
-        return self._http.get_text(PROGRAM_PATH), self.site.url(PROGRAM_PATH)
-
     def open_session(self) -> KinoSession:
         """GET the program page for a fresh session cookie and its CSRF token."""
         response = self._http.get(PROGRAM_PATH)
@@ -121,7 +119,7 @@ class KinoKrakowClient:
             )
         cookies = _set_cookies(response)
         log.debug("opened a site session (%d cookies)", len(cookies))
-        return KinoSession(http=self._http, cookies=cookies, token=token)
+        return KinoSession(http=self._http, cookies=cookies, token=token, landing=(response.text, url))
 
     def movie_page(self, slug: str) -> tuple[str, str]:
         # The slug comes from the site: quote it so it cannot walk to another path.

@@ -42,7 +42,9 @@ def sync(site: SiteConfig, *, days_ahead: int, scrape_date: date) -> StepResult:
     if not 1 <= days_ahead <= DAYS_SELECTABLE:
         raise ValueError(f"days_ahead must be 1..{DAYS_SELECTABLE} (the site selects days 0..6)")
     with KinoKrakowClient(site) as client:
-        text, url = client.program_html()
+        # The health check before the fan-out: a session and its CSRF token, as each day page opens
+        # one. Without a token the run fails here, once, instead of in every day.
+        text, url = client.open_session().landing
     # Parsed for its failures only: a changed layout should stop the run here, not in every day.
     parse_program(text, url=url, scrape_date=scrape_date)
     # Every film the site links (today's programme and the coming-soon list), as the origin did.

@@ -13,12 +13,14 @@ from scraper_monitor.alerts.checks import (
     CheckContext,
     ErrorSpikeCheck,
     FailedRunsCheck,
+    FailedUnitsCheck,
     SilentFailureCheck,
     SloBreachCheck,
 )
 from scraper_monitor.alerts.config import parse_alert_config
+from scraper_monitor.reports.slo import slo_statuses
 from scraper_monitor.state import FAILED, RETRYING, UPSTREAM_FAILED
-from tests.factories import NOW, add_execution, add_runs
+from tests.factories import NOW, add_execution, add_runs, add_unit_run
 from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
 
 
@@ -87,6 +89,59 @@ def test_k_of_n_is_per_scraper(db: psycopg.Connection) -> None:
     add_runs(db, "ff", scraper="cinema_city")
     add_runs(db, "ss", scraper="kino_krakow")
     assert [a.scraper for a in FailedRunsCheck().evaluate(_ctx(db))] == ["cinema_city"]
+
+
+# --- k of a run's units ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("failed", "fires"), [({2, 3, 4}, True), ({2, 3}, False), (set(range(7)), True)])
+def test_k_of_a_runs_day_pages(db: psycopg.Connection, failed: set[int], fires: bool) -> None:
+    add_unit_run(db, "r1", failed=failed)
+    assert bool(FailedUnitsCheck().evaluate(_ctx(db))) is fires
+
+
+def test_k_of_a_runs_units_message_follows_the_config(db: psycopg.Connection) -> None:
+    add_unit_run(db, "scheduled__2026-11-23T06:00:00+00:00", failed={1, 4, 5})
+    [alert] = FailedUnitsCheck().evaluate(_ctx(db))
+    assert (alert.key, alert.severity, alert.task_id) == ("units:kino_krakow", "warning", "day.day_pages")
+    assert alert.title == "Failed units"
+    assert alert.summary == "3 of the 7 day pages of the latest run failed."
+    assert [(f.label, f.value, f.target) for f in alert.facts] == [
+        ("Failed", "3 of 7 day pages", "alert at 3 or more"),
+        ("Run", "scheduled__2026-11-23T06:00:00+00:00", None),
+        ("Map indexes", "1, 4, 5", "day.day_pages"),
+    ]
+    assert (
+        alert.panel_path == "/dags/kino_krakow/runs/scheduled__2026-11-23T06%3A00%3A00%2B00%3A00/plugin/chain"
+    )
+    assert alert.top_error is not None and alert.top_error.count == 3
+    assert alert.top_error.example.startswith("Timeout after 30 s: POST /settings/set_day/")
+    # The threshold is the config's, in the decision and in the wording.
+    [tuned] = FailedUnitsCheck().evaluate(_ctx(db, failed_units={"k": 2}))
+    assert tuned.facts[0].target == "alert at 2 or more"
+    assert FailedUnitsCheck().evaluate(_ctx(db, failed_units={"k": 4})) == []
+
+
+def test_k_of_a_runs_units_judges_the_latest_run_whose_units_all_ended(db: psycopg.Connection) -> None:
+    add_unit_run(db, "old", failed={0, 1, 2}, ago=timedelta(hours=5))
+    # Newer runs that have not finished fanning out (2 of 7 units in, or one waiting for a retry)
+    # neither resolve the older run's alert nor count yet.
+    add_unit_run(db, "fanning-out", ran=2, ago=timedelta(hours=2))
+    add_unit_run(db, "retrying", retrying={3}, ago=timedelta(hours=1))
+    [alert] = FailedUnitsCheck().evaluate(_ctx(db))
+    assert alert.facts[1].value == "old"
+    # A newer complete run that lost fewer days: nothing fires (the evaluator resolves the alert).
+    add_unit_run(db, "new", failed={6}, ago=timedelta(minutes=30))
+    assert FailedUnitsCheck().evaluate(_ctx(db)) == []
+    # Cinema City's cinema-days are units too, per scraper.
+    add_unit_run(
+        db, "cc", failed={0, 7, 13}, units=14, scraper="cinema_city", unit_task="cinema_day.cinema_dates"
+    )
+    [cinema] = FailedUnitsCheck().evaluate(_ctx(db))
+    assert (cinema.key, cinema.summary) == (
+        "units:cinema_city",
+        "3 of the 14 cinema-days of the latest run failed.",
+    )
 
 
 # --- error spike -------------------------------------------------------------------------------
@@ -211,9 +266,10 @@ def test_no_slo_alert_below_target_or_under_minimum_volume(db: psycopg.Connectio
     for i in range(9):
         add_execution(db, scraper="kino_krakow", task_id="day.day_pages", map_index=i)
     add_execution(db, scraper="kino_krakow", task_id="day.day_pages", map_index=9, state=FAILED)  # 90 %: met
-    for i in range(4):
+    for i in range(7):
         add_execution(db, scraper="kino_krakow", task_id="movie_details", map_index=i)
-    add_execution(
-        db, scraper="kino_krakow", task_id="movie_details", map_index=4, state=FAILED
-    )  # 80 %: below
+    for i in (7, 8):  # 78 %: below the 80 % target, above the 75 % alert threshold
+        add_execution(db, scraper="kino_krakow", task_id="movie_details", map_index=i, state=FAILED)
+    statuses = {(s.scraper, s.task_id): s.status for s in slo_statuses(db, slo.load_config(), now=NOW)}
+    assert statuses[("kino_krakow", "movie_details")] == slo.BELOW_TARGET
     assert SloBreachCheck().evaluate(_ctx(db)) == []

@@ -17,13 +17,13 @@ import yaml
 
 from scraper_monitor import settings, slo
 from scraper_monitor.airflow.notifications import SlackHookSender
-from scraper_monitor.alerts.checks import CheckContext, FailedRunsCheck, SilentFailureCheck
+from scraper_monitor.alerts.checks import CheckContext, FailedRunsCheck, FailedUnitsCheck, SilentFailureCheck
 from scraper_monitor.alerts.evaluator import EVALUATOR_LOCK_KEY, Evaluator
 from scraper_monitor.alerts.model import EVENTS, Alert
 from scraper_monitor.alerts.slack_message import SlackMessage
 from scraper_monitor.state import FAILED
 from scraper_monitor.store import alert_state
-from tests.factories import NOW, add_execution
+from tests.factories import NOW, add_execution, add_unit_run
 from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
 from tests.fixtures.slack import SlackReceiver
 
@@ -97,6 +97,23 @@ def test_open_repeat_resolve(store: str, db: psycopg.Connection, slack_connectio
         "✅ Failed runs: cinema_city",
     ]
     assert "*RESOLVED* after 6h 0m" in str(slack_connection.messages[-1])
+
+
+def test_three_of_seven_day_pages_open_and_a_run_losing_two_resolves(
+    store: str, db: psycopg.Connection, slack_connection: SlackReceiver
+) -> None:
+    add_unit_run(db, "r1", failed={2, 3, 4}, ago=3 * HOUR)
+    report = _evaluator(store, checks=[FailedUnitsCheck()]).evaluate(NOW)
+    assert report.sent == ["units:kino_krakow opened"]
+    assert "3 of the 7 day pages of the latest run failed." in str(slack_connection.messages[0])
+    # The next run lost 2 of 7: below the threshold, the alert resolves, once.
+    add_unit_run(db, "r2", failed={2, 3}, ago=HOUR)
+    report = _evaluator(store, checks=[FailedUnitsCheck()]).evaluate(NOW + HOUR)
+    assert report.resolved == ["units:kino_krakow"] and report.sent == ["units:kino_krakow resolved"]
+    assert _headers(slack_connection) == [
+        "🟠 Failed units: kino_krakow / day.day_pages",
+        "✅ Failed units: kino_krakow / day.day_pages",
+    ]
 
 
 class Crash(BaseException):

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
 import pytest
+import yaml
 from fastapi import HTTPException, Request
 from fastapi.testclient import TestClient
 
+from scraper_monitor import settings
 from scraper_monitor.export import csv_cell
+from scraper_monitor.state import FAILED, SUCCESS
 from scraper_monitor.web import create_app
 from scraper_monitor.web.charts import Bar, Series, _nice_ceiling, bar_chart, css_class, line_chart
+from tests.factories import add_execution
 from tests.fixtures.monitor_store import XSS, Seed
 
 ESCAPED_XSS = "&lt;img src=x onerror=alert(1)&gt;"
@@ -191,3 +198,42 @@ def test_a_recovered_execution_says_so_in_the_list_and_its_details(empty_store: 
     assert detail.status_code == 200 and 'data-testid="recovered"' in detail.text
     assert "worker-7.fleet" in detail.text
     assert api["execution"]["recovered"] is True and api["execution"]["hostname"] == "worker-7.fleet"
+
+
+def test_the_overview_shows_the_slo_status_of_each_task(
+    empty_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per task: its status against its own target, escaped (a task id is text from the SLO file and
+    the store)."""
+    config = yaml.safe_load(settings.DEFAULT_SLO_CONFIG.read_text())
+    config["scrapers"]["cinema_city"]["tasks"][XSS] = {"target_success_rate": 0.5, "alert_threshold": 0.4}
+    path = tmp_path / "slo.yaml"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv(settings.SLO_CONFIG_ENV, str(path))
+    just_now = datetime.now(UTC) - timedelta(minutes=5)  # the overview reads the real clock
+    with psycopg.connect(empty_store, autocommit=True) as db:
+        for i in range(10):  # 6 of 10: below the cinema-days' 90 % alert threshold
+            state = SUCCESS if i < 6 else FAILED
+            add_execution(
+                db, task_id="cinema_day.cinema_dates", map_index=i, state=state, started_at=just_now
+            )
+        for i in range(5):
+            add_execution(db, task_id="movie_details", map_index=i, started_at=just_now, duration_ms=1500)
+    app = create_app(lambda: empty_store, header_auth)
+    with TestClient(app, headers={"x-test-user": "admin", "accept": "text/html"}) as client:
+        html = client.get("/").text
+        api = client.get("/api/overview", headers={"accept": "application/json"}).json()
+
+    table = html.split('data-testid="task-slo-table"', 1)[1].split("</table>", 1)[0]
+    rows = dict(
+        re.findall(r'<tr data-scraper="cinema_city" data-task="([^"]*)">(.*?)</tr>', table, re.DOTALL)
+    )
+    status = {task: re.search(r'class="slo slo-(\w+)"', row)[1] for task, row in rows.items()}
+    assert status["cinema_day.cinema_dates"] == "critical"
+    assert status["movie_details"] == "met"
+    assert status["sync"] == "insufficient_data"  # declared, never ran in the window
+    cells = re.findall(r'<td class="num">([^<]*)</td>', rows["cinema_day.cinema_dates"])
+    assert cells[:4] == ["60.0%", "95%", "90%", "10"]  # rate, target, alert below, final runs
+    assert ESCAPED_XSS in table and XSS not in html
+    tasks = {t["task_id"]: t for s in api["scrapers"] for t in s["slo_tasks"]}
+    assert (tasks["movie_details"]["status"], tasks["movie_details"]["avg_duration_ms"]) == ("met", 1500.0)

@@ -2,8 +2,9 @@
 candidate's confidence, how it was found (``scrapers.tmdb.matching``: "split_exact+page2"), its TMDB
 id and title. NULL on every other item (showtimes, films recorded before this revision).
 
-The Matching view (``reports.matching``) reads film items by scraper and time; the partial index
-serves it without touching the showtime rows, which outnumber films fifty to one.
+The Matching view and its alert (``reports.matching``) read the film items of a time window, of one
+scraper or all; the partial index on ``recorded_at`` serves both without touching the showtime rows,
+which outnumber films fifty to one.
 
 Revision ID: 0010
 Revises: 0007
@@ -30,7 +31,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_item_outcomes_films",
         "item_outcomes",
-        ["scraper", "recorded_at"],
+        ["recorded_at"],
         postgresql_where=sa.text("entity_type = 'film'"),
     )
 

@@ -166,7 +166,7 @@ def _add(candidates: dict[int, dict[TmdbMovie, _Found]], movie: TmdbMovie, found
 def _method(film: FilmQuery, movie: TmdbMovie, found: _Found) -> str:
     """How ``movie`` was found for ``film``: the query title closest to it (the first one on a tie,
     as they are searched), exact or fuzzy, and how the search had to be widened."""
-    score, title, language = max(
+    _, title, language = max(
         (
             (weight * jaro(title.lower(), t.lower()), title, language)
             for title, language, weight in _weighted_queries(film)

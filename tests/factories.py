@@ -16,7 +16,7 @@ from scraper_monitor.execution import ExecutionSummary
 from scraper_monitor.state import FAILED, RETRYING, SUCCESS
 from scraper_monitor.store import persist
 from scraper_monitor.store.db import connect
-from scrapers.outcome import ItemOutcome
+from scrapers.outcome import ItemOutcome, MatchQuality
 
 T0 = datetime(2025, 11, 24, 10, 0, tzinfo=UTC)
 # The moment the alert, SLO and metrics tests evaluate at.
@@ -60,6 +60,25 @@ def make_summary(
         items=items,
         **values,
     )
+
+
+def film(
+    external_id: str,
+    title: str,
+    *,
+    confidence: float = 0.95,
+    reason: str | None = None,
+    method: str | None = "original_exact",
+    tmdb_id: int | None = 1,
+    tmdb_title: str | None = None,
+) -> ItemOutcome:
+    """A movie_details film item with its TMDB match quality: matched unless ``reason`` says why not."""
+    quality = MatchQuality(
+        title, confidence, method, tmdb_id, tmdb_title if tmdb_title is not None else title
+    )
+    if reason is None:
+        return ItemOutcome("film", external_id, "created", match=quality)
+    return ItemOutcome("film", external_id, "failed", "validation_error", reason, match=quality)
 
 
 def save_all(dsn: str, summaries: Iterable[ExecutionSummary]) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -56,7 +56,7 @@ class ExecutionSummary:
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif name == "items":
-                value = [i.__dict__ for i in value]
+                value = [asdict(i) for i in value]
             out[name] = value
         return out
 

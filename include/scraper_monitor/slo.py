@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from scraper_monitor import settings
+from scrapers.tmdb.matching import MATCH_THRESHOLD
 
 MET = "met"
 BELOW_TARGET = "below_target"
@@ -26,7 +27,16 @@ INSUFFICIENT_DATA = "insufficient_data"
 STATUSES: tuple[str, ...] = (MET, BELOW_TARGET, CRITICAL, INSUFFICIENT_DATA)
 
 _TARGET_FIELDS = ("target_success_rate", "target_duration_ms", "alert_threshold")
-_TOP_LEVEL_FIELDS = ("window_hours", "min_runs", "defaults", "measure_undeclared", "scrapers", "alerts")
+_TOP_LEVEL_FIELDS = (
+    "window_hours",
+    "min_runs",
+    "defaults",
+    "measure_undeclared",
+    "scrapers",
+    "matching",
+    "alerts",
+)
+_MATCHING_FIELDS = ("target_matched_rate", "window_hours", "min_films", "low_confidence_below")
 
 
 class SloConfigError(ValueError):
@@ -47,6 +57,21 @@ class ScraperSlo:
 
 
 @dataclass(frozen=True)
+class MatchingSlo:
+    """The ``matching:`` section: the share of films TMDB matched, per scraper (reports.matching)."""
+
+    target_matched_rate: float
+    window: timedelta  # the alert's window, ending now; the report's days are UTC days
+    min_films: int  # fewer films than this in a day or window: no verdict, no alert
+    low_confidence_below: float  # matches below this confidence are listed for review
+
+
+DEFAULT_MATCHING = MatchingSlo(
+    target_matched_rate=0.80, window=timedelta(hours=24), min_films=10, low_confidence_below=0.80
+)
+
+
+@dataclass(frozen=True)
 class SloConfig:
     window: timedelta
     min_runs: int
@@ -58,6 +83,7 @@ class SloConfig:
     #: cluster policy records every DAG of a deployment, and a branching example DAG is not a scraper
     #: that should be "below target" because nobody declared what it ought to achieve.
     measure_undeclared: bool = False
+    matching: MatchingSlo = DEFAULT_MATCHING
 
     def declares(self, scraper: str) -> bool:
         """Whether ``scraper`` has an SLO: listed under ``scrapers``, or every DAG is measured."""
@@ -122,6 +148,28 @@ def parse_config(raw: Any) -> SloConfig:
         scrapers=scrapers,
         alerts=_mapping(root.get("alerts", {}), "alerts"),
         measure_undeclared=_flag(root, "measure_undeclared"),
+        matching=_matching(_mapping(root.get("matching", {}), "matching")),
+    )
+
+
+def _matching(raw: Mapping[str, Any]) -> MatchingSlo:
+    _no_unknown_keys(raw, _MATCHING_FIELDS, "matching")
+    d = DEFAULT_MATCHING
+    low = _number(
+        raw, "low_confidence_below", "matching", minimum=0, maximum=1, default=d.low_confidence_below
+    )
+    if low <= MATCH_THRESHOLD:
+        raise SloConfigError(
+            f"matching.low_confidence_below: {low} lists no match; a film matches at {MATCH_THRESHOLD} "
+            "or more (scrapers.tmdb.matching), so the threshold must be above that"
+        )
+    return MatchingSlo(
+        target_matched_rate=_number(
+            raw, "target_matched_rate", "matching", minimum=0, maximum=1, default=d.target_matched_rate
+        ),
+        window=timedelta(hours=_number(raw, "window_hours", "matching", minimum=1, default=24)),
+        min_films=int(_number(raw, "min_films", "matching", minimum=1, default=d.min_films, integer=True)),
+        low_confidence_below=low,
     )
 
 
@@ -231,6 +279,13 @@ class SloStatus:
                 "window_end": datetime.fromisoformat(raw["window_end"]),
             }
         )
+
+
+def classify_matched(matched_rate: float | None, films: int, target: MatchingSlo) -> str:
+    """A day's (or the alert window's) matched-film rate against the ``matching:`` target."""
+    if matched_rate is None or films < target.min_films:
+        return INSUFFICIENT_DATA
+    return MET if matched_rate >= target.target_matched_rate else BELOW_TARGET
 
 
 def classify(

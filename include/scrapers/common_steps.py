@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from scrapers.outcome import ItemOutcome, StepResult
+from scrapers.outcome import ItemOutcome, MatchQuality, StepResult
 from scrapers.sink import MAX_EXTERNAL_ID, ShowtimeRecord, ShowtimeSink
 from scrapers.tmdb.client import MovieDetails
 from scrapers.tmdb.matching import MatchResult
@@ -73,10 +73,19 @@ def film_match_result(
 ) -> StepResult:
     """A ``movie_details`` result: one film item, and the match (with TMDB's runtime and IMDb id
     when it matched) for ``collect_matches``."""
+    quality = MatchQuality(
+        title=title,
+        confidence=match.confidence,
+        method=match.method,
+        tmdb_id=match.candidate_id,
+        tmdb_title=match.candidate_title,
+    )
     if match.matched:
-        item = ItemOutcome("film", external_id, "created")
+        item = ItemOutcome("film", external_id, "created", match=quality)
     else:
-        item = ItemOutcome("film", external_id, "failed", category="validation_error", reason=match.reason)
+        item = ItemOutcome(
+            "film", external_id, "failed", category="validation_error", reason=match.reason, match=quality
+        )
     return StepResult(
         counts={"matched": int(match.matched), "not_matched": int(not match.matched)},
         items=[item],

@@ -15,6 +15,27 @@ OUTCOMES: tuple[str, ...] = ("created", "updated", "skipped_expected", "failed")
 
 
 @dataclass(frozen=True)
+class MatchQuality:
+    """How a film was matched to TMDB, matched or not: what the monitor's Matching view reads."""
+
+    title: str  # the listing's title of the film
+    confidence: float  # of the best candidate; 0 when there was none
+    method: str | None  # how the best candidate was found (scrapers.tmdb.matching); None: no candidate
+    tmdb_id: int | None  # the best candidate: the match, or the film that fell short
+    tmdb_title: str | None  # its title as TMDB answered it
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> MatchQuality:
+        return cls(
+            title=raw["title"],
+            confidence=float(raw["confidence"]),
+            method=raw.get("method"),
+            tmdb_id=raw.get("tmdb_id"),
+            tmdb_title=raw.get("tmdb_title"),
+        )
+
+
+@dataclass(frozen=True)
 class ItemOutcome:
     """The fate of one scraped entity (film, showtime, day page)."""
 
@@ -23,6 +44,8 @@ class ItemOutcome:
     outcome: Outcome
     category: str | None = None
     reason: str | None = None
+    #: Film items of movie_details only.
+    match: MatchQuality | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -36,6 +59,7 @@ class ItemOutcome:
             outcome=raw["outcome"],
             category=raw.get("category"),
             reason=raw.get("reason"),
+            match=MatchQuality.from_dict(raw["match"]) if raw.get("match") else None,
         )
 
 

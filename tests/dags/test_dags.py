@@ -171,7 +171,33 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
                 (dag_id, run.run_id),
             ).fetchall()
         )
+        films = conn.execute(
+            "SELECT i.outcome, i.reason, i.film_title, i.match_confidence, i.match_method, i.tmdb_id"
+            " FROM item_outcomes i JOIN task_executions e ON e.id = i.execution_id"
+            " WHERE e.dag_id = %s AND e.run_id = %s AND i.entity_type = 'film'",
+            (dag_id, run.run_id),
+        ).fetchall()
     assert versions == {True if dag_id == "cinema_city" else None: predicted["showtimes_created"]}
+    # Every film's match quality is in the store: matched at 0.70 and up with the candidate's id and how
+    # it was found; not matched below, with the best candidate when TMDB had one.
+    matched = [f for f in films if f[0] == "created"]
+    assert (
+        len(matched) == predicted["films_matched"]
+        and len(films) - len(matched) == predicted["films_not_matched"]
+    )
+    assert all(f[2] and f[3] >= 0.70 and f[4] and f[5] for f in matched)
+    assert all(
+        f[1] and f[2] and f[3] < 0.70 and (f[4] is None) == (f[1] == "tmdb_no_results")
+        for f in films
+        if f[0] != "created"
+    )
+    methods = {f[2]: f[4] for f in matched}
+    # Franz Kafka is on page 2 (its year-filtered search finds nothing); Cinema City's "Eternity.
+    # Wybieram ciebie" is found by its split-off original title, Kino Krakow's by its own.
+    assert methods["Franz Kafka"].endswith("_exact+any_year+page2")
+    assert methods["Eternity. Wybieram ciebie" if dag_id == "cinema_city" else "Wybieram ciebie"] == (
+        "split_exact" if dag_id == "cinema_city" else "original_exact"
+    )
     assert errors == INJECTED_FAULTS[dag_id]
     # The legitimately empty day skipped itself, with its reason, and is not a silent failure.
     assert len(skipped) == 1 and skipped[0][0] and skipped[0][1] is False

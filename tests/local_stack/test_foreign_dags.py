@@ -144,6 +144,7 @@ def test_every_panel_and_api_route_answers_for_the_foreign_runs(
         (path, {})
         for path in ("", "api/overview", "errors", "api/errors", "silent", "api/silent-failures", "runs")
         + ("api/runs", "trends", "api/trends", "executions", "api/executions", "metrics", "api/export.csv")
+        + ("matching", "api/matching")
     ]
     for dag_id, run_ids in foreign_runs.items():
         paths += [("api/executions", {"dag_id": dag_id}), ("executions", {"scraper": dag_id})]

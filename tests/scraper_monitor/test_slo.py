@@ -117,6 +117,17 @@ def test_shipped_config_window_minimum_and_alert_tuning() -> None:
     assert alerts.error_spike.min_errors == 5
 
 
+def test_shipped_matching_target_and_its_verdicts() -> None:
+    target = slo.load_config().matching
+    assert target == slo.MatchingSlo(0.80, timedelta(hours=24), 10, 0.80)
+    without = {k: v for k, v in SHIPPED.items() if k != "matching"}
+    assert slo.parse_config(without).matching == slo.DEFAULT_MATCHING  # no section: the same defaults
+    assert slo.classify_matched(0.80, 10, target) == slo.MET
+    assert slo.classify_matched(0.79, 100, target) == slo.BELOW_TARGET
+    assert slo.classify_matched(0.10, 9, target) == slo.INSUFFICIENT_DATA  # too few films to judge
+    assert slo.classify_matched(None, 0, target) == slo.INSUFFICIENT_DATA
+
+
 def test_env_var_selects_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     other = tmp_path / "slo.yaml"
     other.write_text(yaml.safe_dump({**SHIPPED, "min_runs": 2}))
@@ -159,6 +170,10 @@ def test_task_inherits_missing_fields_from_its_scraper() -> None:
         ({"window_hours": True}, "window_hours: expected a number, got bool True"),
         ({"scrapers": ["cinema_city"]}, "scrapers: expected a mapping, got list"),
         ({"windowhours": 5}, "windowhours: unknown field"),
+        ({"matching": {"target_matched_rate": 80}}, "matching.target_matched_rate: 80 is out of range"),
+        ({"matching": {"min_films": 0}}, "matching.min_films: 0 is out of range; expected >= 1"),
+        ({"matching": {"low_confidence_below": 0.6}}, "matching.low_confidence_below: 0.6 lists no match"),
+        ({"matching": {"target": 0.8}}, "matching.target: unknown field"),
     ],
 )
 def test_invalid_config_names_the_field(changes: dict, message: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scrapers.common_steps import collect_matches, film_match_result, plan_films, store_showtimes
-from scrapers.outcome import StepResult
+from scrapers.outcome import MatchQuality, StepResult
 from scrapers.sink import PostgresShowtimeSink
 from scrapers.tmdb.matching import MatchResult
 
@@ -75,6 +75,9 @@ def test_film_match_result_outcomes():
     item = review.items[0]
     assert (item.outcome, item.category, item.reason) == ("failed", "validation_error", "tmdb_needs_review")
     assert review.counts == {"matched": 0, "not_matched": 1}
+    # The film item carries its match quality to the monitor, through XCom as a plain dict.
+    assert item.match == MatchQuality("B", 0.55, None, 7, "T")
+    assert StepResult.from_dict(review.to_dict()).items == review.items
 
 
 def test_collect_matches_ignores_failed_detail_tasks():

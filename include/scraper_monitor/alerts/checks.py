@@ -20,7 +20,7 @@ import psycopg
 from scraper_monitor import slo, stages
 from scraper_monitor.alerts.config import AlertConfig
 from scraper_monitor.alerts.model import Alert, Fact, Severity, TopError, chain_path, duration, percent
-from scraper_monitor.reports import errors, runs, silent
+from scraper_monitor.reports import errors, matching, runs, silent
 from scraper_monitor.reports import slo as slo_report
 from scraper_monitor.reports.errors import UNCATEGORIZED
 
@@ -40,7 +40,14 @@ class Check(Protocol):
 
 
 def default_checks() -> list[Check]:
-    return [SloBreachCheck(), SilentFailureCheck(), ErrorSpikeCheck(), FailedRunsCheck(), FailedUnitsCheck()]
+    return [
+        SloBreachCheck(),
+        SilentFailureCheck(),
+        ErrorSpikeCheck(),
+        FailedRunsCheck(),
+        FailedUnitsCheck(),
+        MatchedRateCheck(),
+    ]
 
 
 class RowCheck:
@@ -331,6 +338,53 @@ class FailedUnitsCheck(RowCheck):
 
     def panel_path(self, row: runs.UnitOutcomes) -> str:
         return chain_path(row.dag_id, row.run_id)
+
+
+class MatchedRateCheck(RowCheck):
+    """Fewer films matched on TMDB than the ``matching:`` target, over the window ending now: the
+    scraper runs fine while its showtimes are dropped, film by film (seed 001)."""
+
+    name = "matching"
+    severity = "warning"
+    title = "Films not matching TMDB"
+
+    def rows(self, ctx: CheckContext) -> Iterable[matching.MatchedRate]:
+        return matching.matched_rates(ctx.conn, since=ctx.now - ctx.slo.matching.window, until=ctx.now)
+
+    def fires(self, row: matching.MatchedRate, ctx: CheckContext) -> bool:
+        return slo.classify_matched(row.matched_rate, row.films, ctx.slo.matching) == slo.BELOW_TARGET
+
+    def summary(self, row: matching.MatchedRate, ctx: CheckContext) -> str:
+        return (
+            f"{percent(row.matched_rate)} of {row.films} films matched on TMDB in the last "
+            f"{slo.span_text(ctx.slo.matching.window)}, below the target "
+            f"{percent(ctx.slo.matching.target_matched_rate)}; the showtimes of the others are skipped."
+        )
+
+    def facts(self, row: matching.MatchedRate, ctx: CheckContext) -> tuple[Fact, ...]:
+        target = ctx.slo.matching
+        return (
+            Fact(
+                "Matched films",
+                f"{row.matched} of {row.films} ({percent(row.matched_rate)})",
+                f"target {percent(target.target_matched_rate)}",
+            ),
+            Fact("Not matched", str(row.films - row.matched), f"last {slo.span_text(target.window)}"),
+        )
+
+    def top_error(self, row: matching.MatchedRate, ctx: CheckContext) -> TopError | None:
+        if row.top_title is None:
+            return None
+        reason = row.top_reason or "not matched"
+        return TopError(
+            fingerprint=reason,
+            category="validation_error",
+            count=row.top_failures,
+            example=f"{row.top_title}: {reason}",
+        )
+
+    def panel_path(self, row: matching.MatchedRate) -> str:
+        return _panel("/scraper-monitor/matching", scraper=row.scraper)
 
 
 def _panel(path: str, **query: str) -> str:

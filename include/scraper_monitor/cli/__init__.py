@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "silent",
     "errors",
     "trends",
+    "matching",
     "export",
     "chain",
     "reconcile",

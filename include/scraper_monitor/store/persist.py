@@ -4,13 +4,15 @@ Every stored field is bounded, whatever a task returns or raises (scraped text i
 unbounded): ids and names 250 characters (Airflow's own limit), error message 2,000, fingerprint 400,
 silent and skip reasons 500, error category and type 100; ``counts`` at most 100 keys of 100
 characters; ``duration_ms`` at most 2^31 - 1 (24.8 days: a sensor deferred longer is stored as that);
-per item, external id 300 and reason 500 characters. Text is cut with a trailing "…", NUL replaced.
+per item, external id 300 and reason 500 characters; a film's match, its titles 300 and its method 100
+characters, its confidence clamped to [0, 1]. Text is cut with a trailing "…", NUL replaced.
 Item outcomes are written in batches of ``ITEM_BATCH`` rows, each its own statement, so a try with a
 huge item list never runs into the statement timeout as one statement would.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from psycopg.types.json import Jsonb
 
 from scraper_monitor.execution import MESSAGE_MAX_CHARS, ExecutionSummary
 from scraper_monitor.store.rows import Execution
+from scrapers.outcome import MatchQuality
 
 EXTERNAL_ID_MAX_CHARS = 300
 REASON_MAX_CHARS = 500
@@ -75,8 +78,11 @@ RETURNING id, coalesce(ended_at, started_at, recorded_at) AS items_at
 
 _COPY_ITEMS = (
     "COPY item_outcomes (execution_id, scraper, entity_type, external_id, outcome, category, reason,"
-    " recorded_at) FROM STDIN"
+    " recorded_at, film_title, match_confidence, match_method, tmdb_id, tmdb_title) FROM STDIN"
 )
+TITLE_MAX_CHARS = 300
+METHOD_MAX_CHARS = 100
+TMDB_ID_MAX = 2**63 - 1  # the column is an int8
 
 
 _PENDING = "INSERT INTO rollup_pending (day, scraper) VALUES (%(day)s, %(scraper)s) ON CONFLICT DO NOTHING"
@@ -110,6 +116,21 @@ def _params(summary: ExecutionSummary) -> dict[str, Any]:
             value = _text(value, _MAX_CHARS.get(name))
         params[name] = value
     return params
+
+
+def _match(match: MatchQuality | None) -> tuple[Any, ...]:
+    """A film item's match columns (migration 0010); NULLs for every other item."""
+    if match is None:
+        return (None,) * 5
+    tmdb_id = match.tmdb_id if isinstance(match.tmdb_id, int) and 0 <= match.tmdb_id <= TMDB_ID_MAX else None
+    confidence = float(match.confidence)
+    return (
+        _text(match.title, TITLE_MAX_CHARS),
+        min(max(confidence, 0.0), 1.0) if math.isfinite(confidence) else None,
+        _text(match.method, METHOD_MAX_CHARS),
+        tmdb_id,
+        _text(match.tmdb_title, TITLE_MAX_CHARS),
+    )
 
 
 def _counts(counts: dict[str, int]) -> dict[str | None, int]:
@@ -149,6 +170,7 @@ def save(conn: psycopg.Connection, summary: ExecutionSummary) -> int | None:
                             _text(item.category, 100),
                             _text(item.reason, REASON_MAX_CHARS),
                             items_at,
+                            *_match(item.match),
                         )
                     )
     return execution_id

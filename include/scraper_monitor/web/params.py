@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from scraper_monitor.category import CATEGORIES
 from scraper_monitor.reports.base import MAX_HOURS
+from scraper_monitor.reports.matching import MAX_DAYS as MATCH_MAX_DAYS
 from scraper_monitor.state import STATES
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.web.deps import Visible
@@ -68,6 +69,9 @@ def _trend_days(value: int) -> int:
 
 
 DaysParam = Annotated[int, AfterValidator(_trend_days), Query(description="7, 30 or 90")]
+MatchDaysParam = Annotated[
+    int, Query(ge=1, le=MATCH_MAX_DAYS, description=f"UTC days, today included (1-{MATCH_MAX_DAYS})")
+]
 
 
 def execution_filter(

@@ -137,6 +137,8 @@ def movie_details_query(film: dict[str, Any]) -> FilmQuery:
         year=film.get("year"),
         original_language=film.get("original_language"),
         original_is_guess=bool(film.get("original_title_guessed")),
+        # Cinema City names a film once ("Original. Polish"): an original title is always a split.
+        original_is_split=bool(film.get("original_title")),
     )
 
 

@@ -15,6 +15,16 @@ MAX_SEARCH_PAGES = 3
 REVIEW_THRESHOLD = 0.50
 POLISH_LANGUAGE = "pl-PL"
 
+# How the best candidate was found (``MatchResult.method``): the query title that matched it best,
+#   original       the listing's own original title (Kino Krakow's "Tytuł oryginalny")
+#   split          the part before ". " of a mixed "Original. Polish" name (Cinema City)
+#   guessed_split  the part before ": " or " - " (may only be a franchise: counts x0.9)
+#   polish         the Polish title, searched in Polish
+# then "_exact" when that title equals the candidate's (after normalisation, ignoring case), else
+# "_fuzzy"; "+any_year" when only the search repeated without the year found it (a Polish release
+# a year after the premiere); "+page<N>" when it came from result page N > 1. "split_exact+page2".
+ORIGINAL, SPLIT, GUESSED_SPLIT, POLISH = "original", "split", "guessed_split", "polish"
+
 MatchReason = Literal["tmdb_needs_review", "tmdb_low_confidence", "tmdb_no_results", "missing_title"]
 
 
@@ -31,6 +41,15 @@ class FilmQuery:
     #: subtitle ("Avatar: Istota wody"): it is searched, but a film matching only it counts a little
     #: less than one matching the whole name, so "Avatar" (2009) does not win when the year is unknown.
     original_is_guess: bool = False
+    #: The original title was split off the listing's mixed "Original. Polish" name (Cinema City)
+    #: rather than given by the listing (Kino Krakow's "Tytuł oryginalny"); only the method says so.
+    original_is_split: bool = False
+
+    def original_kind(self) -> str:
+        """How the original title was obtained, as ``MatchResult.method`` names it."""
+        if self.original_is_guess:
+            return GUESSED_SPLIT
+        return SPLIT if self.original_is_split else ORIGINAL
 
     def query_titles(self) -> list[tuple[str, str | None]]:
         """(normalised title, search language): the original title first, then the Polish one."""
@@ -57,6 +76,8 @@ class MatchResult:
     reason: MatchReason | None
     candidate_title: str | None
     candidates: int
+    #: How the best candidate was found (see ORIGINAL ... above); None when there was none.
+    method: str | None = None
 
 
 #: How much a match on a guessed original title counts against one on the whole listing name.
@@ -99,11 +120,19 @@ def language_score(film_language: str | None, movie_language: str | None) -> flo
     return 0.5
 
 
-def confidence(film: FilmQuery, movie: TmdbMovie) -> float:
-    queries = film.query_titles()
-    titles = [title for title, _ in queries]
+def _weighted_queries(film: FilmQuery) -> list[tuple[str, str | None, float]]:
+    """(query title, search language, weight of its similarity): a guessed split counts x0.9."""
     guessed = normalize_title(film.original_title or "") if film.original_is_guess else None
-    weights = [GUESSED_TITLE_WEIGHT if guessed and title == guessed else 1.0 for title in titles]
+    return [
+        (title, language, GUESSED_TITLE_WEIGHT if guessed and title == guessed else 1.0)
+        for title, language in film.query_titles()
+    ]
+
+
+def confidence(film: FilmQuery, movie: TmdbMovie) -> float:
+    queries = _weighted_queries(film)
+    titles = [title for title, _, _ in queries]
+    weights = [weight for _, _, weight in queries]
     return (
         0.40 * title_score(titles, movie, weights)
         + 0.30 * year_score(film.year, movie.release_year)
@@ -121,10 +150,40 @@ def decide(best: float) -> MatchReason | None:
     return "tmdb_low_confidence"
 
 
-def _add(candidates: dict[int, list[TmdbMovie]], movie: TmdbMovie) -> None:
-    variants = candidates.setdefault(movie.id, [])
-    if movie not in variants:
-        variants.append(movie)
+@dataclass(frozen=True)
+class _Found:
+    """Which search first returned a candidate: without the year (after the year-filtered search
+    found nothing) and on which result page."""
+
+    any_year: bool
+    page: int
+
+
+def _add(candidates: dict[int, dict[TmdbMovie, _Found]], movie: TmdbMovie, found: _Found) -> None:
+    candidates.setdefault(movie.id, {}).setdefault(movie, found)
+
+
+def _method(film: FilmQuery, movie: TmdbMovie, found: _Found) -> str:
+    """How ``movie`` was found for ``film``: the query title closest to it (the first one on a tie,
+    as they are searched), exact or fuzzy, and how the search had to be widened."""
+    _, title, language = max(
+        (
+            (weight * jaro(title.lower(), t.lower()), title, language)
+            for title, language, weight in _weighted_queries(film)
+            for t in (movie.title, movie.original_title)
+            if t
+        ),
+        key=lambda scored: scored[0],
+        default=(0.0, "", None),
+    )
+    kind = film.original_kind() if language is None else POLISH
+    exact = bool(title) and title.lower() in {movie.title.lower(), movie.original_title.lower()}
+    text = f"{kind}_{'exact' if exact else 'fuzzy'}"
+    if found.any_year:
+        text += "+any_year"
+    if found.page > 1:
+        text += f"+page{found.page}"
+    return text
 
 
 def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
@@ -137,7 +196,7 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
         return MatchResult(False, None, None, 0.0, "missing_title", None, 0)
     # Each film as every search returned it: TMDB localises ``title`` to the search language, so the
     # Polish search's answer carries the Polish title that the listing's name matches.
-    candidates: dict[int, list[TmdbMovie]] = {}
+    candidates: dict[int, dict[TmdbMovie, _Found]] = {}
     more: list[tuple[str, str | None, int | None, int]] = []  # searches with pages left to read
     for title, language in queries:
         year = film.year
@@ -148,7 +207,7 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
             year = None
             page = client.search_page(title, language=language)
         for movie in page.results:
-            _add(candidates, movie)
+            _add(candidates, movie, _Found(any_year=year != film.year, page=1))
         if page.total_pages > 1:
             more.append((title, language, year, page.total_pages))
     if not candidates:
@@ -167,7 +226,7 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
             if decide(best_score) is None:
                 break
             for movie in client.search_page(title, year=year, language=language, page=number).results:
-                _add(candidates, movie)
+                _add(candidates, movie, _Found(any_year=year != film.year, page=number))
             best, best_score = best_of()
     reason = decide(best_score)
     return MatchResult(
@@ -178,6 +237,7 @@ def match_film(client: TmdbClient, film: FilmQuery) -> MatchResult:
         reason=reason,
         candidate_title=best.title,
         candidates=len(candidates),
+        method=_method(film, best, candidates[best.id][best]),
     )
 
 

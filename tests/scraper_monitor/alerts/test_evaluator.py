@@ -17,13 +17,19 @@ import yaml
 
 from scraper_monitor import settings, slo
 from scraper_monitor.airflow.notifications import SlackHookSender
-from scraper_monitor.alerts.checks import CheckContext, FailedRunsCheck, FailedUnitsCheck, SilentFailureCheck
+from scraper_monitor.alerts.checks import (
+    CheckContext,
+    FailedRunsCheck,
+    FailedUnitsCheck,
+    MatchedRateCheck,
+    SilentFailureCheck,
+)
 from scraper_monitor.alerts.evaluator import EVALUATOR_LOCK_KEY, Evaluator
 from scraper_monitor.alerts.model import EVENTS, Alert
 from scraper_monitor.alerts.slack_message import SlackMessage
 from scraper_monitor.state import FAILED
 from scraper_monitor.store import alert_state
-from tests.factories import NOW, add_execution, add_unit_run
+from tests.factories import NOW, add_execution, add_unit_run, film, make_summary, save_all
 from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
 from tests.fixtures.slack import SlackReceiver
 
@@ -314,3 +320,45 @@ def test_migration_vocabulary_matches_the_code() -> None:
     assert migration.STATUSES == (alert_state.OPEN, alert_state.RESOLVED)
     assert migration.EVENTS == EVENTS
     assert (migration.revision, migration.down_revision) == ("0002", "0001")
+
+
+def test_films_not_matching_opens_below_target_and_resolves(
+    store: str, slack_connection: SlackReceiver
+) -> None:
+    """6 of 10 films matched in the last 24 hours (target 80 %): a warning naming the film that failed
+    most; a run that matches them all lifts the window to 16 of 20 and resolves it."""
+
+    def run(run_id: str, at: timedelta, films: list) -> None:
+        save_all(
+            store,
+            [
+                make_summary(
+                    run_id=run_id,
+                    task_id="movie_details",
+                    map_index=i,
+                    started_at=NOW - at + timedelta(seconds=i),
+                    items=[f],
+                )
+                for i, f in enumerate(films)
+            ],
+        )
+
+    good = [film(f"cc_film_{i}", f"Film {i}") for i in range(6)]
+    bad = [
+        film(f"cc_film_x{i}", f"Opera <b>{i}</b>", confidence=0.0, reason="tmdb_no_results") for i in range(4)
+    ]
+    run("cc-1", 2 * HOUR, good + bad)
+    evaluator = _evaluator(store, checks=[MatchedRateCheck()])
+    report = evaluator.evaluate(NOW)
+    assert report.opened == ["matching:cinema_city"]
+    [opened] = slack_connection.messages
+    text = str(opened)
+    assert opened["blocks"][0]["text"]["text"] == "🟠 Films not matching TMDB: cinema_city"
+    assert "60.0 % of 10 films matched on TMDB in the last 24 h, below the target 80.0 %" in text
+    assert "Opera &lt;b&gt;" in text and "tmdb_no_results" in text  # escaped example
+    assert "/scraper-monitor/matching?scraper=cinema_city" in text
+
+    run("cc-2", HOUR, [film(f"cc_film_{i}", f"Film {i}") for i in range(10)])
+    report = _evaluator(store, checks=[MatchedRateCheck()]).evaluate(NOW + timedelta(minutes=15))
+    assert report.resolved == ["matching:cinema_city"]
+    assert _headers(slack_connection)[-1] == "✅ Films not matching TMDB: cinema_city"

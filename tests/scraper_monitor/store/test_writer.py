@@ -21,8 +21,8 @@ from scraper_monitor.store import migrate, spool
 from scraper_monitor.store.db import connect, describe_error
 from scraper_monitor.store.persist import save
 from scraper_monitor.store.writer import SummaryWriter
-from scrapers.outcome import ItemOutcome
-from tests.factories import count, make_summary
+from scrapers.outcome import ItemOutcome, MatchQuality
+from tests.factories import count, film, make_summary
 
 TABLES = {"task_executions", "item_outcomes", "execution_daily", "item_daily"}
 # The panel indexes at head (0003 replaced 0001's started_at indexes with ones in listing order).
@@ -194,6 +194,68 @@ def test_long_text_is_bounded_and_nul_replaced(store_dsn: str) -> None:
     assert (len(item.external_id or ""), len(item.reason or "")) == (300, 500)
 
 
+FILMS = [
+    film(
+        "cinema_city_film_a", "Eternity. Wybieram ciebie", confidence=0.97, method="split_exact", tmdb_id=130
+    ),
+    film(
+        "cinema_city_film_b",
+        "Dom <i>dobry</i>\x00",
+        confidence=0.595,
+        reason="tmdb_needs_review",
+        tmdb_id=171,
+    ),
+    film(
+        "cinema_city_film_c", "Maraton", confidence=0.0, reason="tmdb_no_results", method=None, tmdb_id=None
+    ),
+]
+FILM_ROWS = [
+    (
+        "cinema_city_film_a",
+        "created",
+        "Eternity. Wybieram ciebie",
+        0.97,
+        "split_exact",
+        130,
+        "Eternity. Wybieram ciebie",
+    ),
+    (
+        "cinema_city_film_b",
+        "failed",
+        "Dom <i>dobry</i>\ufffd",
+        0.595,
+        "original_exact",
+        171,
+        "Dom <i>dobry</i>\ufffd",
+    ),
+    ("cinema_city_film_c", "failed", "Maraton", 0.0, None, None, "Maraton"),
+]
+
+
+def _film_rows(dsn: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT external_id, outcome, film_title, match_confidence, match_method, tmdb_id, tmdb_title"
+            " FROM item_outcomes WHERE entity_type = 'film' ORDER BY external_id"
+        ).fetchall()
+
+
+def test_a_films_match_is_stored_bounded(store_dsn: str) -> None:
+    huge = MatchQuality("t" * 5000, float("nan"), "m" * 500, 2**70, "c" * 5000)
+    summary = make_summary(items=[*FILMS, ItemOutcome("film", "huge", "created", match=huge)])
+    with connect(store_dsn) as conn:
+        save(conn, summary)
+    rows = _film_rows(store_dsn)
+    assert rows[:3] == FILM_ROWS
+    assert rows[3][0] == "huge" and [len(rows[3][2]), rows[3][3], len(rows[3][4]), rows[3][5]] == [
+        300,
+        None,
+        100,
+        None,
+    ]
+    assert count(store_dsn, "SELECT count(*) FROM item_outcomes WHERE entity_type = 'film'") == 4
+
+
 def test_writer_stores_and_drains_the_spool(store_dsn: str, tmp_path: Path) -> None:
     spool_file = tmp_path / "spool.jsonl"
     spool.append(spool_file, make_summary(map_index=7, items=2))
@@ -305,6 +367,8 @@ def test_store_down_spools_fast_and_replays_exactly_once(tmp_path: Path) -> None
         spool_file = tmp_path / "spool" / "summaries.jsonl"
         writer = SummaryWriter(dsn, spool_file)
         summaries = [make_summary(map_index=i, items=3) for i in range(6)]
+        # A movie_details try spooled while the store is down keeps each film's match quality.
+        summaries[4].task_id, summaries[4].items = "movie_details", FILMS
         summaries += [
             make_summary(map_index=0, try_number=2, started_at=summaries[0].started_at + timedelta(1))
         ]
@@ -332,5 +396,6 @@ def test_store_down_spools_fast_and_replays_exactly_once(tmp_path: Path) -> None
         assert {(r.map_index, r.try_number) for r in rows} == {(s.map_index, s.try_number) for s in summaries}
         assert count(dsn, "SELECT count(*) FROM item_outcomes") == 3 * len(summaries[:6])
         assert not spool.pending(spool_file)
+        assert _film_rows(dsn) == FILM_ROWS
     finally:
         server.stop()

@@ -171,6 +171,7 @@ def test_openapi_document_describes_the_api(get: Get, seeded: Seed) -> None:
         "/api/silent-failures",
         "/api/chains/{dag_id}/{run_id}",
         "/api/trends",
+        "/api/matching",
         "/api/export.csv",
         "/api/runs",
         "/api/executions/{execution_id}",
@@ -268,6 +269,7 @@ def test_rows_carry_the_error_columns(get: Get, seeded: Seed) -> None:
         ("api/executions", {"offset": "-1"}, "offset"),
         ("api/export.csv", {"state": "done"}, "state"),
         ("api/trends", {"days": "14"}, "days"),
+        ("api/matching", {"days": "91"}, "days"),
         ("api/errors", {"hours": "0"}, "hours"),
         ("api/silent-failures", {"hours": "many"}, "hours"),
         ("errors", {"state": "success"}, "state"),
@@ -411,10 +413,11 @@ def test_empty_store_is_an_empty_state_not_an_error(get: Get, empty_store: str, 
     }
     assert get("api/errors").json()["categories"] == []
     assert get("api/trends").json()["scrapers"] == []
+    assert get("api/matching").json()["scrapers"] == []
     assert get("api/silent-failures").json()["count"] == 0
     assert get("api/runs").json() == []
     assert get("api/export.csv").text.splitlines()[0].startswith("id,started_at")
-    for page in ("", "executions", "errors", "silent", "runs", "trends"):
+    for page in ("", "executions", "errors", "silent", "runs", "trends", "matching"):
         response = get(page, html=True)
         assert response.status_code == 200, page
     assert "No executions recorded yet — trigger a DAG run" in get("", html=True).text
@@ -428,6 +431,7 @@ def test_empty_store_is_an_empty_state_not_an_error(get: Get, empty_store: str, 
         "api/errors",
         "api/silent-failures",
         "api/trends",
+        "api/matching",
         "api/export.csv",
         "api/chains/cinema_city/x",
         "api/runs",

@@ -226,6 +226,36 @@ def test_trends_show_the_week_over_week_change(
     assert "last 7 days" in text(page, "h1")
 
 
+def test_matching_panel_shows_the_matched_rate_and_scraped_titles_as_text(
+    browser_page: BrowserPage, base: str, seeded_store: Seed
+) -> None:
+    page = browser_page.page
+    page.goto(base)
+    page.get_by_role("link", name="Matching", exact=True).click()
+    page.wait_for_url(re.compile(r"/matching$"))
+    rate = store_value(
+        seeded_store.dsn,
+        "SELECT count(*) FILTER (WHERE outcome = 'created')::float / count(*) FROM item_outcomes"
+        " WHERE entity_type = 'film' AND scraper = 'cinema_city'"
+        " AND recorded_at >= (now() AT TIME ZONE 'UTC')::date - 6",
+    )
+    row = page.locator('[data-testid=matching-scrapers] tr[data-scraper="cinema_city"]')
+    assert row.get_by_test_id("matched-rate").inner_text() == f"{rate * 100:.1f}%"
+    assert "guessed_split_exact 1" in text(
+        page, '[data-testid=matching-scrapers] tr[data-scraper="cinema_city"]'
+    )
+    failing = text(page, "[data-testid=failing-films]")
+    assert f"Kulej {XSS}" in failing and "tmdb_low_confidence 0.46" in failing and "Za kulisami" in failing
+    assert "Serce wojownika" in text(page, "[data-testid=low-confidence]")
+    assert page.locator("[data-testid=matched-chart] svg .series").count() >= 1
+    # The hostile title is shown as the text it is: no element was created from it, no script ran.
+    assert page.get_by_text(f"Kulej {XSS}").first.is_visible()
+    assert page.locator("img").count() == 0
+    assert_links_relative(page)
+    shot(page, "matching")
+    assert browser_page.dialogs == []
+
+
 def test_executions_export_keeps_the_filters(
     browser_page: BrowserPage, base: str, seeded_store: Seed
 ) -> None:

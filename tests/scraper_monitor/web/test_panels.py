@@ -58,6 +58,8 @@ def pages(seed: Seed) -> list[str]:
         "/trends",
         "/trends?days=7",
         "/trends?days=90&scraper=cinema_city",
+        "/matching",
+        "/matching?days=30&scraper=cinema_city",
     ]
 
 

@@ -57,6 +57,10 @@ def test_the_json_api_shows_only_the_dags_the_user_may_read(
     assert {r["dag_id"] for r in kino_reader.get("/api/runs").json()} == {"kino_krakow"}
     trends = kino_reader.get("/api/trends", params={"days": 30}).json()
     assert [s["scraper"] for s in trends["scrapers"]] == ["kino_krakow"]
+    # cinema_city's films (one not matched, one weak match) are not shown to a kino_krakow reader.
+    films = kino_reader.get("/api/matching", params={"days": 30}).json()
+    assert {s["scraper"] for s in films["scrapers"]} <= {"kino_krakow"}
+    assert (films["failing"], films["low_confidence"]) == ([], [])
 
     exported = list(csv.DictReader(io.StringIO(kino_reader.get("/api/export.csv").text)))
     assert exported and {row["dag_id"] for row in exported} == {"kino_krakow"}

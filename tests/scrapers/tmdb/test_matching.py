@@ -206,3 +206,55 @@ def test_the_polish_answers_title_counts_for_the_polish_listing_name():
     film = FilmQuery("Jedna bitwa po drugiej", "Jedna bitwa", 2025, "en", original_is_guess=True)
     result = match_film(Localised({}), film)  # type: ignore[arg-type]
     assert (result.matched, result.tmdb_id, result.confidence) == (True, 5, 1.0)
+
+
+ZOOTOPIA = TmdbMovie(1, "Zootopia 2", "Zootopia 2", 2025, 300.0, "en")
+VINCI = TmdbMovie(2, "Vinci 2", "Vinci 2", 2025, 40.0, "pl")
+ETERNITY = TmdbMovie(3, "Eternity", "Eternity", 2025, 80.0, "en")
+ROOFMAN = TmdbMovie(4, "Roofman", "Roofman", 2025, 80.0, "en")
+BLACK_PHONE = TmdbMovie(5, "Czarny telefon 2", "Black Phone 2", 2025, 120.0, "en")
+
+
+@pytest.mark.parametrize(
+    ("film", "answers", "method"),
+    [
+        (FilmQuery("Zwierzogród 2", "Zootopia 2", 2025), {"Zootopia 2": [ZOOTOPIA]}, "original_exact"),
+        (FilmQuery("Vinci 2", None, 2025), {"Vinci 2": [VINCI]}, "polish_exact"),
+        (
+            FilmQuery("Eternity. Wybieram ciebie", "Eternity", 2025, "en", original_is_split=True),
+            {"Eternity": [ETERNITY]},
+            "split_exact",
+        ),
+        (
+            FilmQuery("Roofman - Człowiek z dachu", "Roofman", 2025, "en", True, original_is_split=True),
+            {"Roofman": [ROOFMAN]},
+            "guessed_split_exact",
+        ),
+        (FilmQuery("Czarny telefon", None, 2025), {"Czarny telefon": [BLACK_PHONE]}, "polish_fuzzy"),
+    ],
+)
+def test_the_match_says_how_it_was_found(film: FilmQuery, answers: dict, method: str) -> None:
+    from scrapers.tmdb.matching import match_film
+
+    result = match_film(_Search(answers), film)  # type: ignore[arg-type]
+    assert (result.matched, result.method) == (True, method)
+
+
+def test_a_film_found_without_the_year_on_page_two_says_so() -> None:
+    """TMDB filters on the year strictly (a Polish release a year after the premiere hides the film),
+    and a common title's older namesakes fill the first page."""
+    from scrapers.tmdb.matching import match_film
+
+    namesake = TmdbMovie(10, "Franz", "Franz", 1990, 200.0, "de")
+    franz = TmdbMovie(11, "Franz", "Franz", 2024, 50.0, "cs")
+
+    class Paged(_Search):
+        def search_page(self, query, year=None, language=None, page=1):  # type: ignore[no-untyped-def]
+            if year is not None:
+                return SearchPage([], total_pages=1)
+            return SearchPage([namesake] if page == 1 else [franz], total_pages=2)
+
+    result = match_film(Paged({}), FilmQuery("Franz Kafka", "Franz", 2025))  # type: ignore[arg-type]
+    assert (result.matched, result.tmdb_id, result.method) == (True, 11, "original_exact+any_year+page2")
+    no_title = match_film(Paged({}), FilmQuery(None))  # type: ignore[arg-type]
+    assert (no_title.reason, no_title.method) == ("missing_title", None)

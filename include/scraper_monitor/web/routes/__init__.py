@@ -9,6 +9,7 @@ from scraper_monitor.web.routes import (
     chains,
     errors,
     executions,
+    matching,
     metrics,
     overview,
     runs,
@@ -19,7 +20,7 @@ from scraper_monitor.web.routes import (
 # The JSON API (``/scraper-monitor/api/...``) is in the OpenAPI document; pages, assets and metrics are not.
 api = APIRouter(prefix="/api", tags=["scraper monitor"])
 pages = APIRouter(include_in_schema=False)
-for module in (overview, executions, errors, silent, runs, chains, trends):
+for module in (overview, executions, errors, silent, runs, chains, trends, matching):
     api.include_router(module.api)
     pages.include_router(module.pages)
 pages.include_router(accept.pages)  # POST /errors: the Errors panel's accept form

@@ -13,6 +13,8 @@ from fastapi import Depends, HTTPException, Query
 from pydantic import AfterValidator, BeforeValidator
 
 from scraper_monitor.category import CATEGORIES
+from scraper_monitor.discovery import CITY_KEY
+from scraper_monitor.reports import discovery
 from scraper_monitor.reports.base import MAX_HOURS
 from scraper_monitor.state import STATES
 from scraper_monitor.store.filters import ExecutionFilter
@@ -67,6 +69,14 @@ def _trend_days(value: int) -> int:
 
 
 DaysParam = Annotated[int, AfterValidator(_trend_days), Query(description="7, 30 or 90")]
+StatsDaysParam = Annotated[
+    int, Query(ge=1, le=discovery.MAX_DAYS, description="statistics window in days, ending now")
+]
+CityParam = Annotated[
+    str | None,
+    Blank,
+    Query(description="city key, e.g. krakow, zielona-gora", pattern=CITY_KEY.pattern, max_length=80),
+]
 
 
 def execution_filter(

@@ -28,6 +28,7 @@ NAV = (
     ("silent", "silent", "Silent failures"),
     ("runs", "runs", "Chains"),
     ("trends", "trends", "Trends"),
+    ("discovery", "discovery", "Discovery"),
 )
 
 WINDOWS = ((24, "24 h"), (24 * 7, "7 days"), (24 * 30, "30 days"), (24 * 90, "90 days"))

@@ -83,8 +83,18 @@ def unreachable() -> AirflowApi:
     raise AirflowUnreachable("cannot reach Airflow at http://127.0.0.1:9 (ConnectionError)")
 
 
+@pytest.fixture(scope="module")
+def dsn(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """One seeded store for the tests that change nothing (each checks that it did not)."""
+    dsn = new_store(pg_server)
+    seed_discovery(dsn)
+    yield dsn
+    drop_store(pg_server, dsn)
+
+
 @pytest.fixture
-def dsn(empty_store: str) -> str:
+def own_dsn(empty_store: str) -> str:
+    """A seeded store of its own, for a test that changes it."""
     seed_discovery(empty_store)
     return empty_store
 
@@ -92,18 +102,14 @@ def dsn(empty_store: str) -> str:
 Client = Callable[..., TestClient]
 
 
+def make_client(dsn: str, user: str = "erin", airflow: Callable[[], AirflowApi] | None = None) -> TestClient:
+    app = create_app(lambda: dsn, header_login, may_trigger=header_triggerer, airflow_client=airflow)
+    return TestClient(app, headers={"x-test-user": user, "accept": "text/html"})
+
+
 @pytest.fixture
-def client(dsn: str) -> Iterator[Client]:
-    opened: list[TestClient] = []
-
-    def make(user: str = "erin", airflow: Callable[[], AirflowApi] | None = None) -> TestClient:
-        app = create_app(lambda: dsn, header_login, may_trigger=header_triggerer, airflow_client=airflow)
-        opened.append(TestClient(app, headers={"x-test-user": user, "accept": "text/html"}))
-        return opened[-1]
-
-    yield make
-    for c in opened:
-        c.close()
+def client(dsn: str) -> Client:
+    return lambda user="erin", airflow=None: make_client(dsn, user, airflow)
 
 
 def token(html: str) -> str:
@@ -219,10 +225,8 @@ def test_a_cross_site_or_tokenless_post_changes_nothing(client: Client, dsn: str
     assert source_row(dsn, "warszawa")[0] is True
 
 
-def test_switches_and_frequency_change_the_store_and_the_log_without_airflow(
-    client: Client, dsn: str
-) -> None:
-    editor = client()  # no Airflow client configured: switches and frequencies still work
+def test_switches_and_frequency_change_the_store_and_the_log_without_airflow(own_dsn: str) -> None:
+    editor = make_client(own_dsn)  # no Airflow client configured: switches and frequencies still work
     page = editor.get("/discovery")
     assert "Settings cannot be checked and triggers cannot be sent right now" in page.text
     assert re.search(r'data-testid="trigger" disabled', page.text)
@@ -251,8 +255,8 @@ def test_switches_and_frequency_change_the_store_and_the_log_without_airflow(
         )
     saved = post(action="edit", city="warszawa", source=PROBE, frequency_hours="12")
     assert saved.status_code == 200 and f"warszawa/{PROBE}: frequency_hours 48 -&gt; 12." in saved.text
-    assert source_row(dsn, "warszawa") == (False, 12, {})
-    assert changes(dsn)[4:] == [
+    assert source_row(own_dsn, "warszawa") == (False, 12, {})
+    assert changes(own_dsn)[4:] == [
         ("erin", "disabled"),
         ("erin", "disabled"),
         ("erin", "frequency_hours 48 -> 12"),
@@ -350,7 +354,7 @@ def submit(page: Any, button: Any) -> int:
     return answer.value.status
 
 
-def same_minute_ahead(seconds: float = 15) -> None:
+def same_minute_ahead(seconds: float = 10) -> None:
     """Two triggers of one minute share a run id: start them early enough in a minute to stay in it."""
     if datetime.now(UTC).second >= 60 - seconds:
         time.sleep(61 - datetime.now(UTC).second)

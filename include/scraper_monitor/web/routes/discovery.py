@@ -156,7 +156,7 @@ def _value(name: str, text: str) -> Any:
 
 
 def _source_forms(airflow: Airflow, answer: report.DiscoveryOut) -> dict[str, SourceForm]:
-    """ "city/source" -> its edit form; each source DAG's params asked once."""
+    """Each source's edit form, by "city/source"; each source DAG's params are asked for once."""
     specs: dict[str, list[ParamSpec] | str] = {}
     out = {}
     for city in answer.cities:

@@ -180,6 +180,24 @@ def test_anonymous_requests_are_refused(dsn: str) -> None:
     assert source_row(dsn, "warszawa")[0] is True
 
 
+def test_a_user_sees_and_changes_only_the_sources_of_dags_they_may_read(dsn: str) -> None:
+    app = create_app(
+        lambda: dsn, header_login, may_trigger=header_triggerer, dag_scope=lambda: frozenset({"kino_krakow"})
+    )
+    with TestClient(app, headers={"x-test-user": "erin", "accept": "text/html"}) as other_dags:
+        answer = other_dags.get("/api/discovery").json()
+        assert [(c["city"], c["sources"]) for c in answer["cities"]] == [("hostile", []), ("warszawa", [])]
+        assert {c["source"] for c in answer["changes"]} == {None}  # the cities' own lines only
+        page = other_dags.get("/discovery")
+        refused = other_dags.post(
+            "/discovery",
+            data={"action": "disable", "city": "warszawa", "source": PROBE, "csrf_token": token(page.text)},
+            headers=SAME_SITE,
+        )
+    assert refused.status_code == 403 and f"not allowed to read DAG &#39;{PROBE}&#39;" in refused.text
+    assert source_row(dsn, "warszawa")[0] is True
+
+
 def test_hostile_names_and_messages_are_shown_as_text(client: Client) -> None:
     html = client().get("/discovery").text
     assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

@@ -120,13 +120,17 @@ def stats(conn: psycopg.Connection, days: int, now: datetime) -> dict[tuple[str,
     return out
 
 
-def changes(conn: psycopg.Connection, limit: int = DEFAULT_CHANGES) -> list[ChangeOut]:
+def changes(
+    conn: psycopg.Connection, limit: int = DEFAULT_CHANGES, visible: frozenset[str] | None = None
+) -> list[ChangeOut]:
+    """The latest changes; with ``visible``, a source's only when the user may read its DAG."""
     check_range("limit", limit, 1, MAX_LIMIT)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT at, actor, city, source, change FROM discovery_changes"
-            " ORDER BY at DESC, id DESC LIMIT %s",
-            (limit,),
+            " WHERE %(all)s OR source IS NULL OR source = ANY(%(visible)s)"
+            " ORDER BY at DESC, id DESC LIMIT %(limit)s",
+            {"all": visible is None, "visible": sorted(visible or ()), "limit": limit},
         ).fetchall()
     return [ChangeOut.model_validate(r) for r in rows]
 
@@ -137,12 +141,18 @@ def overview(
     now: datetime | None = None,
     city: str | None = None,
     changes_limit: int = DEFAULT_CHANGES,
+    visible: frozenset[str] | None = None,
 ) -> DiscoveryOut:
-    """Every city (or one) with its sources, their statistics and whether they are due now."""
+    """Every city (or one) with its sources, their statistics and whether they are due now.
+
+    ``visible``: the DAGs the user may read (None: all); a source is a DAG, so the others' sources and
+    their changes are left out, as every panel leaves out what Airflow would refuse to show."""
     now = now or datetime.now(UTC)
     figures = stats(conn, days, now)
     by_city: dict[str, list[SourceOut]] = {}
     for entry in store.load(conn, city=city):
+        if visible is not None and entry.source not in visible:
+            continue
         by_city.setdefault(entry.city, []).append(
             SourceOut(
                 source=entry.source,
@@ -166,4 +176,4 @@ def overview(
         for c in store.cities(conn)
         if city is None or c["city"] == city
     ]
-    return DiscoveryOut(days=days, now=now, cities=cities, changes=changes(conn, changes_limit))
+    return DiscoveryOut(days=days, now=now, cities=cities, changes=changes(conn, changes_limit, visible))

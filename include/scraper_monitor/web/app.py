@@ -19,9 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scraper_monitor.airflow.rest import AirflowApi
 from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.web import routes
-from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable, editor, visible_dags
+from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable, editor, triggerer, visible_dags
 from scraper_monitor.web.rendering import render_error
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def create_app(
     dag_scope: Callable[..., frozenset[str] | None] | None = None,
     may_edit: Callable[..., str | None] | None = None,
     form_secret: bytes | None = None,
+    may_trigger: Callable[..., str | None] | None = None,
+    airflow_client: Callable[[], AirflowApi] | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -54,6 +57,10 @@ def create_app(
     ``may_edit`` is a FastAPI dependency giving the name of the request's user when they may change
     things from the panels (accept a rule), else None; without it the panels only read.
     ``form_secret`` signs the forms' tokens (default: random, good for one process only).
+    ``may_trigger`` is a FastAPI dependency giving the name of the request's user when they may change
+    city discovery (switch, edit, trigger now), else None; ``airflow_client`` returns a logged-in
+    client of Airflow's REST API, through which the Discovery panel checks settings and triggers runs
+    (without it the panel reads the store and says that it cannot check or trigger).
     """
     app = FastAPI(
         title="Scraper monitor",
@@ -65,12 +72,17 @@ def create_app(
         redoc_url=None,
     )
     app.state.monitor = MonitorSettings(
-        dsn_provider=dsn_provider, ti_source=ti_source, form_secret=form_secret or secrets.token_bytes(32)
+        dsn_provider=dsn_provider,
+        ti_source=ti_source,
+        form_secret=form_secret or secrets.token_bytes(32),
+        airflow_client=airflow_client,
     )
     if dag_scope is not None:
         app.dependency_overrides[visible_dags] = dag_scope
     if may_edit is not None:
         app.dependency_overrides[editor] = may_edit
+    if may_trigger is not None:
+        app.dependency_overrides[triggerer] = may_trigger
     app.include_router(routes.api)
     app.include_router(routes.pages)
     _install_error_handlers(app)

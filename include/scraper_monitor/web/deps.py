@@ -1,7 +1,9 @@
-"""What the routes depend on: the store connection and the task-instance source, both injected.
+"""What the routes depend on: the store connection, the task-instance source and Airflow's REST API,
+all injected.
 
-``create_app`` receives a DSN provider and a task-instance source instead of importing Airflow, so the
-web app runs (and is tested) without Airflow; ``scraper_monitor.airflow.web`` passes the real ones.
+``create_app`` receives a DSN provider, a task-instance source and an Airflow client factory instead of
+importing Airflow, so the web app runs (and is tested) without Airflow; ``scraper_monitor.airflow.web``
+passes the real ones.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated
 import psycopg
 from fastapi import Depends, Request
 
+from scraper_monitor.airflow.rest import AirflowApi
 from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.store import db
 
@@ -28,6 +31,9 @@ class MonitorSettings:
     #: Signs the tokens of the forms that change something (web.forms); every api-server worker
     #: must have the same one, or a form rendered by one is refused by another.
     form_secret: bytes
+    #: A logged-in client of Airflow's REST API (the Discovery panel checks settings against a DAG's
+    #: params and triggers runs through it); None: not configured, the panel says so and only reads.
+    airflow_client: Callable[[], AirflowApi] | None = None
 
 
 def settings(request: Request) -> MonitorSettings:
@@ -75,7 +81,15 @@ def editor() -> str | None:
     return None
 
 
+def triggerer() -> str | None:
+    """Who may change city discovery from its panel (switch, edit, trigger now): the request's user's
+    name, None when they may not. ``create_app(may_trigger=...)`` replaces this with the deployment's
+    answer (the Airflow door asks whether the user may trigger DAG runs); by default nobody may."""
+    return None
+
+
 Store = Annotated[psycopg.Connection, Depends(store_connection)]
 Visible = Annotated[frozenset[str] | None, Depends(visible_dags)]
 Settings = Annotated[MonitorSettings, Depends(settings)]
 Editor = Annotated[str | None, Depends(editor)]
+Triggerer = Annotated[str | None, Depends(triggerer)]

@@ -13,6 +13,8 @@ from fastapi import Depends, HTTPException, Query
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from scraper_monitor.category import CATEGORIES
+from scraper_monitor.discovery import CITY_KEY
+from scraper_monitor.reports import discovery
 from scraper_monitor.reports.base import MAX_HOURS
 from scraper_monitor.reports.matching import MAX_DAYS as MATCH_MAX_DAYS
 from scraper_monitor.state import STATES
@@ -72,6 +74,11 @@ DaysParam = Annotated[int, AfterValidator(_trend_days), Query(description="7, 30
 MatchDaysParam = Annotated[
     int, Query(ge=1, le=MATCH_MAX_DAYS, description=f"UTC days, today included (1-{MATCH_MAX_DAYS})")
 ]
+StatsDaysParam = Annotated[
+    int, Query(ge=1, le=discovery.MAX_DAYS, description="statistics window in days, ending now")
+]
+CityKey = Annotated[str, StringConstraints(pattern=CITY_KEY.pattern, max_length=80)]
+CityParam = Annotated[CityKey | None, Blank, Query(description="city key, e.g. krakow, zielona-gora")]
 
 
 def execution_filter(

@@ -29,6 +29,7 @@ NAV = (
     ("runs", "runs", "Chains"),
     ("trends", "trends", "Trends"),
     ("matching", "matching", "Matching"),
+    ("discovery", "discovery", "Discovery"),
 )
 
 WINDOWS = ((24, "24 h"), (24 * 7, "7 days"), (24 * 30, "30 days"), (24 * 90, "90 days"))

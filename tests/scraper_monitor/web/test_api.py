@@ -141,8 +141,11 @@ def test_every_route_refuses_anonymous_requests(
         forged = client.get(PREFIX + path, headers={"Authorization": "Bearer not-a-jwt"})
         assert forged.status_code in (401, 403), (path, forged.status_code)
         assert "Traceback" not in anonymous.text
-    assert plugin_routes(airflow_app, "POST") == ["/errors"]  # the one write: the accept form
+    # The writes: the Errors panel's accept form and the Discovery panel's controls.
+    assert sorted(plugin_routes(airflow_app, "POST")) == ["/discovery", "/errors"]
     anonymous = client.post(PREFIX + "/errors", data={"fingerprint": "0123456789abcdef"})
+    assert anonymous.status_code == 401
+    anonymous = client.post(PREFIX + "/discovery", data={"action": "disable", "city": "krakow"})
     assert anonymous.status_code == 401
 
 
@@ -725,3 +728,55 @@ def test_an_airflow_viewer_reads_the_suggestions_but_gets_403_on_accepting(
     )
     assert answer.status_code == 403 and "may edit DAGs" in answer.text
     assert not unknown_failure.rules.exists()
+
+
+def test_discovery_changes_need_an_airflow_role_that_may_trigger_runs(
+    airflow_app: FastAPI, client: TestClient, token: str, use_store: Callable, empty_store: str
+) -> None:
+    """The door as deployed: the admin gets the controls (and, with no ``airflow_api`` connection in
+    this Airflow, a page that says it cannot check settings or trigger); a viewer gets none, and 403."""
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    from scraper_monitor.discovery import SeedCity, SeedSource
+    from scraper_monitor.store import discovery as store
+
+    with psycopg.connect(empty_store, autocommit=True) as conn:
+        conn.execute("ALTER TABLE task_executions ADD COLUMN IF NOT EXISTS city varchar(80)")
+        store.seed(
+            conn, "seed", [SeedCity("krakow", "Kraków", True, (SeedSource("kino_krakow", True, 24, {}),))]
+        )
+    use_store(empty_store)
+    admin = {"Authorization": f"Bearer {token}", "Accept": "text/html"}
+    page = client.get(f"{PREFIX}/discovery", headers=admin)
+    assert page.status_code == 200 and "Kraków" in page.text
+    assert (
+        "triggers cannot be sent right now: cannot reach Airflow&#39;s REST API (the connection airflow_api"
+        in (page.text)
+    )
+    form_token = _form_token(page.text)
+    assert form_token, "the admin is offered the controls"
+    viewer = airflow_app.state.auth_manager.generate_jwt(
+        SimpleAuthManagerUser(username="vera", role="VIEWER")
+    )
+    headers = {"Authorization": f"Bearer {viewer}", "Accept": "text/html"}
+    seen = client.get(f"{PREFIX}/discovery", headers=headers)
+    assert seen.status_code == 200 and _form_token(seen.text) is None
+    answer = client.post(
+        f"{PREFIX}/discovery",
+        data={"action": "disable", "city": "krakow", "csrf_token": form_token},
+        headers={**headers, "Origin": "http://testserver"},
+    )
+    assert answer.status_code == 403 and "may trigger DAG runs" in answer.text
+    switched = client.post(
+        f"{PREFIX}/discovery",
+        data={"action": "disable", "city": "krakow", "csrf_token": form_token},
+        headers={**admin, "Origin": "http://testserver"},
+    )
+    assert switched.status_code == 200 and "discovery of krakow disabled." in switched.text
+    with psycopg.connect(empty_store) as conn:
+        assert conn.execute(
+            "SELECT actor, change FROM discovery_changes ORDER BY id DESC LIMIT 1"
+        ).fetchone() == (
+            "admin",
+            "disabled",
+        )

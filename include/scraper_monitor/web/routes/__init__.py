@@ -7,6 +7,7 @@ from scraper_monitor.web.routes import (
     accept,
     assets,
     chains,
+    discovery,
     errors,
     executions,
     matching,
@@ -20,7 +21,7 @@ from scraper_monitor.web.routes import (
 # The JSON API (``/scraper-monitor/api/...``) is in the OpenAPI document; pages, assets and metrics are not.
 api = APIRouter(prefix="/api", tags=["scraper monitor"])
 pages = APIRouter(include_in_schema=False)
-for module in (overview, executions, errors, silent, runs, chains, trends, matching):
+for module in (overview, executions, errors, silent, runs, chains, trends, matching, discovery):
     api.include_router(module.api)
     pages.include_router(module.pages)
 pages.include_router(accept.pages)  # POST /errors: the Errors panel's accept form

@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from scraper_monitor.city import CITY_MAX_CHARS
 from scraper_monitor.execution import MESSAGE_MAX_CHARS, ExecutionSummary
 from scraper_monitor.store.rows import Execution
 
@@ -49,6 +50,7 @@ _MAX_CHARS = {
     "silent_reason": REASON_MAX_CHARS,
     "skip_reason": REASON_MAX_CHARS,
     "hostname": NAME_MAX_CHARS,
+    "city": CITY_MAX_CHARS,
 }
 
 # On a conflict the newer version wins. A replayed spool entry may be older than what a later

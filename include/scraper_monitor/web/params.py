@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Query
 from pydantic import AfterValidator, BeforeValidator
 
 from scraper_monitor.category import CATEGORIES
+from scraper_monitor.city import CITY_MAX_CHARS, parse_city
 from scraper_monitor.reports.base import MAX_HOURS
 from scraper_monitor.state import STATES
 from scraper_monitor.store.filters import ExecutionFilter
@@ -66,10 +67,30 @@ def _trend_days(value: int) -> int:
     return value
 
 
+def _city(
+    city: Annotated[
+        str | None,
+        Blank,
+        Query(
+            max_length=CITY_MAX_CHARS,
+            description='only runs of this city: its key ("krakow") or its name ("Kraków")',
+        ),
+    ] = None,
+) -> str | None:
+    """The city filter as its key (``scraper_monitor.city``); what is not a city name is a 422."""
+    try:
+        return None if city is None else parse_city(city)
+    except ValueError as exc:
+        raise HTTPException(422, f"invalid parameters: {exc}") from exc
+
+
+CityParam = Annotated[str | None, Depends(_city)]
+
 DaysParam = Annotated[int, AfterValidator(_trend_days), Query(description="7, 30 or 90")]
 
 
 def execution_filter(
+    city: CityParam,
     scraper: ScraperParam = None,
     dag_id: DagIdParam = None,
     task_id: TaskIdParam = None,
@@ -84,6 +105,7 @@ def execution_filter(
     try:
         return ExecutionFilter(
             scraper=scraper,
+            city=city,
             dag_id=dag_id,
             task_id=task_id,
             state=state,

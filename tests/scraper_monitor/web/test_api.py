@@ -178,6 +178,7 @@ def test_openapi_document_describes_the_api(get: Get, seeded: Seed) -> None:
     params = {p["name"] for p in schema["paths"]["/api/executions"]["get"]["parameters"]}
     assert params == {
         "scraper",
+        "city",
         "dag_id",
         "task_id",
         "state",
@@ -190,7 +191,7 @@ def test_openapi_document_describes_the_api(get: Get, seeded: Seed) -> None:
         "offset",
     }
     row = schema["components"]["schemas"]["ExecutionOut"]["properties"]
-    assert {"error_category", "error_type", "error_message", "silent"} <= set(row)
+    assert {"error_category", "error_type", "error_message", "silent", "city"} <= set(row)
 
 
 def test_metrics_are_mounted(get: Get, seeded: Seed) -> None:

@@ -166,6 +166,15 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
                 (dag_id, run.run_id),
             ).fetchall()
         )
+        cities = {
+            city
+            for (city,) in conn.execute(
+                "SELECT DISTINCT city FROM task_executions WHERE dag_id = %s AND run_id = %s",
+                (dag_id, run.run_id),
+            )
+        }
+    if dag_id == "cinema_city":  # every summary carries the city of the run's params (default "Kraków")
+        assert cities == {"krakow"}
     assert versions == {True if dag_id == "cinema_city" else None: predicted["showtimes_created"]}
     assert errors == INJECTED_FAULTS[dag_id]
     # The legitimately empty day skipped itself, with its reason, and is not a silent failure.

@@ -2,7 +2,7 @@
 
 Every stored field is bounded, whatever a task returns or raises (scraped text is untrusted and
 unbounded): ids and names 250 characters (Airflow's own limit), error message 2,000, fingerprint 400,
-silent and skip reasons 500, error category and type 100; ``counts`` at most 100 keys of 100
+silent and skip reasons 500, error category and type 100, city key 100; ``counts`` at most 100 keys of 100
 characters; ``duration_ms`` at most 2^31 - 1 (24.8 days: a sensor deferred longer is stored as that);
 per item, external id 300 and reason 500 characters. Text is cut with a trailing "…", NUL replaced.
 Item outcomes are written in batches of ``ITEM_BATCH`` rows, each its own statement, so a try with a

@@ -60,11 +60,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table, key in (("execution_daily", _EXECUTION_DAILY_KEY), ("scraper_daily", _SCRAPER_DAILY_KEY)):
         # The cities of a key fold back into the one row the table held before (their sums).
-        values = [c for c in _VALUE_COLUMNS[table]]
-        folded = ", ".join(f"max({c})" if c in _MAX_COLUMNS else f"sum({c})" for c in values)
+        values = _VALUE_COLUMNS[table]
+        folded = ", ".join(f"{'max' if c in _MAX_COLUMNS else 'sum'}({c}) AS {c}" for c in values)
         keys = ", ".join(key)
         op.execute(
-            f"CREATE TEMP TABLE folded ON COMMIT DROP AS SELECT {keys}, {folded} FROM {table} GROUP BY {keys}"  # noqa: S608 (frozen names)
+            f"CREATE TEMP TABLE folded AS SELECT {keys}, {folded} FROM {table} GROUP BY {keys}"  # noqa: S608 (frozen names)
         )
         op.execute(f"TRUNCATE {table}")
         op.drop_constraint(f"{table}_pkey", table, type_="primary")

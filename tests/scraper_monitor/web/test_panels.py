@@ -129,6 +129,9 @@ def test_panels_show_the_city_and_filter_by_it(client: TestClient, seeded_store:
         page = client.get(f"{path}{'&' if '?' in path else '?'}city=krakow")
         assert page.status_code == 200, path
         assert 'data-testid="city-filter"' in page.text, path
+    # One city's overview leads to that city's rows.
+    overview = client.get("/?city=krakow").text
+    assert 'href="executions?scraper=cinema_city&amp;city=krakow"' in overview
     # What is not a city is an error page that shows the value escaped, never a query.
     refused = client.get(f"/executions?city={quote(XSS)}")
     assert refused.status_code == 422 and XSS not in refused.text

@@ -34,10 +34,12 @@ def make_summary(
     started_at: datetime = T0,
     duration_ms: int | None = 1500,
     items: int | list[ItemOutcome] = 0,
+    city: str | None = None,
     **fields: Any,
 ) -> ExecutionSummary:
     """One try's summary; ``items`` is a number of created showtimes or the outcomes themselves.
-    The scraper is the DAG id unless given."""
+    The scraper is the DAG id unless given; ``city`` as a run's params spell it ("Kraków" or
+    "krakow": the summary keeps its key), none by default."""
     values: dict[str, Any] = {
         "ended_at": None if started_at is None else started_at + timedelta(milliseconds=duration_ms or 0),
         "scraper": dag_id,
@@ -58,6 +60,7 @@ def make_summary(
         started_at=started_at,
         duration_ms=duration_ms,
         items=items,
+        city=city,
         **values,
     )
 
@@ -133,9 +136,11 @@ def add_execution(
     started_at: datetime | None = None,
     ago: timedelta = timedelta(hours=1),
     duration_ms: int | None = 1000,
+    city: str | None = None,
     **fields: Any,
 ) -> int:
-    """One task_executions row; ``started_at`` defaults to ``NOW - ago``. Returns its id."""
+    """One task_executions row; ``started_at`` defaults to ``NOW - ago``; ``city`` is stored as given
+    (a key such as "krakow", as the writer stores it). Returns its id."""
     start = started_at if started_at is not None else NOW - ago
     values: dict[str, Any] = {
         "dag_id": scraper,
@@ -149,6 +154,7 @@ def add_execution(
         "ended_at": start + timedelta(milliseconds=duration_ms or 0),
         "duration_ms": duration_ms,
         "recorded_at": start,
+        "city": city,
         **fields,
     }
     columns = ", ".join(values)

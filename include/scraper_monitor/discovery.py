@@ -19,6 +19,8 @@ from typing import Any
 
 import jsonschema
 
+from scraper_monitor.city import city_key
+
 #: A city's key: the slug the monitor files its runs under (``scraper_monitor.city``).
 CITY_KEY = re.compile(r"^[a-z][a-z0-9-]{0,79}$")
 #: frequency_hours bounds: at least an hour, at most a year (the store checks the same).
@@ -74,7 +76,9 @@ def next_run_at(day_start: datetime, frequency_hours: int) -> datetime:
 
 
 def check_city_key(city: str) -> str:
-    if not isinstance(city, str) or not CITY_KEY.match(city):
+    # The key must be what the monitor makes of the city's name (scraper_monitor.city), or the runs
+    # discovery queues would be filed under another key than the one its statistics look for.
+    if not isinstance(city, str) or not CITY_KEY.match(city) or city_key(city) != city:
         raise DiscoveryError(
             f"city key {city!r} must be lowercase letters, digits and '-', starting with a letter "
             "(the slug the monitor files runs under, e.g. krakow, zielona-gora)"

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scraper_monitor.city import city_key
 from scraper_monitor.state import validate_state
 from scrapers.outcome import ItemOutcome
 
@@ -36,6 +37,9 @@ class ExecutionSummary:
     hostname: str | None = None
     #: Written by the repair from Airflow's record of the try (``scraper_monitor.recovery``).
     recovered: bool = False
+    #: The city the run scraped (``scraper_monitor.city``): a key such as "krakow"; None for a DAG
+    #: without a city param. Spool lines written before it existed have none and replay as None.
+    city: str | None = None
     items: list[ItemOutcome] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -43,6 +47,9 @@ class ExecutionSummary:
         if self.error_message is not None and len(self.error_message) > MESSAGE_MAX_CHARS:
             # Scraped text is untrusted and unbounded; keep rows small and predictable.
             self.error_message = self.error_message[: MESSAGE_MAX_CHARS - 1] + "…"
+        if self.city is not None:
+            # One key per city whoever built the summary (a spool line, the repair, a test).
+            self.city = city_key(str(self.city))
 
     @property
     def key(self) -> tuple[str, str, str, int, int]:

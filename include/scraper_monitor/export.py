@@ -29,6 +29,7 @@ COLUMNS: tuple[str, ...] = (
     "skip_reason",
     "hostname",
     "recovered",
+    "city",
     "counts",
     "logical_date",
     "recorded_at",

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,12 @@ log = logging.getLogger(__name__)
 
 STATEMENT_TIMEOUT_MS = 10_000
 METRICS_SNAPSHOT = "metrics"
+#: At most this many cities get their own ``city`` label value (those with the most tries in the
+#: window); the tries of any further city count under ``OTHER_CITY``, so a deployment that adds
+#: cities (or a run with a mistyped one) cannot grow the series without bound. ``city=""``: runs
+#: without a city (other DAGs, rows written before cities were recorded).
+MAX_CITY_LABELS = 50
+OTHER_CITY = "other"
 
 
 class MetricsCollector(Collector):
@@ -56,9 +63,10 @@ class MetricsCollector(Collector):
         data = self.data
         tasks = self._known_tasks(data.known)
         scrapers = sorted(tasks)
-        yield _executions(tasks, data.executions)
-        yield _silent(scrapers, data.executions)
-        yield _errors(scrapers, data.errors)
+        city = city_labels(data.executions)
+        yield _executions(tasks, data.executions, city)
+        yield _silent(scrapers, data.executions, city)
+        yield _errors(scrapers, data.errors, city)
         yield from _items(scrapers, data.items)
         yield _last_success(scrapers, data.last_success)
         yield _durations(data.duration_buckets, data.duration_totals)
@@ -121,42 +129,60 @@ def only_scrapers(body: bytes, scrapers: frozenset[str]) -> bytes:
 # --- families ----------------------------------------------------------------------------------
 
 
-def _executions(tasks: dict[str, set[str]], rows: list[dict[str, Any]]) -> GaugeMetricFamily:
+def city_labels(rows: Iterable[dict[str, Any]]) -> Callable[[str], str]:
+    """The ``city`` label of a row's city: itself for the MAX_CITY_LABELS cities with the most tries,
+    OTHER_CITY for the rest; '' (no city) is always its own."""
+    tries: Counter[str] = Counter()
+    for row in rows:
+        if row["city"]:
+            tries[row["city"]] += int(row["n"])
+    kept = {c for c, _ in sorted(tries.items(), key=lambda item: (-item[1], item[0]))[:MAX_CITY_LABELS]}
+    return lambda city: city if not city or city in kept else OTHER_CITY
+
+
+def _executions(
+    tasks: dict[str, set[str]], rows: list[dict[str, Any]], city: Callable[[str], str]
+) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "scraper_monitor_task_executions",
-        "Task tries started in the last 24 h, by scraper, task and state (a gauge: do not rate() it)",
-        labels=["scraper", "task", "state"],
+        "Task tries started in the last 24 h, by scraper, task, state and city ('' without one; "
+        "a gauge: do not rate() it)",
+        labels=["scraper", "task", "state", "city"],
     )
-    counts = {(r["scraper"], r["task_id"], r["state"]): int(r["n"]) for r in rows}
-    keys = {(s, t, state) for s, ids in tasks.items() for t in ids for state in STATES} | set(counts)
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    for r in rows:
+        counts[(r["scraper"], r["task_id"], r["state"], city(r["city"]))] += int(r["n"])
+    keys = {(s, t, state, "") for s, ids in tasks.items() for t in ids for state in STATES} | set(counts)
     for key in sorted(keys):
         family.add_metric(list(key), counts.get(key, 0))
     return family
 
 
-def _silent(scrapers: list[str], rows: list[dict[str, Any]]) -> GaugeMetricFamily:
+def _silent(scrapers: list[str], rows: list[dict[str, Any]], city: Callable[[str], str]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "scraper_monitor_silent_failures",
-        "Successful tries in the last 24 h that produced nothing they should have, by scraper",
-        labels=["scraper"],
+        "Successful tries in the last 24 h that produced nothing they should have, by scraper and city",
+        labels=["scraper", "city"],
     )
-    counts = dict.fromkeys(scrapers, 0)
+    counts: Counter[tuple[str, str]] = Counter({(s, ""): 0 for s in scrapers})
     for row in rows:
-        counts[row["scraper"]] = counts.get(row["scraper"], 0) + int(row["silent"])
-    for scraper, n in sorted(counts.items()):
-        family.add_metric([scraper], n)
+        key = (row["scraper"], city(row["city"]))
+        # Every city with tries gets its series, zeros included: "silent == 0" has one to read.
+        counts[key] += int(row["silent"])
+    for key, n in sorted(counts.items()):
+        family.add_metric(list(key), n)
     return family
 
 
-def _errors(scrapers: list[str], rows: list[dict[str, Any]]) -> GaugeMetricFamily:
+def _errors(scrapers: list[str], rows: list[dict[str, Any]], city: Callable[[str], str]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "scraper_monitor_errors",
-        "Failed or retried tries in the last 24 h, by scraper and error category",
-        labels=["scraper", "category"],
+        "Failed or retried tries in the last 24 h, by scraper, error category and city",
+        labels=["scraper", "category", "city"],
     )
-    counts = {(s, c): 0 for s in scrapers for c in CATEGORIES}
+    counts = {(s, c, ""): 0 for s in scrapers for c in CATEGORIES}
     for row in rows:
-        key = (row["scraper"], row["error_category"] or UNKNOWN_ERROR)
+        key = (row["scraper"], row["error_category"] or UNKNOWN_ERROR, city(row["city"]))
         counts[key] = counts.get(key, 0) + int(row["n"])
     for key, n in sorted(counts.items()):
         family.add_metric(list(key), n)

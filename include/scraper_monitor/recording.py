@@ -68,6 +68,7 @@ class TryFacts:
     result: StepResult | None = None
     scraper: str | None = None  # None: the DAG id (see scraper_name)
     hostname: str | None = None  # the worker that ran the try
+    city: str | None = None  # the run's city (scraper_monitor.city.city_of its params)
 
 
 def build_summary(
@@ -91,6 +92,7 @@ def build_summary(
         ended_at=facts.ended_at,
         duration_ms=int((facts.ended_at - started).total_seconds() * 1000) if started else None,
         hostname=facts.hostname,
+        city=facts.city,
     )
     exception, result = facts.exception, facts.result
     if facts.state == SUCCESS:

@@ -66,6 +66,7 @@ def recovered_summary(
     scraper: str,
     logical_date: datetime | None,
     log_error: str | None,
+    city: str | None = None,
 ) -> ExecutionSummary:
     """The summary of one try that has no row; ``state`` is the one ``reconcile`` expected for it."""
     started, ended = attempt.started_at, attempt.ended_at
@@ -83,6 +84,7 @@ def recovered_summary(
         duration_ms=int((ended - started).total_seconds() * 1000) if started and ended else None,
         hostname=attempt.hostname,
         recovered=True,
+        city=city,
     )
     if state in (FAILED, RETRYING):
         message = log_error or NO_LOG_ERROR

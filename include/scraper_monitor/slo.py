@@ -262,6 +262,7 @@ class SloStatus:
     target: SloTarget
     window_start: datetime
     window_end: datetime
+    city: str | None = None  # the city the numbers are of (``--city``); None: every city
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

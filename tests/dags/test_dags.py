@@ -177,6 +177,16 @@ def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
             " WHERE e.dag_id = %s AND e.run_id = %s AND i.entity_type = 'film'",
             (dag_id, run.run_id),
         ).fetchall()
+        cities = {
+            city
+            for (city,) in conn.execute(
+                "SELECT DISTINCT city FROM task_executions WHERE dag_id = %s AND run_id = %s",
+                (dag_id, run.run_id),
+            )
+        }
+    # Every summary carries the city of the run's params: Cinema City's default city_name "Kraków" and
+    # Kino Krakow's default city "krakow" are one key.
+    assert cities == {"krakow"}
     assert versions == {True if dag_id == "cinema_city" else None: predicted["showtimes_created"]}
     # Every film's match quality is in the store: matched at 0.70 and up with the candidate's id and how
     # it was found; not matched below, with the best candidate when TMDB had one.

@@ -56,7 +56,7 @@ def _wait_finished(stack: Stack, run_id: str, timeout_s: float) -> dict:
 def _rows(stack: Stack, run_id: str) -> list[dict]:
     with psycopg.connect(stack.monitor_dsn, row_factory=dict_row) as conn:
         return conn.execute(
-            "SELECT task_id, map_index, try_number, state, hostname, recovered, error_type"
+            "SELECT task_id, map_index, try_number, state, hostname, recovered, error_type, city"
             " FROM task_executions WHERE dag_id = %s AND run_id = %s",
             (DAG_ID, run_id),
         ).fetchall()
@@ -187,3 +187,5 @@ def test_the_maintenance_dag_repairs_the_runs_of_the_last_hours(celery_stack: St
         r for r in _rows(celery_stack, clean_run) if (r["task_id"], r["map_index"], r["try_number"]) == lost
     ]
     assert row["recovered"] and row["state"] == "success"
+    # The repaired row has its run's city too (the DAG's default city_name, over the REST API).
+    assert row["city"] == "krakow"

@@ -25,7 +25,8 @@ from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store
 
 
 def failed_sync(samples: dict[str, float]) -> float:
-    return samples['scraper_monitor_task_executions{scraper="cinema_city",state="failed",task="sync"}']
+    series = 'scraper_monitor_task_executions{city="",scraper="cinema_city",state="failed",task="sync"}'
+    return samples[series]
 
 
 def scrape(store: str, now: datetime) -> dict[str, float]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from scraper_monitor import settings, silent
 from scraper_monitor.airflow.connections import monitor_dsn
+from scraper_monitor.city import city_of
 from scraper_monitor.recording import TryFacts, build_summary, scraper_name
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scraper_monitor.store.writer import SummaryWriter, WriteResult
@@ -77,6 +78,18 @@ def _redact(message: str) -> str:
     return str(redact(message))
 
 
+def _run_params(context: Any) -> dict[str, Any]:
+    """The run's params as the task saw them (the DAG's defaults, overridden by the trigger's conf),
+    with the conf read too, for a DAG that takes its city from conf without declaring a param."""
+    params: dict[str, Any] = {}
+    try:
+        params.update(context.get("params") or {})
+        params.update(getattr(context.get("dag_run"), "conf", None) or {})
+    except Exception:  # the city is an enrichment: never lose the summary to it
+        log.exception("scraper monitor: could not read the run's params")
+    return params
+
+
 def try_facts(context: Any, state: str) -> TryFacts:
     """The finished try as plain values. Only a success or a skip reads the task's step result."""
     ti = context["ti"]
@@ -100,6 +113,7 @@ def try_facts(context: Any, state: str) -> TryFacts:
         result=result,
         scraper=scraper_name(ti.dag_id, getattr(context.get("dag"), "tags", None) or ()),
         hostname=getattr(ti, "hostname", None),
+        city=city_of(_run_params(context)),
     )
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
 from scraper_monitor.airflow import rest
 from scraper_monitor.airflow.task_instances import rest_tries
+from scraper_monitor.city import city_of
 from scraper_monitor.reconcile import AirflowTry, RunReconciliation, compare, latest_tries
 from scraper_monitor.recording import scraper_name
 from scraper_monitor.recovery import error_from_log, recovered_summary
@@ -37,6 +39,15 @@ def _log_error(api: rest.AirflowApi, dag_id: str, run_id: str, t: AirflowTry) ->
         return None
 
 
+def run_city(details: dict[str, Any], run: dict[str, Any]) -> str | None:
+    """The run's city as its tasks saw it: the DAG's param defaults overridden by the run's conf."""
+    params = {
+        name: param.get("value") if isinstance(param, dict) else param
+        for name, param in (details.get("params") or {}).items()
+    }
+    return city_of({**params, **(run.get("conf") or {})})
+
+
 def reconcile_run(
     api: rest.AirflowApi, conn: psycopg.Connection, dag_id: str, run_id: str, *, repair: bool = False
 ) -> RunReconciliation:
@@ -47,8 +58,9 @@ def reconcile_run(
     missing = [d for d in compare(tries, rows) if d.kind == "missing_row"]
     if repair and missing:
         by_key = latest_tries(tries)
-        tags = [t["name"] for t in api.dag(dag_id).get("tags") or []]
-        logical = api.dag_run(dag_id, run_id).get("logical_date")
+        details, run = api.dag_details(dag_id), api.dag_run(dag_id, run_id)
+        tags = [t["name"] for t in details.get("tags") or []]
+        logical = run.get("logical_date")
         for difference in missing:
             attempt = by_key[(difference.task_id, difference.map_index, difference.try_number)]
             summary = recovered_summary(
@@ -59,6 +71,7 @@ def reconcile_run(
                 scraper=scraper_name(dag_id, tags),
                 logical_date=datetime.fromisoformat(logical) if logical else None,
                 log_error=_log_error(api, dag_id, run_id, attempt),
+                city=run_city(details, run),
             )
             if save(conn, summary) is not None:
                 recovered.append(attempt.label)

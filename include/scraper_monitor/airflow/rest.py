@@ -137,8 +137,9 @@ class AirflowApi:
         parameters (``end_date_gte``, ``state``, ...)."""
         return self._paged(f"/dags/{_segment(dag_id)}/dagRuns", "dag_runs", filters)
 
-    def dag(self, dag_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/dags/{_segment(dag_id)}")
+    def dag_details(self, dag_id: str) -> dict[str, Any]:
+        """The DAG with its tags and its params (each param as ``{"value": ..., "schema": ...}``)."""
+        return self._call("GET", f"/dags/{_segment(dag_id)}/details")
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> list[Any]:
         """One try's whole log as structured records (``event``, ``level``, ``error_detail``...)."""

@@ -23,12 +23,14 @@ from scraper_monitor import settings, teaching
 from scraper_monitor.category import CATEGORIES, categorize
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.options import (
+    add_city_option,
     add_dsn_option,
     add_hours_option,
     add_output_options,
     add_scraper_option,
     check_names,
     check_range,
+    city_option,
     open_store,
 )
 from scraper_monitor.cli.table import preview, print_json, render, timestamp
@@ -47,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = errors.add_subparsers(dest="errors_action", required=True, metavar="ACTION")
     top = actions.add_parser("top", help="the most frequent error fingerprints, with an example message")
     add_scraper_option(top)
+    add_city_option(top)
     add_hours_option(top, default=24)
     top.add_argument("--limit", type=int, default=10, help="at most N groups (default 10)")
     add_output_options(top)
@@ -98,8 +101,9 @@ def _top(args: argparse.Namespace) -> int:
     check_range("--hours", args.hours, 1, MAX_HOURS)
     check_range("--limit", args.limit, 1, MAX_LIMIT)
     check_names(scraper=args.scraper)
+    city = city_option(args)
     with open_store(args.dsn) as conn:
-        report = errors.errors(conn, args.hours, scraper=args.scraper, limit=args.limit)
+        report = errors.errors(conn, args.hours, scraper=args.scraper, limit=args.limit, city=city)
     if args.json:
         print_json(report.model_dump(mode="json"))
         return 0

@@ -18,12 +18,14 @@ from typing import Any
 from scraper_monitor.cli import CliError
 from scraper_monitor.cli.options import (
     CANCELLED,
+    add_city_option,
     add_filter_options,
     add_hours_option,
     add_output_options,
     add_scraper_option,
     check_names,
     check_range,
+    city_option,
     execution_filter,
     open_store,
 )
@@ -77,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     stats = actions.add_parser("stats", help="success rate, retries, silent failures, durations per scraper")
     add_scraper_option(stats)
+    add_city_option(stats)
     stats.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
     add_hours_option(stats, default=24)
     add_output_options(stats)
@@ -251,8 +254,9 @@ def _failures(args: argparse.Namespace) -> int:
 def _read_stats(args: argparse.Namespace, task_id: str | None) -> list[ScraperStats]:
     check_range("--hours", args.hours, 1, MAX_HOURS)
     check_names(scraper=args.scraper, task_id=task_id)
+    city = city_option(args)
     with open_store(args.dsn) as conn:
-        return overview.stats(conn, hours=args.hours, scraper=args.scraper, task_id=task_id)
+        return overview.stats(conn, hours=args.hours, scraper=args.scraper, task_id=task_id, city=city)
 
 
 def _stats(args: argparse.Namespace) -> int:

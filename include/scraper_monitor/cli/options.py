@@ -14,6 +14,7 @@ import psycopg
 
 from scraper_monitor import settings
 from scraper_monitor.airflow import rest
+from scraper_monitor.city import parse_city
 from scraper_monitor.cli import CliError
 from scraper_monitor.reports.base import MAX_HOURS
 from scraper_monitor.state import STATES
@@ -54,6 +55,22 @@ def add_scraper_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scraper", "--source", dest="scraper", help="only this scraper (DAG id)")
 
 
+def add_city_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--city", help='only runs of this city: its key ("krakow") or its name ("Kraków"), the same city'
+    )
+
+
+def city_option(args: argparse.Namespace) -> str | None:
+    """``--city`` as its key (``scraper_monitor.city``); what is not a city name is a one-line error."""
+    if getattr(args, "city", None) is None:
+        return None
+    try:
+        return parse_city(args.city)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def add_filter_options(
     parser: argparse.ArgumentParser,
     *,
@@ -63,6 +80,7 @@ def add_filter_options(
     states: Sequence[str] = STATES,
 ) -> None:
     add_scraper_option(parser)
+    add_city_option(parser)
     if task:
         parser.add_argument("--task", help="only this task id (e.g. cinema_day.cinema_dates)")
     parser.add_argument(
@@ -100,6 +118,7 @@ def execution_filter(args: argparse.Namespace, *, cancelled_ok: bool = False) ->
     try:
         return ExecutionFilter(
             scraper=args.scraper,
+            city=city_option(args),
             task_id=args.task,
             state=None if args.state == CANCELLED else args.state,
             category=args.category,

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 
 from scraper_monitor.cli.options import (
+    add_city_option,
     add_hours_option,
     add_output_options,
     add_scraper_option,
     check_names,
     check_range,
+    city_option,
     open_store,
 )
 from scraper_monitor.cli.table import preview, print_json, render, task_label, timestamp
@@ -26,6 +28,7 @@ _HEADERS = ("STARTED (UTC)", "SCRAPER", "TASK", "TRY", "REASON", "COUNTS")
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("silent", help="silent failures: successes that produced nothing")
     add_scraper_option(parser)
+    add_city_option(parser)
     add_hours_option(parser, default=24)
     parser.add_argument("--limit", type=int, default=100, help="at most N rows (default 100)")
     add_output_options(parser)
@@ -36,8 +39,9 @@ def _run(args: argparse.Namespace) -> int:
     check_range("--hours", args.hours, 1, MAX_HOURS)
     check_range("--limit", args.limit, 1, MAX_LIMIT)
     check_names(scraper=args.scraper)
+    city = city_option(args)
     with open_store(args.dsn) as conn:
-        report = silent.silent(conn, args.hours, args.limit, scraper=args.scraper)
+        report = silent.silent(conn, args.hours, args.limit, scraper=args.scraper, city=city)
     if args.json:
         print_json(report.model_dump(mode="json"))
         return 0

@@ -8,7 +8,7 @@ import psycopg
 
 from scraper_monitor import settings, slo
 from scraper_monitor.cli import CliError, table
-from scraper_monitor.cli.options import add_dsn_option, add_scraper_option
+from scraper_monitor.cli.options import add_city_option, add_dsn_option, add_scraper_option, city_option
 from scraper_monitor.reports.slo import slo_statuses
 from scraper_monitor.settings import resolve_dsn
 from scraper_monitor.store.db import connect, describe_error
@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=f"Targets come from ${settings.SLO_CONFIG_ENV}, else the packaged slo.yaml.",
     )
     add_scraper_option(parser)
+    add_city_option(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per SLO")
     parser.add_argument(
         "--config", help=f"SLO file; default: ${settings.SLO_CONFIG_ENV}, else the packaged slo.yaml"
@@ -51,10 +52,11 @@ def _run(args: argparse.Namespace) -> int:
         config = slo.load_config(args.config)
     except slo.SloConfigError as exc:
         raise CliError(str(exc)) from exc
+    city = city_option(args)
     dsn = resolve_dsn(args.dsn)
     try:
         with connect(dsn, statement_timeout_ms=STATEMENT_TIMEOUT_MS) as conn:
-            statuses = slo_statuses(conn, config, scraper=args.scraper)
+            statuses = slo_statuses(conn, config, scraper=args.scraper, city=city)
     except psycopg.Error as exc:
         raise CliError(f"cannot read the monitor store: {describe_error(exc)}") from exc
     if args.json:
@@ -65,7 +67,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"no executions in the last {window} and no SLO configured for this scraper")
         return 0
     print(table.render(_HEADERS, [_row(s) for s in statuses], right=_NUMBERS))
-    print(f"\nwindow: last {window}; a verdict needs at least {config.min_runs} final runs")
+    where = f"{city}'s runs, " if city else ""
+    print(f"\n{where}window: last {window}; a verdict needs at least {config.min_runs} final runs")
     return 0
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 
 from scraper_monitor.cli import CliError
-from scraper_monitor.cli.options import add_output_options, add_scraper_option, check_names, open_store
+from scraper_monitor.cli.options import (
+    add_city_option,
+    add_output_options,
+    add_scraper_option,
+    check_names,
+    city_option,
+    open_store,
+)
 from scraper_monitor.cli.table import percent, print_json, render
 from scraper_monitor.reports import trends
 from scraper_monitor.reports.trends import DAY_CHOICES, WEEK
@@ -22,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--days", type=int, default=WEEK, help="7, 30 or 90 (default 7)")
     add_scraper_option(parser)
+    add_city_option(parser)
     add_output_options(parser)
     parser.set_defaults(func=_run)
 
@@ -35,13 +43,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.days not in DAY_CHOICES:
         raise CliError(f"--days must be one of {', '.join(map(str, DAY_CHOICES))}, got {args.days}")
     check_names(scraper=args.scraper)
+    city = city_option(args)
     with open_store(args.dsn) as conn:
-        report = trends.trends(conn, args.days, scraper=args.scraper)
+        report = trends.trends(conn, args.days, scraper=args.scraper, city=city)
     if args.json:
         print_json(report.model_dump(mode="json"))
         return 0
 
-    who = args.scraper or "all scrapers"
+    who = (args.scraper or "all scrapers") + (f" in {city}" if city else "")
     print(f"{who}: {report.first_day} .. {report.last_day} (UTC days), from the daily rollups\n")
     categories = report.categories
     headers = ("DAY", "EXECUTIONS", "SUCCESS RATE", "FAILED", "RETRYING", "SILENT", *categories)

@@ -63,15 +63,25 @@ def errors(
     now: datetime | None = None,
     limit: int = TOP_ERRORS,
     visible: Visible = None,
+    city: str | None = None,
 ) -> ErrorsOut:
     """Failures by category over the last ``hours`` and the ``limit`` most frequent fingerprints
     (``category`` narrows the fingerprints, not the breakdown)."""
     now = now or datetime.now(UTC)
-    window = ExecutionFilter(scraper=scraper, since=now - timedelta(hours=hours), visible_dags=visible)
+    window = ExecutionFilter(
+        scraper=scraper, city=city, since=now - timedelta(hours=hours), visible_dags=visible
+    )
     breakdown = category_breakdown(conn, window)
     total = sum(n for _, n in breakdown)
     groups = top_errors(
-        conn, hours=hours, limit=limit, scraper=scraper, category=category, now=now, visible=visible
+        conn,
+        hours=hours,
+        limit=limit,
+        scraper=scraper,
+        category=category,
+        now=now,
+        visible=visible,
+        city=city,
     )
     return ErrorsOut(
         hours=hours,
@@ -102,11 +112,12 @@ def top_errors(
     now: datetime | None = None,
     visible: Visible = None,
     category: str | None = None,
+    city: str | None = None,
 ) -> list[ErrorGroupOut]:
     """The most frequent failure fingerprints (failures without one form their own group), of one
     ``category`` when given."""
     where, params = ExecutionFilter(
-        scraper=scraper, category=category, since=since(hours, now), visible_dags=visible
+        scraper=scraper, city=city, category=category, since=since(hours, now), visible_dags=visible
     ).where()
     # Grouping by fingerprint and scraper first lets a hash aggregate do the work (a handful of rows
     # per fingerprint remain); the latest failure of each group shown is then looked up by its time,

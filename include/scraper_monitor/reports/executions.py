@@ -57,6 +57,9 @@ class ExecutionOut(FromAttributes):
         description="written by `reconcile --repair` from Airflow's record: the task's own summary never "
         "arrived (its worker was lost); no counts or item outcomes"
     )
+    city: str | None = Field(
+        description='the city the run scraped, as one key ("krakow"); null for runs without a city'
+    )
     recorded_at: datetime
 
 
@@ -187,6 +190,23 @@ def scraper_names(conn: psycopg.Connection, visible: Visible = None) -> list[str
         WHERE started_at >= now() - interval '7 days'
           AND (%(visible)s::text[] IS NULL OR dag_id = ANY(%(visible)s))
         ORDER BY scraper
+    """
+    params = {"visible": sorted(visible) if visible is not None else None}
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return [name for (name,) in cur.execute(query, params).fetchall()]
+
+
+def city_names(conn: psycopg.Connection, visible: Visible = None) -> list[str]:
+    """City keys for the filter dropdowns, from the rollups and the last week's raw rows (as
+    ``scraper_names``); runs without a city are not a city."""
+    query = """
+        SELECT city FROM scraper_daily
+        WHERE city <> '' AND (%(visible)s::text[] IS NULL OR scraper = ANY(%(visible)s))
+        UNION
+        SELECT city FROM task_executions
+        WHERE city IS NOT NULL AND started_at >= now() - interval '7 days'
+          AND (%(visible)s::text[] IS NULL OR dag_id = ANY(%(visible)s))
+        ORDER BY city
     """
     params = {"visible": sorted(visible) if visible is not None else None}
     with conn.cursor(row_factory=tuple_row) as cur:

@@ -36,19 +36,20 @@ SELECT DISTINCT scraper, task_id FROM task_executions
 WHERE started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s)
 """
 
+# By city too ('' for runs without one): scraper_monitor.metrics bounds how many become labels.
 _EXECUTIONS_SQL = """
-SELECT scraper, task_id, state, count(*) AS n,
+SELECT scraper, task_id, state, coalesce(city, '') AS city, count(*) AS n,
        count(*) FILTER (WHERE silent AND state = %(success)s) AS silent
 FROM task_executions
 WHERE started_at >= %(since)s OR (started_at IS NULL AND recorded_at >= %(since)s)
-GROUP BY scraper, task_id, state
+GROUP BY scraper, task_id, state, city
 """
 
 _ERRORS_SQL = """
-SELECT scraper, error_category, count(*) AS n
+SELECT scraper, error_category, coalesce(city, '') AS city, count(*) AS n
 FROM task_executions
 WHERE started_at >= %(since)s AND state = ANY(%(error_states)s)
-GROUP BY scraper, error_category
+GROUP BY scraper, error_category, city
 """
 
 # An item belongs to its execution's time, as in the daily rollups.

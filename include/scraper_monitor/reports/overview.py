@@ -92,15 +92,21 @@ class OverviewOut(BaseModel):
     spool_rejects: int = Field(
         0, description="spooled summaries the store could never take (set aside on the workers)"
     )
+    city: str | None = Field(None, description="the city filter's key: every number is of that city's runs")
 
 
 def overview(
-    conn: psycopg.Connection, hours: int, now: datetime | None = None, visible: Visible = None
+    conn: psycopg.Connection,
+    hours: int,
+    now: datetime | None = None,
+    visible: Visible = None,
+    city: str | None = None,
 ) -> OverviewOut:
     now = now or datetime.now(UTC)
-    rows = stats(conn, hours=hours, now=now, visible=visible)
-    silent_24h = rows if hours == 24 else stats(conn, hours=24, now=now, visible=visible)
-    slo_by_scraper, slo_by_task, slo_as_of, slo_error = _slo_statuses(conn, now)
+    city = ExecutionFilter(city=city).city  # validated, as its key
+    rows = stats(conn, hours=hours, now=now, visible=visible, city=city)
+    silent_24h = rows if hours == 24 else stats(conn, hours=24, now=now, visible=visible, city=city)
+    slo_by_scraper, slo_by_task, slo_as_of, slo_error = _slo_statuses(conn, now, city)
     scrapers = [
         ScraperStatsOut.model_validate(row).model_copy(
             update={"slo": slo_by_scraper.get(row.scraper), "slo_tasks": slo_by_task.get(row.scraper, [])}
@@ -120,10 +126,11 @@ def overview(
         success_rate=success_rate(success, failed),
         silent_24h=sum(r.silent for r in silent_24h),
         scrapers=scrapers,
-        recent_runs=runs.recent(conn, RECENT_RUNS, visible=visible),
+        recent_runs=runs.recent(conn, RECENT_RUNS, visible=visible, city=city),
         slo_as_of=slo_as_of,
         slo_error=slo_error,
         spool_rejects=spool_rejects(conn, visible),
+        city=city,
     )
 
 
@@ -134,9 +141,13 @@ def stats(
     now: datetime | None = None,
     task_id: str | None = None,
     visible: Visible = None,
+    city: str | None = None,
 ) -> list[ScraperStats]:
-    """Per scraper over the last ``hours``, optionally of one task only (see the package docstring)."""
-    window = ExecutionFilter(scraper=scraper, task_id=task_id, since=since(hours, now), visible_dags=visible)
+    """Per scraper over the last ``hours``, optionally of one task or one city only (see the package
+    docstring)."""
+    window = ExecutionFilter(
+        scraper=scraper, city=city, task_id=task_id, since=since(hours, now), visible_dags=visible
+    )
     where, params = window.where()
     # The durations are gathered per scraper by a hash aggregate and the percentile taken over each
     # array: an ordered-set aggregate made PostgreSQL sort every row of the window by scraper first
@@ -182,17 +193,18 @@ def spool_rejects(conn: psycopg.Connection, visible: Visible = None) -> int:
 
 
 def _slo_statuses(
-    conn: psycopg.Connection, now: datetime
+    conn: psycopg.Connection, now: datetime, city: str | None = None
 ) -> tuple[dict[str, SloOut], dict[str, list[TaskSloOut]], datetime | None, str | None]:
-    """SLO statuses per scraper and per task, and the moment they describe; a broken SLO file or a
-    store too slow to compute them degrades the SLO column and table, never the panel."""
+    """SLO statuses per scraper and per task (of one city, or all), and the moment they describe; a
+    broken SLO file or a store too slow to compute them degrades the SLO column and table, never the
+    panel."""
     try:
         config = slo.load_config()
     except slo.SloConfigError as exc:
         log.warning("scraper monitor: SLO config: %s", exc)
         return {}, {}, None, f"SLO file invalid: {exc}"
     try:
-        view = slo_view(conn, config, now=now)
+        view = slo_view(conn, config, now=now, city=city)
     except psycopg.errors.QueryCanceled:
         log.warning("scraper monitor: SLO statuses: no fresh snapshot, and computing them timed out")
         return {}, {}, None, SLO_TOO_SLOW

@@ -31,13 +31,19 @@ class RunOut(FromAttributes):
     skipped: int
     upstream_failed: int
     silent: int
+    city: str | None = Field(None, description="the city the run scraped; null for runs without one")
 
 
 def recent(
-    conn: psycopg.Connection, limit: int, scraper: str | None = None, visible: Visible = None
+    conn: psycopg.Connection,
+    limit: int,
+    scraper: str | None = None,
+    visible: Visible = None,
+    city: str | None = None,
 ) -> list[RunOut]:
     """The runs panel and the overview's "recent runs": newest activity first."""
-    return [RunOut.model_validate(r) for r in recent_runs(conn, limit, scraper=scraper, visible=visible)]
+    found = recent_runs(conn, limit, scraper=scraper, visible=visible, city=city)
+    return [RunOut.model_validate(r) for r in found]
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class RunSummary:
     skipped: int
     upstream_failed: int
     silent: int
+    city: str | None = None
 
 
 def _newest_runs(conn: psycopg.Connection, filters: ExecutionFilter, limit: int) -> list[tuple[str, str]]:
@@ -81,10 +88,14 @@ def _newest_runs(conn: psycopg.Connection, filters: ExecutionFilter, limit: int)
 
 
 def recent_runs(
-    conn: psycopg.Connection, limit: int, scraper: str | None = None, visible: Visible = None
+    conn: psycopg.Connection,
+    limit: int,
+    scraper: str | None = None,
+    visible: Visible = None,
+    city: str | None = None,
 ) -> list[RunSummary]:
     """The ``limit`` runs with the newest activity, newest first."""
-    keys = _newest_runs(conn, ExecutionFilter(scraper=scraper, visible_dags=visible), limit)
+    keys = _newest_runs(conn, ExecutionFilter(scraper=scraper, city=city, visible_dags=visible), limit)
     query = """
         WITH runs AS (
             SELECT dag_id, run_id FROM unnest(%(dag_ids)s::text[], %(run_ids)s::text[]) AS r(dag_id, run_id)
@@ -95,7 +106,7 @@ def recent_runs(
         ), latest AS (
             SELECT DISTINCT ON (e.dag_id, e.run_id, e.task_id, e.map_index)
                    e.dag_id, e.run_id, e.scraper, e.logical_date, e.state, e.silent,
-                   e.started_at, e.ended_at
+                   e.started_at, e.ended_at, e.city
             FROM task_executions e JOIN runs r USING (dag_id, run_id)
             ORDER BY e.dag_id, e.run_id, e.task_id, e.map_index, e.try_number DESC
         )
@@ -106,7 +117,8 @@ def recent_runs(
                count(*) FILTER (WHERE l.state = %(failed)s)::int AS failed,
                count(*) FILTER (WHERE l.state = %(skipped)s)::int AS skipped,
                count(*) FILTER (WHERE l.state = %(upstream_failed)s)::int AS upstream_failed,
-               count(*) FILTER (WHERE l.silent)::int AS silent
+               count(*) FILTER (WHERE l.silent)::int AS silent,
+               min(l.city) AS city
         FROM latest l JOIN activity a USING (dag_id, run_id)
         GROUP BY l.dag_id, l.run_id, a.last_at
         ORDER BY a.last_at DESC

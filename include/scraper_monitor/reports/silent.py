@@ -30,12 +30,15 @@ def silent(
     scraper: str | None = None,
     now: datetime | None = None,
     visible: Visible = None,
+    city: str | None = None,
 ) -> SilentOut:
     """The newest ``limit`` silent failures of the last ``hours`` and how many there were in all."""
     now = now or datetime.now(UTC)
-    rows = silent_failures(conn, hours=hours, limit=limit, scraper=scraper, now=now, visible=visible)
+    rows = silent_failures(
+        conn, hours=hours, limit=limit, scraper=scraper, now=now, visible=visible, city=city
+    )
     window = ExecutionFilter(
-        scraper=scraper, silent=True, since=now - timedelta(hours=hours), visible_dags=visible
+        scraper=scraper, city=city, silent=True, since=now - timedelta(hours=hours), visible_dags=visible
     )
     count = executions.count(conn, window)
     return SilentOut(hours=hours, count=count, items=[ExecutionOut.model_validate(r) for r in rows])
@@ -48,8 +51,11 @@ def silent_failures(
     scraper: str | None = None,
     now: datetime | None = None,
     visible: Visible = None,
+    city: str | None = None,
 ) -> list[Execution]:
-    window = ExecutionFilter(scraper=scraper, silent=True, since=since(hours, now), visible_dags=visible)
+    window = ExecutionFilter(
+        scraper=scraper, city=city, silent=True, since=since(hours, now), visible_dags=visible
+    )
     return executions.list_executions(conn, window, limit)
 
 

@@ -14,6 +14,7 @@ from psycopg.rows import dict_row
 from scraper_monitor.slo import SloConfig, SloStatus, classify
 from scraper_monitor.state import FAILED, SUCCESS
 from scraper_monitor.store import snapshots
+from scraper_monitor.store.filters import ExecutionFilter
 
 SLO_SNAPSHOT = "slo_statuses"
 
@@ -27,6 +28,7 @@ WITH final AS (
     FROM task_executions
     WHERE started_at >= %(since)s AND started_at < %(until)s
       AND (%(scraper)s::text IS NULL OR scraper = %(scraper)s::text)
+      AND (%(city)s::text IS NULL OR city = %(city)s::text)
     ORDER BY dag_id, run_id, task_id, map_index, try_number DESC
 )
 SELECT scraper, task_id, GROUPING(task_id) = 1 AS is_total,
@@ -47,19 +49,26 @@ def slo_statuses(
     *,
     now: datetime | None = None,
     scraper: str | None = None,
+    city: str | None = None,
 ) -> list[SloStatus]:
     """Every declared SLO (``SloConfig.declares``) with data in the window, plus every configured one
-    (as insufficient_data when idle).
+    (as insufficient_data when idle); of one city's runs only with ``city`` (any spelling).
 
     Sorted by scraper, the scraper-wide status first, then its tasks.
     """
     until = now or datetime.now(UTC)
     since = until - config.window
+    city = ExecutionFilter(scraper=scraper, city=city).city  # validated, as its key
+    params = {
+        "since": since,
+        "until": until,
+        "scraper": scraper,
+        "city": city,
+        "success": SUCCESS,
+        "failed": FAILED,
+    }
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            _STATUS_SQL,
-            {"since": since, "until": until, "scraper": scraper, "success": SUCCESS, "failed": FAILED},
-        )
+        cur.execute(_STATUS_SQL, params)
         rows = cur.fetchall()
     found: dict[tuple[str, str | None], Mapping[str, Any]] = {
         (row["scraper"], None if row["is_total"] else row["task_id"]): row for row in rows
@@ -69,7 +78,7 @@ def slo_statuses(
             for key in [(name, None), *((name, t) for t in task_ids)]:
                 found.setdefault(key, {})
     return [
-        _status(name, task_id, found[(name, task_id)], config, since, until)
+        _status(name, task_id, found[(name, task_id)], config, since, until, city)
         for name, task_id in sorted(found, key=lambda k: (k[0], k[1] is not None, k[1] or ""))
         if config.declares(name)
     ]
@@ -82,6 +91,7 @@ def _status(
     config: SloConfig,
     since: datetime,
     until: datetime,
+    city: str | None,
 ) -> SloStatus:
     succeeded, silent, failed = (int(row.get(k) or 0) for k in ("succeeded", "silent", "failed"))
     runs = succeeded + silent + failed
@@ -103,6 +113,7 @@ def _status(
         target=target,
         window_start=since,
         window_end=until,
+        city=city,
     )
 
 
@@ -112,9 +123,14 @@ class SloView:
     computed_at: datetime  # the end of the SLO window the statuses describe
 
 
-def slo_view(conn: psycopg.Connection, config: SloConfig, *, now: datetime | None = None) -> SloView:
-    """The SLO statuses of the fresh snapshot, else computed now."""
+def slo_view(
+    conn: psycopg.Connection, config: SloConfig, *, now: datetime | None = None, city: str | None = None
+) -> SloView:
+    """The SLO statuses of the fresh snapshot, else computed now; one city's are always computed (the
+    snapshot holds every city's together, and one city's window reads its own index)."""
     now = now or datetime.now(UTC)
+    if city is not None:
+        return SloView(slo_statuses(conn, config, now=now, city=city), now)
     found = snapshots.load_fresh(conn, SLO_SNAPSHOT, now)
     if found is not None:
         return SloView([SloStatus.from_json(s) for s in found.body], found.computed_at)

@@ -64,6 +64,7 @@ class TrendsOut(BaseModel):
     last_week: WeekCompare
     change: float | None
     scrapers: list[ScraperTrend]
+    city: str | None = Field(None, description="the city filter's key: every number is of that city's runs")
 
 
 @dataclass(slots=True)  # one per day and per week of a trends request: no __dict__ each
@@ -112,12 +113,17 @@ def trends(
     scraper: str | None = None,
     today: date | None = None,
     visible: Visible = None,
+    city: str | None = None,
 ) -> TrendsOut:
-    """The trends panel, ``GET /api/trends`` and ``scraper-monitor trends --json``."""
+    """The trends panel, ``GET /api/trends`` and ``scraper-monitor trends --json``; of one city's runs
+    with ``city`` (any spelling)."""
     last_day = today or datetime.now(UTC).date()
     first_day = last_day - timedelta(days=days - 1)
+    city = ExecutionFilter(city=city).city  # validated, as its key
     # Week-over-week needs 14 days even when the chart shows 7.
-    rows = daily_rows(conn, days=max(days, 2 * WEEK), scraper=scraper, today=last_day, visible=visible)
+    rows = daily_rows(
+        conn, days=max(days, 2 * WEEK), scraper=scraper, today=last_day, visible=visible, city=city
+    )
     this_week_start, last_week_start = (
         last_day - timedelta(days=WEEK - 1),
         last_day - timedelta(days=2 * WEEK - 1),
@@ -192,6 +198,7 @@ def trends(
         last_week=_week(weeks[(None, "last")]),
         change=rate_change(weeks[(None, "this")], weeks[(None, "last")]),
         scrapers=scrapers,
+        city=city,
     )
 
 
@@ -210,21 +217,32 @@ def daily_rows(
     scraper: str | None = None,
     today: date | None = None,
     visible: Visible = None,
+    city: str | None = None,
 ) -> list[TrendRow]:
-    """The last ``days`` days (today, UTC, included) by day and scraper, failures by error category."""
+    """The last ``days`` days (today, UTC, included) by day and scraper, failures by error category;
+    summed over cities, or of one city's runs with ``city``."""
     check_range("days", days, 1, MAX_DAYS)
-    ExecutionFilter(scraper=scraper)  # validates the name
+    city = ExecutionFilter(scraper=scraper, city=city).city  # validates the name and the city
     last = today or datetime.now(UTC).date()
+    # The cities of a scraper-day are summed per category first: one key per category for the
+    # object below (jsonb_object_agg keeps only the last value of a repeated key).
     query = """
         SELECT day, scraper,
                sum(executions)::int, sum(success)::int, sum(failed)::int, sum(retrying)::int,
                sum(skipped)::int, sum(upstream_failed)::int, sum(silent)::int, sum(duration_ms_sum)::bigint,
-               coalesce(jsonb_object_agg(error_category, failed + retrying)
-                            FILTER (WHERE failed + retrying > 0), '{}')
-        FROM scraper_daily
-        WHERE day BETWEEN %(first)s AND %(last)s
-          AND (%(scraper)s::text IS NULL OR scraper = %(scraper)s)
-          AND (%(visible)s::text[] IS NULL OR scraper = ANY(%(visible)s))
+               coalesce(jsonb_object_agg(error_category, errors) FILTER (WHERE errors > 0), '{}')
+        FROM (
+            SELECT day, scraper, error_category, sum(executions) AS executions, sum(success) AS success,
+                   sum(failed) AS failed, sum(retrying) AS retrying, sum(skipped) AS skipped,
+                   sum(upstream_failed) AS upstream_failed, sum(silent) AS silent,
+                   sum(duration_ms_sum) AS duration_ms_sum, sum(failed + retrying)::int AS errors
+            FROM scraper_daily
+            WHERE day BETWEEN %(first)s AND %(last)s
+              AND (%(scraper)s::text IS NULL OR scraper = %(scraper)s)
+              AND (%(city)s::text IS NULL OR city = %(city)s)
+              AND (%(visible)s::text[] IS NULL OR scraper = ANY(%(visible)s))
+            GROUP BY day, scraper, error_category
+        ) per_category
         GROUP BY day, scraper
         ORDER BY day, scraper
     """
@@ -232,6 +250,7 @@ def daily_rows(
         "first": last - timedelta(days=days - 1),
         "last": last,
         "scraper": scraper,
+        "city": city,
         "visible": sorted(visible) if visible is not None else None,
     }
     # Positional rows (the columns above are in TrendRow's field order).

@@ -15,6 +15,7 @@ from typing import Any
 from psycopg import sql
 
 from scraper_monitor.category import CATEGORIES
+from scraper_monitor.city import parse_city
 from scraper_monitor.state import STATES
 
 #: Airflow's own rule for DAG and task ids (airflow.sdk.definitions._internal.node.KEY_REGEX, 250
@@ -26,6 +27,7 @@ _NAME = re.compile(ID_PATTERN)
 # Field -> SQL condition. Fixed text only: values always travel as parameters.
 _CONDITIONS: dict[str, str] = {
     "scraper": "scraper = %(scraper)s",
+    "city": "city = %(city)s",
     "dag_id": "dag_id = %(dag_id)s",
     "task_id": "task_id = %(task_id)s",
     "state": "state = %(state)s",
@@ -50,6 +52,8 @@ class ExecutionFilter:
     """All set fields must match (AND). ``since`` is inclusive, ``until`` exclusive, on started_at."""
 
     scraper: str | None = None
+    #: A city as typed ("Kraków", "krakow"): kept as its key (``scraper_monitor.city``).
+    city: str | None = None
     dag_id: str | None = None
     task_id: str | None = None
     state: str | None = None
@@ -66,6 +70,8 @@ class ExecutionFilter:
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and _NAME.fullmatch(value)):
                 raise ValueError(f"{name} must be 1-250 letters, digits, '_', '.' or '-'; got {value!r}")
+        if self.city is not None:
+            object.__setattr__(self, "city", parse_city(self.city))
         if self.state is not None and self.state not in STATES:
             raise ValueError(f"unknown state {self.state!r}; expected one of {', '.join(STATES)}")
         if self.category is not None and self.category not in CATEGORIES:

@@ -2,7 +2,7 @@
 
 Every stored field is bounded, whatever a task returns or raises (scraped text is untrusted and
 unbounded): ids and names 250 characters (Airflow's own limit), error message 2,000, fingerprint 400,
-silent and skip reasons 500, error category and type 100; ``counts`` at most 100 keys of 100
+silent and skip reasons 500, error category and type 100, city key 100; ``counts`` at most 100 keys of 100
 characters; ``duration_ms`` at most 2^31 - 1 (24.8 days: a sensor deferred longer is stored as that);
 per item, external id 300 and reason 500 characters; a film's match, its titles 300 and its method 100
 characters, its confidence clamped to [0, 1]. Text is cut with a trailing "…", NUL replaced.
@@ -22,6 +22,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from scraper_monitor.city import CITY_MAX_CHARS
 from scraper_monitor.execution import MESSAGE_MAX_CHARS, ExecutionSummary
 from scraper_monitor.store.rows import Execution
 from scrapers.outcome import MatchQuality
@@ -52,6 +53,7 @@ _MAX_CHARS = {
     "silent_reason": REASON_MAX_CHARS,
     "skip_reason": REASON_MAX_CHARS,
     "hostname": NAME_MAX_CHARS,
+    "city": CITY_MAX_CHARS,
 }
 
 # On a conflict the newer version wins. A replayed spool entry may be older than what a later

@@ -30,6 +30,7 @@ _EXECUTION_DAILY = """
 WITH fresh AS (
     SELECT (coalesce(started_at, recorded_at) AT TIME ZONE 'UTC')::date AS day,
            scraper, task_id, state, coalesce(error_category, '') AS error_category,
+           coalesce(city, '') AS city,
            count(*) AS executions,
            count(*) FILTER (WHERE silent) AS silent,
            coalesce(sum(duration_ms), 0) AS duration_ms_sum,
@@ -38,14 +39,14 @@ WITH fresh AS (
     WHERE coalesce(started_at, recorded_at) >= %(start)s
       AND coalesce(started_at, recorded_at) < %(end)s
       AND (%(scrapers)s::text[] IS NULL OR scraper = ANY(%(scrapers)s::text[]))
-    GROUP BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4, 5, 6
 ), keys AS (
     SELECT DISTINCT day, scraper FROM fresh
 ), upserted AS (
-    INSERT INTO execution_daily (day, scraper, task_id, state, error_category,
+    INSERT INTO execution_daily (day, scraper, task_id, state, error_category, city,
                                  executions, silent, duration_ms_sum, duration_ms_max)
     SELECT * FROM fresh
-    ON CONFLICT (day, scraper, task_id, state, error_category) DO UPDATE SET
+    ON CONFLICT (day, scraper, task_id, state, error_category, city) DO UPDATE SET
         executions = EXCLUDED.executions,
         silent = EXCLUDED.silent,
         duration_ms_sum = EXCLUDED.duration_ms_sum,
@@ -57,8 +58,8 @@ WITH fresh AS (
     WHERE (d.day, d.scraper) = (k.day, k.scraper)
       AND NOT EXISTS (
           SELECT 1 FROM fresh f
-          WHERE (f.day, f.scraper, f.task_id, f.state, f.error_category)
-              = (d.day, d.scraper, d.task_id, d.state, d.error_category))
+          WHERE (f.day, f.scraper, f.task_id, f.state, f.error_category, f.city)
+              = (d.day, d.scraper, d.task_id, d.state, d.error_category, d.city))
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM stale)
@@ -102,7 +103,7 @@ SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM stale)
 # A mirror of execution_daily for the range: recomputed from it, so it never disagrees with it.
 _SCRAPER_DAILY = """
 WITH fresh AS (
-    SELECT day, scraper, error_category,
+    SELECT day, scraper, error_category, city,
            sum(executions)::int AS executions,
            coalesce(sum(executions) FILTER (WHERE state = %(success)s), 0)::int AS success,
            coalesce(sum(executions) FILTER (WHERE state = %(failed)s), 0)::int AS failed,
@@ -113,12 +114,12 @@ WITH fresh AS (
            sum(duration_ms_sum)::bigint AS duration_ms_sum
     FROM execution_daily
     WHERE day >= %(first_day)s AND day <= %(last_day)s
-    GROUP BY day, scraper, error_category
+    GROUP BY day, scraper, error_category, city
 ), upserted AS (
-    INSERT INTO scraper_daily (day, scraper, error_category, executions, success, failed, retrying,
+    INSERT INTO scraper_daily (day, scraper, error_category, city, executions, success, failed, retrying,
                                skipped, upstream_failed, silent, duration_ms_sum)
     SELECT * FROM fresh
-    ON CONFLICT (day, scraper, error_category) DO UPDATE SET
+    ON CONFLICT (day, scraper, error_category, city) DO UPDATE SET
         executions = EXCLUDED.executions,
         success = EXCLUDED.success,
         failed = EXCLUDED.failed,
@@ -133,7 +134,7 @@ WITH fresh AS (
     WHERE d.day >= %(first_day)s AND d.day <= %(last_day)s
       AND NOT EXISTS (
           SELECT 1 FROM fresh f
-          WHERE (f.day, f.scraper, f.error_category) = (d.day, d.scraper, d.error_category))
+          WHERE (f.day, f.scraper, f.error_category, f.city) = (d.day, d.scraper, d.error_category, d.city))
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM stale)
@@ -142,15 +143,15 @@ SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM stale)
 # Raw rows of days already pruned (below the watermark) arrived late: added to the rollups, not
 # recomputed (the other rows of those days are gone). prune() deletes them right after.
 _ADD_LATE_EXECUTIONS = """
-INSERT INTO execution_daily AS d (day, scraper, task_id, state, error_category,
+INSERT INTO execution_daily AS d (day, scraper, task_id, state, error_category, city,
                                   executions, silent, duration_ms_sum, duration_ms_max)
 SELECT (coalesce(started_at, recorded_at) AT TIME ZONE 'UTC')::date, scraper, task_id, state,
-       coalesce(error_category, ''), count(*), count(*) FILTER (WHERE silent),
+       coalesce(error_category, ''), coalesce(city, ''), count(*), count(*) FILTER (WHERE silent),
        coalesce(sum(duration_ms), 0), max(duration_ms)
 FROM task_executions
 WHERE coalesce(started_at, recorded_at) < %(before)s
-GROUP BY 1, 2, 3, 4, 5
-ON CONFLICT (day, scraper, task_id, state, error_category) DO UPDATE SET
+GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (day, scraper, task_id, state, error_category, city) DO UPDATE SET
     executions = d.executions + EXCLUDED.executions,
     silent = d.silent + EXCLUDED.silent,
     duration_ms_sum = d.duration_ms_sum + EXCLUDED.duration_ms_sum,

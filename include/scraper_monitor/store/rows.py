@@ -33,6 +33,7 @@ class Execution:
     skip_reason: str | None
     hostname: str | None  # the worker that ran the try, as Airflow records it
     recovered: bool  # written from Airflow's record by the repair, not by the task (migration 0007)
+    city: str | None  # the run's city key (scraper_monitor.city); None without one (migration 0008)
     recorded_at: datetime
 
 

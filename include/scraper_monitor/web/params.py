@@ -13,7 +13,7 @@ from fastapi import Depends, HTTPException, Query
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from scraper_monitor.category import CATEGORIES
-from scraper_monitor.discovery import CITY_KEY
+from scraper_monitor.city import CITY_MAX_CHARS, parse_city
 from scraper_monitor.reports import discovery
 from scraper_monitor.reports.base import MAX_HOURS
 from scraper_monitor.reports.matching import MAX_DAYS as MATCH_MAX_DAYS
@@ -70,6 +70,25 @@ def _trend_days(value: int) -> int:
     return value
 
 
+def _city(
+    city: Annotated[
+        str | None,
+        Blank,
+        Query(
+            max_length=CITY_MAX_CHARS,
+            description='only runs of this city: its key ("krakow") or its name ("Kraków")',
+        ),
+    ] = None,
+) -> str | None:
+    """The city filter as its key (``scraper_monitor.city``); what is not a city name is a 422."""
+    try:
+        return None if city is None else parse_city(city)
+    except ValueError as exc:
+        raise HTTPException(422, f"invalid parameters: {exc}") from exc
+
+
+CityParam = Annotated[str | None, Depends(_city)]
+
 DaysParam = Annotated[int, AfterValidator(_trend_days), Query(description="7, 30 or 90")]
 MatchDaysParam = Annotated[
     int, Query(ge=1, le=MATCH_MAX_DAYS, description=f"UTC days, today included (1-{MATCH_MAX_DAYS})")
@@ -77,11 +96,10 @@ MatchDaysParam = Annotated[
 StatsDaysParam = Annotated[
     int, Query(ge=1, le=discovery.MAX_DAYS, description="statistics window in days, ending now")
 ]
-CityKey = Annotated[str, StringConstraints(pattern=CITY_KEY.pattern, max_length=80)]
-CityParam = Annotated[CityKey | None, Blank, Query(description="city key, e.g. krakow, zielona-gora")]
 
 
 def execution_filter(
+    city: CityParam,
     scraper: ScraperParam = None,
     dag_id: DagIdParam = None,
     task_id: TaskIdParam = None,
@@ -96,6 +114,7 @@ def execution_filter(
     try:
         return ExecutionFilter(
             scraper=scraper,
+            city=city,
             dag_id=dag_id,
             task_id=task_id,
             state=state,

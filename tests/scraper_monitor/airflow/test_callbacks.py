@@ -11,9 +11,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 import pytest
 
 from scraper_monitor.airflow.callbacks import ON_FAILURE, ON_SUCCESS, has_monitor_callbacks, task_policy
+from scraper_monitor.store import migrate
+from tests.fixtures.airflow import postgres_connection
 
 
 def authors_callback(context: object) -> None:
@@ -87,3 +90,26 @@ def test_a_summary_not_in_the_store_is_counted_in_airflows_metrics(
     assert run.state == "failed"  # the task's own failure, nothing else
     counted = [line for line in _received(statsd_receiver) if "scraper_monitor." in line]
     assert counted == [f"airflow.scraper_monitor.summaries_{metric}:1|c"] * 2  # both tasks' tries
+
+
+@pytest.mark.airflow
+def test_every_summary_of_a_run_carries_its_city_whichever_param_spells_it(
+    foreign_dagbag: Any, pg_dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    migrate.upgrade(pg_dsn)
+    monkeypatch.setenv("AIRFLOW_CONN_SCRAPER_MONITOR_DB", postgres_connection(pg_dsn))
+    monkeypatch.delenv("SCRAPER_MONITOR_DSN", raising=False)
+    monkeypatch.setenv("SCRAPER_MONITOR_SPOOL", str(tmp_path / "spool.jsonl"))
+    dag = foreign_dagbag.get_dag("failing_pair")
+
+    # Cinema City's spelling (its API's city name) and Kino Krakow's (a slug), as a trigger's conf.
+    cinema_city = dag.test(logical_date=datetime(2026, 10, 1, tzinfo=UTC), run_conf={"city_name": "Kraków"})
+    kino_krakow = dag.test(logical_date=datetime(2026, 10, 2, tzinfo=UTC), run_conf={"city": "krakow"})
+
+    with psycopg.connect(pg_dsn) as conn:
+        rows = conn.execute(
+            "SELECT run_id, task_id, city FROM task_executions ORDER BY run_id, task_id"
+        ).fetchall()
+    assert rows == sorted(
+        (run.run_id, task, "krakow") for run in (cinema_city, kino_krakow) for task in ("breaks", "works")
+    )

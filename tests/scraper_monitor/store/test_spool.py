@@ -212,3 +212,19 @@ def test_budget_defers_the_rest(store_dsn: str, tmp_path: Path) -> None:
     report = spool.replay(store_dsn, spool_file, budget_s=0)
     assert (report.replayed, report.deferred) == (0, 3)
     assert len(spool_file.read_bytes().splitlines()) == 3
+
+
+def test_a_line_spooled_before_cities_were_recorded_replays_without_one(
+    store_dsn: str, tmp_path: Path
+) -> None:
+    spool_file = tmp_path / "spool.jsonl"
+    # A worker that ran the code before migration 0008 wrote its summaries without a "city" key.
+    old = make_summary(map_index=0).to_json()
+    del old["city"]
+    spool_file.write_text(json.dumps(old) + "\n")
+    spool.append(spool_file, make_summary(map_index=1, city="Kraków"))
+
+    assert spool.replay(store_dsn, spool_file).replayed == 2
+    with psycopg.connect(store_dsn) as conn:
+        cities = conn.execute("SELECT map_index, city FROM task_executions ORDER BY map_index").fetchall()
+    assert cities == [(0, None), (1, "krakow")]

@@ -17,12 +17,12 @@ import pytest
 from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.reports.executions import item_outcomes_of_run, of_run
 from scraper_monitor.state import FAILED, RETRYING, STATES, SUCCESS
-from scraper_monitor.store import migrate, spool
+from scraper_monitor.store import migrate, rollup, spool
 from scraper_monitor.store.db import connect, describe_error
 from scraper_monitor.store.persist import save
 from scraper_monitor.store.writer import SummaryWriter
 from scrapers.outcome import ItemOutcome, MatchQuality
-from tests.factories import count, film, make_summary
+from tests.factories import T0, count, film, make_summary
 
 TABLES = {"task_executions", "item_outcomes", "execution_daily", "item_daily"}
 # The panel indexes at head (0003 replaced 0001's started_at indexes with ones in listing order).
@@ -65,6 +65,38 @@ def test_upgrade_creates_the_schema_and_is_idempotent(pg_dsn: str) -> None:
             "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_task_executions_failures_newest'"
         ).fetchone()
     assert "started_at DESC NULLS LAST" in failures_index and "'failed'" in failures_index
+
+
+def test_the_city_migration_keeps_old_rows_and_their_history_without_a_city(pg_dsn: str) -> None:
+    migrate.upgrade(pg_dsn, "0007")
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute(
+            "INSERT INTO task_executions (dag_id, run_id, task_id, map_index, try_number, scraper, state,"
+            " started_at) VALUES ('cinema_city', 'old-run', 'sync', -1, 1, 'cinema_city', 'failed', %s)",
+            (T0,),
+        )
+        conn.execute(
+            "INSERT INTO execution_daily (day, scraper, task_id, state, error_category, executions, silent,"
+            " duration_ms_sum) VALUES (%s, 'cinema_city', 'sync', 'failed', 'network_error', 3, 0, 900)",
+            (T0.date() - timedelta(days=200),),
+        )
+    migrate.upgrade(pg_dsn)
+
+    with connect(pg_dsn) as conn:
+        (old,) = of_run(conn, "cinema_city", "old-run")
+        assert old.city is None and old.state == FAILED  # shown, as a run without a city
+        # A city's runs land beside it, the same scraper, in their own rollup rows.
+        save(conn, make_summary(run_id="new-run", started_at=T0, city="Kraków"))
+        rollup.refresh(conn, T0.date() - timedelta(days=200), T0.date())
+    with psycopg.connect(pg_dsn) as conn:
+        daily = conn.execute(
+            "SELECT day, city, sum(executions)::int FROM scraper_daily GROUP BY day, city ORDER BY day, city"
+        ).fetchall()
+    assert daily == [
+        (T0.date() - timedelta(days=200), "", 3),  # rolled up before: kept, with no city
+        (T0.date(), "", 1),
+        (T0.date(), "krakow", 1),
+    ]
 
 
 def test_concurrent_upgrades_do_not_race(pg_dsn: str) -> None:

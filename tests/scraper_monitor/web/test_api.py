@@ -182,6 +182,7 @@ def test_openapi_document_describes_the_api(get: Get, seeded: Seed) -> None:
     params = {p["name"] for p in schema["paths"]["/api/executions"]["get"]["parameters"]}
     assert params == {
         "scraper",
+        "city",
         "dag_id",
         "task_id",
         "state",
@@ -194,7 +195,7 @@ def test_openapi_document_describes_the_api(get: Get, seeded: Seed) -> None:
         "offset",
     }
     row = schema["components"]["schemas"]["ExecutionOut"]["properties"]
-    assert {"error_category", "error_type", "error_message", "silent"} <= set(row)
+    assert {"error_category", "error_type", "error_message", "silent", "city"} <= set(row)
 
 
 def test_metrics_are_mounted(get: Get, seeded: Seed) -> None:
@@ -741,7 +742,6 @@ def test_discovery_changes_need_an_airflow_role_that_may_trigger_runs(
     from scraper_monitor.store import discovery as store
 
     with psycopg.connect(empty_store, autocommit=True) as conn:
-        conn.execute("ALTER TABLE task_executions ADD COLUMN IF NOT EXISTS city varchar(80)")
         store.seed(
             conn, "seed", [SeedCity("krakow", "Kraków", True, (SeedSource("kino_krakow", True, 24, {}),))]
         )

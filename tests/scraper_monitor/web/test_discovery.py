@@ -37,14 +37,11 @@ from tests.fixtures.stack import Stack
 PROBE = "discovery_probe"
 SAME_SITE = {"origin": "http://testserver"}
 HOSTILE_ERROR = "HTTP 503 from <script>alert('scraped')</script>"
-# Until the city column of task_executions (migration 0008) is on this branch.
-CITY_COLUMN = "ALTER TABLE task_executions ADD COLUMN IF NOT EXISTS city varchar(80)"
 
 
 def seed_discovery(dsn: str) -> None:
     """Two cities of the probe source: one with a hostile display name and a failed run."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(CITY_COLUMN)
         store.seed(
             conn,
             "seed",

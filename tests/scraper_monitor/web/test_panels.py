@@ -123,6 +123,29 @@ def test_a_bad_filter_renders_an_error_state(client: TestClient) -> None:
     assert '<nav aria-label="Panels">' in response.text
 
 
+def test_panels_show_the_city_and_filter_by_it(client: TestClient, seeded_store: Seed) -> None:
+    listing = client.get("/executions?city=Krak%C3%B3w")  # the name as typed: the same city
+    assert listing.status_code == 200
+    cells = re.findall(r'<td data-testid="city">([^<]*)</td>', listing.text)
+    assert cells and set(cells) == {"krakow"}
+    assert '<option value="krakow" selected>krakow</option>' in listing.text
+    # Runs without a city (Kino Krakow's today, the history) still show, with a dash.
+    everything = client.get("/executions").text
+    assert {"krakow", "–"} <= set(re.findall(r'<td data-testid="city">([^<]*)</td>', everything))
+    runs = client.get("/runs").text
+    assert {"krakow", "–"} <= set(re.findall(r'<td data-testid="city">([^<]*)</td>', runs))
+    for path in ("/", "/errors", "/silent", "/trends", "/runs"):
+        page = client.get(f"{path}{'&' if '?' in path else '?'}city=krakow")
+        assert page.status_code == 200, path
+        assert 'data-testid="city-filter"' in page.text, path
+    # One city's overview leads to that city's rows.
+    overview = client.get("/?city=krakow").text
+    assert 'href="executions?scraper=cinema_city&amp;city=krakow"' in overview
+    # What is not a city is an error page that shows the value escaped, never a query.
+    refused = client.get(f"/executions?city={quote(XSS)}")
+    assert refused.status_code == 422 and XSS not in refused.text
+
+
 def test_anonymous_html_gets_a_login_hint(seeded_store: Seed) -> None:
     app = create_app(lambda: seeded_store.dsn, header_auth)
     response = TestClient(app).get("/errors", headers={"accept": "text/html"})

@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009"
-down_revision = "0007"  # MERGE: re-chain to 0008
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -24,7 +24,14 @@ from scraper_monitor.rules import RuleError
 from scraper_monitor.store.recategorize import recategorize
 from scraper_monitor.web import forms
 from scraper_monitor.web.deps import Editor, Settings, Store, Visible
-from scraper_monitor.web.params import CategoryParam, HoursParam, OffsetParam, ScraperParam, StateParam
+from scraper_monitor.web.params import (
+    CategoryParam,
+    CityParam,
+    HoursParam,
+    OffsetParam,
+    ScraperParam,
+    StateParam,
+)
 from scraper_monitor.web.routes.errors import AcceptOutcome, Filters, panel
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,7 @@ def accept_rule(
     editor: Editor,
     monitor: Settings,
     form: Annotated[AcceptForm, Form()],
+    city: CityParam,
     hours: HoursParam = 24 * 7,
     scraper: ScraperParam = None,
     category: CategoryParam = None,
@@ -66,7 +74,7 @@ def accept_rule(
     ):
         log.warning("scraper monitor: cross-site or stale accept form refused for %s", editor)
         raise HTTPException(403, CROSS_SITE)
-    filters = Filters(hours, scraper, category, state, offset)
+    filters = Filters(hours, scraper, category, state, offset, city)
     try:
         outcome = _accept(conn, editor, form)
     except (teaching.TeachingError, RuleError, ValueError) as exc:

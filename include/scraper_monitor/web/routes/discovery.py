@@ -65,7 +65,7 @@ STATS_DAYS = (7, 30, 90)
     responses={**STORE_503, 404: {"description": "no such city in discovery"}},
 )
 def discovery_api(
-    conn: Store, visible: Visible, days: StatsDaysParam = report.DEFAULT_DAYS, city: CityParam = None
+    conn: Store, visible: Visible, city: CityParam, days: StatsDaysParam = report.DEFAULT_DAYS
 ) -> report.DiscoveryOut:
     """Every city (or one) with its sources: switches, frequency, settings, next run, whether due now,
     and the statistics of the last ``days`` (runs, succeeded, failed, last run, last error), plus the
@@ -259,8 +259,8 @@ def discovery_page(
     visible: Visible,
     triggerer: Triggerer,
     monitor: Settings,
+    city: CityParam,
     days: StatsDaysParam = report.DEFAULT_DAYS,
-    city: CityParam = None,
     preview: bool = False,
 ) -> HTMLResponse:
     return panel(request, conn, visible, triggerer, monitor, days, city, preview=preview)
@@ -281,8 +281,8 @@ def change_discovery(
     triggerer: Triggerer,
     monitor: Settings,
     fields: Annotated[dict[str, str], Depends(posted_fields)],
+    city: CityParam,
     days: StatsDaysParam = report.DEFAULT_DAYS,
-    city: CityParam = None,
 ) -> HTMLResponse:
     if triggerer is None:
         raise HTTPException(403, NOT_A_TRIGGERER)

@@ -21,7 +21,14 @@ from scraper_monitor.state import ERROR_STATES
 from scraper_monitor.store.filters import ExecutionFilter
 from scraper_monitor.web import charts, forms
 from scraper_monitor.web.deps import Editor, MonitorSettings, Settings, Store, Visible
-from scraper_monitor.web.params import CategoryParam, HoursParam, OffsetParam, ScraperParam, StateParam
+from scraper_monitor.web.params import (
+    CategoryParam,
+    CityParam,
+    HoursParam,
+    OffsetParam,
+    ScraperParam,
+    StateParam,
+)
 from scraper_monitor.web.rendering import current_params, page, query
 from scraper_monitor.web.routes.common import STORE_503
 from scraper_monitor.web.routes.executions import PAGE_SIZE
@@ -34,13 +41,14 @@ pages = APIRouter(default_response_class=HTMLResponse)
 def errors(
     conn: Store,
     visible: Visible,
+    city: CityParam,
     hours: HoursParam = 24 * 7,
     scraper: ScraperParam = None,
     category: CategoryParam = None,
 ) -> report.ErrorsOut:
     """Failures (failed and retrying tries) by category, and the most frequent error fingerprints
     with a count and an example message (``category`` narrows the fingerprints)."""
-    return report.errors(conn, hours, scraper=scraper, category=category, visible=visible)
+    return report.errors(conn, hours, scraper=scraper, category=category, visible=visible, city=city)
 
 
 @api.get("/errors/unknown", response_model=unknown.UnknownOut, responses=STORE_503)
@@ -64,6 +72,7 @@ class Filters:
     category: str | None = None
     state: str | None = None
     offset: int = 0
+    city: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,13 +93,15 @@ def errors_page(
     visible: Visible,
     editor: Editor,
     monitor: Settings,
+    city: CityParam,
     hours: HoursParam = 24 * 7,
     scraper: ScraperParam = None,
     category: CategoryParam = None,
     state: StateParam = None,
     offset: OffsetParam = 0,
 ) -> HTMLResponse:
-    return panel(request, conn, visible, editor, monitor, Filters(hours, scraper, category, state, offset))
+    filters = Filters(hours, scraper, category, state, offset, city)
+    return panel(request, conn, visible, editor, monitor, filters)
 
 
 def panel(
@@ -103,17 +114,27 @@ def panel(
     outcome: AcceptOutcome | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    hours, scraper, category, state = filters.hours, filters.scraper, filters.category, filters.state
+    hours, scraper, category, state, city = (
+        filters.hours,
+        filters.scraper,
+        filters.category,
+        filters.state,
+        filters.city,
+    )
     if state is not None and state not in ERROR_STATES:
         raise HTTPException(
             422, f"invalid parameters: state must be one of {', '.join(sorted(ERROR_STATES))}"
         )
     now = datetime.now(UTC)
     since = now - timedelta(hours=hours)
-    answer = report.errors(conn, hours, scraper=scraper, category=category, now=now, visible=visible)
+    answer = report.errors(
+        conn, hours, scraper=scraper, category=category, now=now, visible=visible, city=city
+    )
     failures = executions.page(
         conn,
-        ExecutionFilter(scraper=scraper, category=category, state=state, since=since, visible_dags=visible),
+        ExecutionFilter(
+            scraper=scraper, city=city, category=category, state=state, since=since, visible_dags=visible
+        ),
         PAGE_SIZE,
         filters.offset,
         errors=True,
@@ -150,7 +171,9 @@ def panel(
         scraper=scraper,
         category=category,
         state=state,
+        city=city,
         scrapers=executions.scraper_names(conn, visible),
+        cities=executions.city_names(conn, visible),
         categories=CATEGORIES,
         error_states=sorted(ERROR_STATES),
         since=since,

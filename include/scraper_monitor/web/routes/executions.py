@@ -57,6 +57,7 @@ def executions_page(
         page=report.page(conn, filters, PAGE_SIZE, offset),
         filters=filters,
         scrapers=report.scraper_names(conn, visible),
+        cities=report.city_names(conn, visible),
         categories=CATEGORIES,
         states=STATES,
     )

@@ -9,7 +9,7 @@ from scraper_monitor.reports import executions
 from scraper_monitor.reports import trends as report
 from scraper_monitor.web import charts
 from scraper_monitor.web.deps import Store, Visible
-from scraper_monitor.web.params import DaysParam, ScraperParam
+from scraper_monitor.web.params import CityParam, DaysParam, ScraperParam
 from scraper_monitor.web.rendering import page
 from scraper_monitor.web.routes.common import STORE_503
 
@@ -19,18 +19,23 @@ pages = APIRouter(default_response_class=HTMLResponse)
 
 @api.get("/trends", response_model=report.TrendsOut, responses=STORE_503)
 def trends(
-    conn: Store, visible: Visible, days: DaysParam = 30, scraper: ScraperParam = None
+    conn: Store, visible: Visible, city: CityParam, days: DaysParam = 30, scraper: ScraperParam = None
 ) -> report.TrendsOut:
     """Executions, success rate and errors per category by day (from the daily rollups), per scraper,
-    and this week against last week."""
-    return report.trends(conn, days, scraper=scraper, visible=visible)
+    and this week against last week; of one city's runs with ``city``."""
+    return report.trends(conn, days, scraper=scraper, visible=visible, city=city)
 
 
 @pages.get("/trends")
 def trends_page(
-    request: Request, conn: Store, visible: Visible, days: DaysParam = 30, scraper: ScraperParam = None
+    request: Request,
+    conn: Store,
+    visible: Visible,
+    city: CityParam,
+    days: DaysParam = 30,
+    scraper: ScraperParam = None,
 ) -> HTMLResponse:
-    answer = report.trends(conn, days, scraper=scraper, visible=visible)
+    answer = report.trends(conn, days, scraper=scraper, visible=visible, city=city)
     labels = [d.day.strftime("%b %d") for d in answer.by_day]
     errors_chart = charts.line_chart(
         labels,
@@ -60,5 +65,7 @@ def trends_page(
         rate_chart=rate_chart,
         days=days,
         scraper=scraper,
+        city=city,
         scrapers=executions.scraper_names(conn, visible),
+        cities=executions.city_names(conn, visible),
     )

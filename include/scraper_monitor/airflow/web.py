@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+from scraper_monitor.airflow.background import background_dag_records
 from scraper_monitor.airflow.connections import monitor_dsn
 from scraper_monitor.airflow.task_instances import OrmTaskInstances
 from scraper_monitor.web import create_app
@@ -79,4 +80,5 @@ def build_app() -> FastAPI:
         dag_scope=dag_scope,
         may_edit=editor,
         form_secret=form_secret(),
+        background_source=background_dag_records,
     )

@@ -1,9 +1,11 @@
 """How is each scraper doing? Tries by state, success rate, durations and the SLO status per
-scraper over a window, silent failures of the last 24 hours, the most recent runs."""
+scraper over a window, silent failures of the last 24 hours, the most recent runs, and whether the
+monitor's own DAGs run on time (``reports.background``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import psycopg
@@ -12,7 +14,9 @@ from psycopg.rows import dict_row, tuple_row
 from pydantic import BaseModel, Field
 
 from scraper_monitor import slo
+from scraper_monitor.reports import background as background_report
 from scraper_monitor.reports import executions, runs
+from scraper_monitor.reports.background import BackgroundDagRecord, BackgroundIssueOut
 from scraper_monitor.reports.base import STATE_PARAMS, FromAttributes, Visible, since, success_rate
 from scraper_monitor.reports.runs import RunOut
 from scraper_monitor.reports.slo import slo_view
@@ -72,11 +76,22 @@ class OverviewOut(BaseModel):
     spool_rejects: int = Field(
         0, description="spooled summaries the store could never take (set aside on the workers)"
     )
+    background: list[BackgroundIssueOut] | None = Field(
+        None,
+        description="the monitor's own DAGs that are not running on time, and what that costs; "
+        "null when Airflow was not asked (outside the api-server)",
+    )
 
 
 def overview(
-    conn: psycopg.Connection, hours: int, now: datetime | None = None, visible: Visible = None
+    conn: psycopg.Connection,
+    hours: int,
+    now: datetime | None = None,
+    visible: Visible = None,
+    background: Sequence[BackgroundDagRecord] | None = None,
 ) -> OverviewOut:
+    """``background``: what Airflow knows of the monitor's own DAGs (``scraper_monitor.airflow``
+    reads it), judged by ``reports.background``; None leaves the health line out."""
     now = now or datetime.now(UTC)
     rows = stats(conn, hours=hours, now=now, visible=visible)
     silent_24h = rows if hours == 24 else stats(conn, hours=24, now=now, visible=visible)
@@ -102,6 +117,7 @@ def overview(
         slo_as_of=slo_as_of,
         slo_error=slo_error,
         spool_rejects=spool_rejects(conn, visible),
+        background=background_report.issues(background, now) if background is not None else None,
     )
 
 

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scraper_monitor.reports.background import BackgroundDagRecord
 from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.web import routes
 from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable, editor, visible_dags
@@ -43,6 +44,7 @@ def create_app(
     dag_scope: Callable[..., frozenset[str] | None] | None = None,
     may_edit: Callable[..., str | None] | None = None,
     form_secret: bytes | None = None,
+    background_source: Callable[[], list[BackgroundDagRecord]] | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -54,6 +56,8 @@ def create_app(
     ``may_edit`` is a FastAPI dependency giving the name of the request's user when they may change
     things from the panels (accept a rule), else None; without it the panels only read.
     ``form_secret`` signs the forms' tokens (default: random, good for one process only).
+    ``background_source`` returns what Airflow knows of the monitor's own DAGs, for the overview's
+    health line (without it, the line is left out).
     """
     app = FastAPI(
         title="Scraper monitor",
@@ -65,7 +69,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.monitor = MonitorSettings(
-        dsn_provider=dsn_provider, ti_source=ti_source, form_secret=form_secret or secrets.token_bytes(32)
+        dsn_provider=dsn_provider,
+        ti_source=ti_source,
+        form_secret=form_secret or secrets.token_bytes(32),
+        background_source=background_source,
     )
     if dag_scope is not None:
         app.dependency_overrides[visible_dags] = dag_scope

@@ -6,6 +6,7 @@ web app runs (and is tested) without Airflow; ``scraper_monitor.airflow.web`` pa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -13,8 +14,11 @@ from typing import Annotated
 import psycopg
 from fastapi import Depends, Request
 
+from scraper_monitor.reports.background import BackgroundDagRecord
 from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.store import db
+
+log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(Exception):
@@ -28,6 +32,8 @@ class MonitorSettings:
     #: Signs the tokens of the forms that change something (web.forms); every api-server worker
     #: must have the same one, or a form rendered by one is refused by another.
     form_secret: bytes
+    #: What Airflow knows of the monitor's own DAGs (the overview's health line); None outside Airflow.
+    background_source: Callable[[], list[BackgroundDagRecord]] | None = None
 
 
 def settings(request: Request) -> MonitorSettings:
@@ -62,6 +68,19 @@ def store_connection(request: Request) -> Iterator[psycopg.Connection]:
         conn.close()
 
 
+def background_dags(request: Request) -> list[BackgroundDagRecord] | None:
+    """The background DAGs as Airflow sees them; None when there is no Airflow to ask or it did not
+    answer (the overview then leaves the health line out rather than fail)."""
+    source = settings(request).background_source
+    if source is None:
+        return None
+    try:
+        return source()
+    except Exception:  # the metadata DB is Airflow's: any failure there must not take the panel down
+        log.warning("scraper monitor: could not read the background DAGs from Airflow", exc_info=True)
+        return None
+
+
 def visible_dags() -> frozenset[str] | None:
     """The DAGs the request's user may read; None: all of them. ``create_app(dag_scope=...)``
     replaces this with the deployment's answer (the Airflow door asks Airflow's auth manager)."""
@@ -79,3 +98,4 @@ Store = Annotated[psycopg.Connection, Depends(store_connection)]
 Visible = Annotated[frozenset[str] | None, Depends(visible_dags)]
 Settings = Annotated[MonitorSettings, Depends(settings)]
 Editor = Annotated[str | None, Depends(editor)]
+BackgroundDags = Annotated[list[BackgroundDagRecord] | None, Depends(background_dags)]

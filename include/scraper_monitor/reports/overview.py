@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 RECENT_RUNS = 10
 SLO_TOO_SLOW = (
     "SLO statuses are not shown: there is no fresh snapshot and computing them took too long. "
-    "The DAG scraper_monitor_snapshots refreshes them every 5 minutes; is it unpaused?"
+    "The DAG scraper_monitor_snapshots refreshes them every 5 minutes; is it running?"
 )
 
 

@@ -26,7 +26,13 @@ with DAG(
     is_paused_upon_creation=False,  # on from the start; Airflow applies it when it first sees the DAG
     max_active_runs=1,  # evaluations must not overlap (the evaluator also takes a lock)
     tags=["scraper_monitor"],
-    # No retries: the next scheduled evaluation is the retry, and it retries unsent messages itself.
-    default_args={"retries": 0, "execution_timeout": timedelta(minutes=10)},
+    # One quick retry, for a try lost before it ran (the execution API timing out while the deployment
+    # starts): 15 minutes without alerts is too long for that. Unsent messages need none: every
+    # evaluation retries them, and the stored state keeps a second evaluation from posting twice.
+    default_args={
+        "retries": 1,
+        "retry_delay": timedelta(minutes=1),
+        "execution_timeout": timedelta(minutes=10),
+    },
 ) as dag:
     task(task_id="evaluate")(evaluate_alerts)()

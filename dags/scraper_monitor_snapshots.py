@@ -22,8 +22,13 @@ with DAG(
     catchup=False,
     is_paused_upon_creation=False,  # on from the start; Airflow applies it when it first sees the DAG
     max_active_runs=1,
-    # No retries: the next run, minutes later, is the retry; the readers keep the last snapshot.
-    default_args={"retries": 0, "execution_timeout": timedelta(minutes=4)},
+    # One quick retry, for a try lost before it ran (the execution API timing out while the deployment
+    # starts); beyond that the next run is the retry, and the readers keep the last snapshot.
+    default_args={
+        "retries": 1,
+        "retry_delay": timedelta(minutes=1),
+        "execution_timeout": timedelta(minutes=4),
+    },
     tags=["scraper_monitor"],
     doc_md=__doc__,
 ) as dag:

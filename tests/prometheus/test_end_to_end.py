@@ -195,8 +195,12 @@ def test_a_rule_fires_and_resolves_through_alertmanager_to_slack(
 
         wait_until(firing, 30, f"{RULE} firing")
         assert seen == ["pending", "firing"]
-        scrape = requests.get(f"{prom}/api/v1/targets", timeout=2).json()["data"]["activeTargets"][0]
-        assert scrape["health"] == "down" and ("401" in scrape["lastError"] or "403" in scrape["lastError"])
+
+        def refused() -> str:
+            targets = requests.get(f"{prom}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
+            return targets[0]["lastError"] if targets and targets[0]["health"] == "down" else ""
+
+        assert wait_until(refused, 10, "a refused scrape") == "server returned HTTP status 403 Forbidden"
 
         for channel in ("ONCALL", "TEAM"):  # critical: on-call, and the team channel through `continue`
             [fired] = wait_until(lambda c=channel: messages(slack, c), 30, f"a firing message in {channel}")

@@ -173,6 +173,9 @@ def test_a_rule_fires_and_resolves_through_alertmanager_to_slack(
             f"--config.file={render_prometheus(tmp_path, api_port, am_port, token)}",
             f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
             f"--web.listen-address=127.0.0.1:{prom_port}",
+            # Its first send can come before it has found Alertmanager (the alert is dropped then);
+            # the default resend is a minute later.
+            "--rules.alert.resend-delay=1s",
         ],
         tmp_path / "prometheus.log",
     )

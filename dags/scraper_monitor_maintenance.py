@@ -1,20 +1,27 @@
 """Keeps the monitor store healthy: replays spooled summaries, writes the summaries of tries whose own
 summary never arrived (from Airflow's record: `scraper-monitor reconcile --repair`), refreshes the
-daily rollups that the trend panels read, and prunes raw rows past retention (rollups are kept)."""
+daily rollups that the trend panels read, and prunes raw rows past retention (rollups are kept).
 
-import os
+Hourly by default (env ``SCRAPER_MONITOR_MAINTENANCE_SCHEDULE``); unpaused when Airflow first sees it.
+"""
+
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Param, task
 
+from scraper_monitor import settings
 from scraper_monitor.airflow import tasks
+from scraper_monitor.reports.background import MAINTENANCE
 
 with DAG(
-    dag_id="scraper_monitor_maintenance",
+    dag_id=MAINTENANCE,
     description="Spool replay, daily rollups, retention of the scraper monitor store",
-    schedule=os.environ.get("SCRAPER_MONITOR_MAINTENANCE_SCHEDULE", "@hourly"),
+    schedule=settings.maintenance_schedule(),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
+    # On from the start: without it the trends, the spool and the repair quietly stop (the overview
+    # says so when it does not run on time). Airflow applies it when it first sees the DAG only.
+    is_paused_upon_creation=False,
     max_active_runs=1,
     default_args={"retries": 1, "retry_delay": timedelta(minutes=5)},
     params={

@@ -142,3 +142,84 @@ def test_every_airflow_service_shares_the_spool_volume() -> None:
     for name, service in AIRFLOW_SERVICES.items():
         spool_folder = str(Path(service["environment"]["SCRAPER_MONITOR_SPOOL"]).parent)
         assert ("scraper-monitor-spool", spool_folder) in {_mount(v) for v in service["volumes"]}, name
+
+
+def _container_path(service: dict, path: str) -> tuple[str, str] | None:
+    """(source, target) of the mount of ``service`` that holds ``path`` inside the container."""
+    mounts = [tuple(v.split(":")[:2]) for v in service.get("volumes", [])]
+    holding = [(s, t) for s, t in mounts if path == t or path.startswith(t.rstrip("/") + "/")]
+    return max(holding, key=lambda m: len(m[1]), default=None)
+
+
+def _host_path(service: dict, path: str) -> Path | None:
+    """Where ``path`` inside the container is on the host (None: not mounted, or a named volume)."""
+    mount = _container_path(service, path)
+    if mount is None or not mount[0].startswith("/"):
+        return None
+    return Path(mount[0]) / Path(path).relative_to(mount[1]) if path != mount[1] else Path(mount[0])
+
+
+def _service_port(service: dict) -> int:
+    """The container port a service listens on, from its published ports."""
+    [port] = {
+        int(p["target"]) if isinstance(p, dict) else int(str(p).split(":")[-1]) for p in service["ports"]
+    }
+    return port
+
+
+def test_monitoring_profile_mounts_and_targets_line_up(tmp_path: Path) -> None:
+    """Prometheus in the `monitoring` profile scrapes the api-server and alerts Alertmanager by service
+    name, reads the rule file and the token where they are mounted, and the token is written where
+    Prometheus reads it; Alertmanager reads each webhook URL from a mounted secret file."""
+    done = _compose_config(tmp_path, SECRETS)
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    prometheus, alertmanager = services["prometheus"], services["alertmanager"]
+    token_writer = services["prometheus-token"]
+    assert {s.get("profiles", [None])[0] for s in (prometheus, alertmanager, token_writer)} == {"monitoring"}
+
+    [config_flag] = [c for c in prometheus["command"] if c.startswith("--config.file=")]
+    config_path = config_flag.split("=", 1)[1]
+    config_file = _host_path(prometheus, config_path)
+    assert config_file == ROOT / "include" / "prometheus" / "prometheus.yml"
+    config = yaml.safe_load(config_file.read_text())
+    for rule_file in config["rule_files"]:
+        mounted = _host_path(prometheus, str(Path(config_path).parent / rule_file))
+        assert mounted is not None and mounted.is_file(), rule_file
+
+    [job] = config["scrape_configs"]
+    [target] = job["static_configs"][0]["targets"]
+    host, port = target.split(":")
+    assert host == "airflow-apiserver" and int(port) == _service_port(services[host])
+    assert job["metrics_path"] == "/scraper-monitor/metrics"
+    [alert_target] = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    host, port = alert_target.split(":")
+    assert host == "alertmanager" and int(port) == _service_port(alertmanager)
+
+    # The token: a named volume the writer fills and Prometheus mounts where credentials_file points.
+    credentials = Path(job["authorization"]["credentials_file"])
+    volume, _ = _container_path(prometheus, str(credentials))
+    written = Path(token_writer["command"][0])
+    assert _container_path(token_writer, str(written)) == (volume, str(written.parent))
+    assert written.name == credentials.name and volume in COMPOSE["volumes"]
+    assert token_writer["entrypoint"][-1] == "/opt/airflow/include/prometheus/airflow-token.sh"
+    assert _host_path(token_writer, token_writer["entrypoint"][-1]) == (
+        ROOT / "include" / "prometheus" / "airflow-token.sh"
+    )
+    assert (
+        token_writer["environment"]["AIRFLOW_URL"]
+        == f"http://airflow-apiserver:{_service_port(services['airflow-apiserver'])}"
+    )
+
+    [am_flag] = [c for c in alertmanager["command"] if c.startswith("--config.file=")]
+    am_file = _host_path(alertmanager, am_flag.split("=", 1)[1])
+    assert am_file == ROOT / "include" / "alertmanager" / "alertmanager.yml"
+    webhook_files = {
+        slack["api_url_file"]
+        for receiver in yaml.safe_load(am_file.read_text())["receivers"]
+        for slack in receiver["slack_configs"]
+    }
+    for path in webhook_files:
+        mount = _container_path(alertmanager, path)
+        assert mount is not None and mount[1] == path, f"{path} is not a mounted file"
+        assert ".secrets/" in mount[0]  # the user's git-ignored secret, never a file of the repository

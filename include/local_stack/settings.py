@@ -15,8 +15,12 @@ from pathlib import Path
 from local_stack import workers
 from local_stack.database import sqlalchemy_url, with_database
 from local_stack.paths import Paths
+from scraper_monitor.settings import MAINTENANCE_SCHEDULE_ENV
 
 API_HOST = "127.0.0.1"
+#: The demo's store is small and its user is waiting for the Trends panel: the maintenance DAG (it
+#: refreshes the rollups) runs every 10 minutes here instead of hourly.
+DEMO_MAINTENANCE_SCHEDULE = "*/10 * * * *"
 
 
 def api_port() -> int:
@@ -70,6 +74,7 @@ def stack_env(paths: Paths, server_dsn: str, executor: str = workers.LOCAL) -> d
         "SCRAPER_MONITOR_DSN": with_database(server_dsn, "scraper_monitor"),
         "SCRAPER_MONITOR_SPOOL": str(paths.local / "spool" / "summaries.jsonl"),
         "SCRAPER_RETRY_DELAY_SECONDS": os.environ.get("SCRAPER_RETRY_DELAY_SECONDS", "3"),
+        MAINTENANCE_SCHEDULE_ENV: os.environ.get(MAINTENANCE_SCHEDULE_ENV) or DEMO_MAINTENANCE_SCHEDULE,
         "AIRFLOW_PORT": str(api_port()),
         "SITESIM_PORT": str(sim_port()),
         "SCRAPER_STACK_DIR": str(paths.local),

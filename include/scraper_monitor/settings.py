@@ -19,6 +19,8 @@ Where things are:
   ``$AIRFLOW_PASSWORD``, else the local stack's ``demo-login.json`` (in ``$SCRAPER_STACK_DIR``, else
   ``.local/``).
 - Schedules and deadlines: ``$SCRAPER_MONITOR_ALERT_SCHEDULE`` (every 15 minutes),
+  ``$SCRAPER_MONITOR_SNAPSHOT_SCHEDULE`` (every 5 minutes), ``$SCRAPER_MONITOR_MAINTENANCE_SCHEDULE``
+  (hourly): cron expressions or presets, read when the DAG files are parsed;
   ``$SCRAPER_DEADLINE_MINUTES`` (60), ``$SCRAPER_MONITOR_DISABLE_DEADLINES=1`` (tests).
 - Retries of the scraper tasks: ``$SCRAPER_RETRIES`` (2), ``$SCRAPER_RETRY_DELAY_SECONDS`` (60).
 - Colours in the CLI: off when ``$NO_COLOR`` is set or stdout is not a terminal.
@@ -39,6 +41,8 @@ SPOOL_ENV = "SCRAPER_MONITOR_SPOOL"
 SLO_CONFIG_ENV = "SCRAPER_MONITOR_SLO_CONFIG"
 ERROR_RULES_ENV = "SCRAPER_MONITOR_ERROR_RULES"
 ALERT_SCHEDULE_ENV = "SCRAPER_MONITOR_ALERT_SCHEDULE"
+SNAPSHOT_SCHEDULE_ENV = "SCRAPER_MONITOR_SNAPSHOT_SCHEDULE"
+MAINTENANCE_SCHEDULE_ENV = "SCRAPER_MONITOR_MAINTENANCE_SCHEDULE"
 DEADLINE_MINUTES_ENV = "SCRAPER_DEADLINE_MINUTES"
 DISABLE_DEADLINES_ENV = "SCRAPER_MONITOR_DISABLE_DEADLINES"
 AIRFLOW_URL_ENV = "AIRFLOW_API_URL"
@@ -62,6 +66,8 @@ DEFAULT_DISCOVERY_FILE = PACKAGE_DIR.parent / "discovery.yaml"
 DEFAULT_MAX_ACTIVE_CITIES = 3
 DEFAULT_AIRFLOW_URL = "http://127.0.0.1:8080"
 DEFAULT_ALERT_SCHEDULE = "*/15 * * * *"
+DEFAULT_SNAPSHOT_SCHEDULE = "*/5 * * * *"
+DEFAULT_MAINTENANCE_SCHEDULE = "@hourly"
 DEFAULT_DEADLINE_MINUTES = 60.0
 
 
@@ -162,6 +168,16 @@ def airflow_credentials(environ: Mapping[str, str] = os.environ) -> tuple[str, s
 def alert_schedule(environ: Mapping[str, str] = os.environ) -> str:
     """The alert DAG's schedule: a cron expression or preset, every 15 minutes by default."""
     return environ.get(ALERT_SCHEDULE_ENV, "").strip() or DEFAULT_ALERT_SCHEDULE
+
+
+def snapshot_schedule(environ: Mapping[str, str] = os.environ) -> str:
+    """The snapshot DAG's schedule: every 5 minutes by default (a snapshot counts as fresh for 30)."""
+    return environ.get(SNAPSHOT_SCHEDULE_ENV, "").strip() or DEFAULT_SNAPSHOT_SCHEDULE
+
+
+def maintenance_schedule(environ: Mapping[str, str] = os.environ) -> str:
+    """The maintenance DAG's schedule: hourly by default."""
+    return environ.get(MAINTENANCE_SCHEDULE_ENV, "").strip() or DEFAULT_MAINTENANCE_SCHEDULE
 
 
 def deadlines_disabled(environ: Mapping[str, str] = os.environ) -> bool:

@@ -112,6 +112,18 @@ def test_cluster_policy_attaches_monitor_callbacks_to_every_task(dagbag) -> None
     assert missing == []
 
 
+def test_the_monitors_own_dags_start_unpaused_and_the_chains_as_the_deployment_says(dagbag) -> None:
+    """Without the alert, maintenance and snapshot DAGs there are no alerts, rollups or spool replay,
+    so they override ``dags_are_paused_at_creation``; a scraper chain hits real sites, so it keeps
+    the deployment's default."""
+    from scraper_monitor.reports.background import BACKGROUND_DAGS
+
+    paused_at_creation = {
+        d: dagbag.get_dag(d).is_paused_upon_creation for d in (*BACKGROUND_DAGS, *CHAIN_DAGS)
+    }
+    assert paused_at_creation == dict.fromkeys(BACKGROUND_DAGS, False) | dict.fromkeys(CHAIN_DAGS, None)
+
+
 # What the demo scenario injects into each chain's unit task, and the category each must get.
 INJECTED_FAULTS = {
     "cinema_city": {

@@ -10,12 +10,14 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+import requests
 
 from local_stack.database import with_database
 from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES
 from local_stack.verdict import CHAINS, judge, observe
+from scraper_monitor.reports.background import BACKGROUND_DAGS, SNAPSHOTS
 from sitesim.scenario import load
-from tests.fixtures.stack import wait_for
+from tests.fixtures.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -84,3 +86,30 @@ def test_backfill_over_two_dates_produces_two_complete_runs(stack, demo_runs) ->
                 (run["dag_run_id"],),
             ).fetchone()[0]
             assert created > 0, f"backfill run {run['dag_run_id']} stored no showtimes"
+
+
+def test_the_monitors_own_dags_run_unasked_and_the_overview_says_when_one_stops(stack: Stack) -> None:
+    """Nobody unpauses them: they are on from their first parse, run, and the overview has no health
+    line; pausing one makes the line name it and what the user loses, in the API and on the page."""
+    api = stack.api()
+    assert {dag_id: api.dag(dag_id)["is_paused"] for dag_id in BACKGROUND_DAGS} == dict.fromkeys(
+        BACKGROUND_DAGS, False
+    )
+    session = requests.Session()
+    session.headers["Authorization"] = api.session.headers["Authorization"]
+
+    def background() -> list[dict]:
+        answer = session.get(f"{stack.api_url}/scraper-monitor/api/overview", timeout=60)
+        answer.raise_for_status()
+        return answer.json()["background"]
+
+    wait_for(lambda: background() == [], 420, f"a successful run of each of {BACKGROUND_DAGS}")
+    api._call("PATCH", f"/dags/{SNAPSHOTS}", json={"is_paused": True})
+    try:
+        [issue] = background()
+        assert (issue["dag_id"], issue["problem"]) == (SNAPSHOTS, "is paused")
+        assert "no SLO and metrics snapshots" in issue["loses"] and issue["since"] is not None
+        page = session.get(f"{stack.api_url}/scraper-monitor/", headers={"accept": "text/html"}, timeout=60)
+        assert f'data-dag="{SNAPSHOTS}"' in page.text and "is paused" in page.text
+    finally:
+        api.unpause(SNAPSHOTS)

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+from scraper_monitor.airflow.background import background_dag_records
 from scraper_monitor.airflow.connections import airflow_api, monitor_dsn
 from scraper_monitor.airflow.task_instances import OrmTaskInstances
 from scraper_monitor.web import create_app
@@ -102,4 +103,5 @@ def build_app() -> FastAPI:
         form_secret=form_secret(),
         may_trigger=triggerer,
         airflow_client=airflow_api,
+        background_source=background_dag_records,
     )

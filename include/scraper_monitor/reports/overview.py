@@ -1,9 +1,11 @@
 """How is each scraper doing? Tries by state, success rate, durations and the SLO status per
-scraper over a window, silent failures of the last 24 hours, the most recent runs."""
+scraper over a window, silent failures of the last 24 hours, the most recent runs, and whether the
+monitor's own DAGs run on time (``reports.background``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import psycopg
@@ -12,7 +14,9 @@ from psycopg.rows import dict_row, tuple_row
 from pydantic import BaseModel, Field
 
 from scraper_monitor import slo
+from scraper_monitor.reports import background as background_report
 from scraper_monitor.reports import executions, runs
+from scraper_monitor.reports.background import BackgroundDagRecord, BackgroundIssueOut
 from scraper_monitor.reports.base import STATE_PARAMS, FromAttributes, Visible, since, success_rate
 from scraper_monitor.reports.runs import RunOut
 from scraper_monitor.reports.slo import slo_view
@@ -24,7 +28,7 @@ log = logging.getLogger(__name__)
 RECENT_RUNS = 10
 SLO_TOO_SLOW = (
     "SLO statuses are not shown: there is no fresh snapshot and computing them took too long. "
-    "The DAG scraper_monitor_snapshots refreshes them every 5 minutes; is it unpaused?"
+    "The DAG scraper_monitor_snapshots refreshes them every 5 minutes; is it running?"
 )
 
 
@@ -93,6 +97,11 @@ class OverviewOut(BaseModel):
         0, description="spooled summaries the store could never take (set aside on the workers)"
     )
     city: str | None = Field(None, description="the city filter's key: every number is of that city's runs")
+    background: list[BackgroundIssueOut] | None = Field(
+        None,
+        description="the monitor's own DAGs that are not running on time, and what that costs; "
+        "null when Airflow was not asked (outside the api-server)",
+    )
 
 
 def overview(
@@ -101,7 +110,10 @@ def overview(
     now: datetime | None = None,
     visible: Visible = None,
     city: str | None = None,
+    background: Sequence[BackgroundDagRecord] | None = None,
 ) -> OverviewOut:
+    """``background``: what Airflow knows of the monitor's own DAGs (``scraper_monitor.airflow``
+    reads it), judged by ``reports.background``; None leaves the health line out."""
     now = now or datetime.now(UTC)
     city = ExecutionFilter(city=city).city  # validated, as its key
     rows = stats(conn, hours=hours, now=now, visible=visible, city=city)
@@ -131,6 +143,7 @@ def overview(
         slo_error=slo_error,
         spool_rejects=spool_rejects(conn, visible),
         city=city,
+        background=background_report.issues(background, now) if background is not None else None,
     )
 
 

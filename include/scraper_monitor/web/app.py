@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scraper_monitor.airflow.rest import AirflowApi
+from scraper_monitor.reports.background import BackgroundDagRecord
 from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.web import routes
 from scraper_monitor.web.deps import MonitorSettings, StoreUnavailable, editor, triggerer, visible_dags
@@ -46,6 +47,7 @@ def create_app(
     form_secret: bytes | None = None,
     may_trigger: Callable[..., str | None] | None = None,
     airflow_client: Callable[[], AirflowApi] | None = None,
+    background_source: Callable[[], list[BackgroundDagRecord]] | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -61,6 +63,8 @@ def create_app(
     city discovery (switch, edit, trigger now), else None; ``airflow_client`` returns a logged-in
     client of Airflow's REST API, through which the Discovery panel checks settings and triggers runs
     (without it the panel reads the store and says that it cannot check or trigger).
+    ``background_source`` returns what Airflow knows of the monitor's own DAGs, for the overview's
+    health line (without it, the line is left out).
     """
     app = FastAPI(
         title="Scraper monitor",
@@ -76,6 +80,7 @@ def create_app(
         ti_source=ti_source,
         form_secret=form_secret or secrets.token_bytes(32),
         airflow_client=airflow_client,
+        background_source=background_source,
     )
     if dag_scope is not None:
         app.dependency_overrides[visible_dags] = dag_scope

@@ -8,6 +8,7 @@ passes the real ones.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -16,8 +17,11 @@ import psycopg
 from fastapi import Depends, Request
 
 from scraper_monitor.airflow.rest import AirflowApi
+from scraper_monitor.reports.background import BackgroundDagRecord
 from scraper_monitor.reports.chain import TaskInstanceSource
 from scraper_monitor.store import db
+
+log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(Exception):
@@ -34,6 +38,8 @@ class MonitorSettings:
     #: A logged-in client of Airflow's REST API (the Discovery panel checks settings against a DAG's
     #: params and triggers runs through it); None: not configured, the panel says so and only reads.
     airflow_client: Callable[[], AirflowApi] | None = None
+    #: What Airflow knows of the monitor's own DAGs (the overview's health line); None outside Airflow.
+    background_source: Callable[[], list[BackgroundDagRecord]] | None = None
 
 
 def settings(request: Request) -> MonitorSettings:
@@ -68,6 +74,19 @@ def store_connection(request: Request) -> Iterator[psycopg.Connection]:
         conn.close()
 
 
+def background_dags(request: Request) -> list[BackgroundDagRecord] | None:
+    """The background DAGs as Airflow sees them; None when there is no Airflow to ask or it did not
+    answer (the overview then leaves the health line out rather than fail)."""
+    source = settings(request).background_source
+    if source is None:
+        return None
+    try:
+        return source()
+    except Exception:  # the metadata DB is Airflow's: any failure there must not take the panel down
+        log.warning("scraper monitor: could not read the background DAGs from Airflow", exc_info=True)
+        return None
+
+
 def visible_dags() -> frozenset[str] | None:
     """The DAGs the request's user may read; None: all of them. ``create_app(dag_scope=...)``
     replaces this with the deployment's answer (the Airflow door asks Airflow's auth manager)."""
@@ -93,3 +112,4 @@ Visible = Annotated[frozenset[str] | None, Depends(visible_dags)]
 Settings = Annotated[MonitorSettings, Depends(settings)]
 Editor = Annotated[str | None, Depends(editor)]
 Triggerer = Annotated[str | None, Depends(triggerer)]
+BackgroundDags = Annotated[list[BackgroundDagRecord] | None, Depends(background_dags)]

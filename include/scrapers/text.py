@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # ł has no Unicode decomposition, so NFKD alone would keep it.
@@ -12,3 +13,12 @@ def fold(text: str) -> str:
     """Lower-case without diacritics: "Kraków" and "KRAKOW" fold equal, "Września" -> "wrzesnia"."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_NO_DECOMPOSITION))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD. JSON may carry them (``"\\ud800"`` decodes to
+    one), but they cannot be encoded: a URL, a UTF-8 log line or PostgreSQL would raise on them."""
+    return _LONE_SURROGATE.sub("\ufffd", text)

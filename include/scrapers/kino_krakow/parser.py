@@ -24,7 +24,8 @@ _FILM_HREF = re.compile(r"/film/([^/?#]+?)\.html")
 _UUID_SUFFIX = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 _YEAR = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
-_MINUTES = re.compile(r"(\d+)\s*min")
+#: At most four digits: a longer number is no runtime (and int() refuses over 4300 digits).
+_MINUTES = re.compile(r"(?<!\d)(\d{1,4})\s*min")
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,9 @@ def _value_after(strong: lxml_html.HtmlElement) -> tuple[str, list[lxml_html.Htm
     parts = [strong.tail or ""]
     elements = []
     for sibling in strong.itersiblings():
+        if not isinstance(sibling.tag, str):  # a comment or processing instruction: only its tail is text
+            parts.append(sibling.tail or "")
+            continue
         if sibling.tag in ("strong", "br"):
             break
         elements.append(sibling)

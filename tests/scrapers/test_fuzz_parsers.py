@@ -560,3 +560,22 @@ def test_a_lone_surrogate_in_a_cinema_city_answer_is_replaced_not_a_crash(
     )
     assert [i.outcome for i in stored.items] == ["created"]
     assert result.data["films"][0]["title"] == "Film \ufffd"
+
+
+@pytest.mark.parametrize(
+    "content", ['content=Ā"5DBxKzWFb+AVzetb3tEwc0oYgvy+6rgTGoVrrJ/xf1g="', 'content="5DBx&#10;Kz"']
+)
+def test_a_csrf_token_that_cannot_travel_in_a_header_is_refused_typed(
+    site: tuple[str, Answers], content: str
+) -> None:
+    """Bug: a csrf-token meta tag holding a non-Latin-1 character (``content=Ā"5DB...``) went into
+    set_day's X-CSRF-Token header, where http.client raised UnicodeEncodeError past the client; one
+    holding a line break was refused by requests and filed as a retryable network error. Now the
+    parser refuses both: CsrfTokenMissing naming the page and the selector."""
+    base, answers = site
+    page = f'<html><head><meta name="csrf-token" {content}></head><body></body></html>'
+    answers.set({"/cinema_program/": (HTML, page)})
+    with pytest.raises(ScraperError) as caught:
+        kk_steps.day_page(fast_config(base, max_attempts=1), {"day": 0, "date": ANCHOR.isoformat()}, ANCHOR)
+    assert (caught.value.error_type, caught.value.selector) == ("csrf_token_missing", "meta[name=csrf-token]")
+    assert caught.value.url.endswith("/cinema_program/by_movie")

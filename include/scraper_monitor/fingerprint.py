@@ -105,4 +105,6 @@ def fingerprint(category: str, error_type: str, message: str | None) -> str:
 def digest(category: str, error_type: str, normalized: str) -> str:
     """``fingerprint`` for a message that is already normalized (saves normalizing twice)."""
     key = f"{category}\x1f{error_type}\x1f{normalized}"
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+    # surrogatepass: a message may hold a lone surrogate (JSON escapes decode to one), which plain
+    # UTF-8 refuses; the monitor must file it all the same.
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()

@@ -122,7 +122,9 @@ def _missing_field(showtime: Mapping[str, Any]) -> str | None:
     for name in REQUIRED_SHOWTIME_FIELDS:
         if not showtime.get(name):
             return name
-    if len(showtime["external_id"]) > MAX_EXTERNAL_ID:
+    # The sink refuses such ids (truncating or cleaning could merge two showtimes): the item fails
+    # here, with its reason, instead of the whole batch with a ValueError. NUL comes from scraped ids.
+    if len(showtime["external_id"]) > MAX_EXTERNAL_ID or "\x00" in showtime["external_id"]:
         return "external_id"
     try:
         datetime.fromisoformat(showtime["starts_at"])

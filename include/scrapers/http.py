@@ -162,7 +162,8 @@ class HttpClient:
         )
         try:
             return response.json()
-        except ValueError as exc:
+        # RecursionError: a body nested deeper than the decoder's stack ("[[[[..."), no answer either.
+        except (ValueError, RecursionError) as exc:
             url = redact_url(response.url)
             raise InvalidJson(
                 f"response is not valid JSON ({exc.__class__.__name__}: {exc}) from {url}",

@@ -23,3 +23,12 @@ def slug(text: str) -> str:
     every run of other characters one '-': "Kraków" and "krakow" -> "krakow", "Bielsko-Biała" ->
     "bielsko-biala", "Nowy Sącz" -> "nowy-sacz". Empty when nothing letter-like is left."""
     return _NOT_SLUG.sub("-", fold(text)).strip("-")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD. JSON may carry them (``"\\ud800"`` decodes to
+    one), but they cannot be encoded: a URL, a UTF-8 log line or PostgreSQL would raise on them."""
+    return _LONE_SURROGATE.sub("\ufffd", text)

@@ -13,6 +13,7 @@ huge item list never runs into the statement timeout as one statement would.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -96,11 +97,15 @@ def _day(summary: ExecutionSummary) -> date:
     return (started.replace(tzinfo=UTC) if started.tzinfo is None else started.astimezone(UTC)).date()
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _text(value: str | None, limit: int | None = None) -> str | None:
-    """PostgreSQL text cannot hold NUL; scraped text sometimes does. Bound what has a column limit."""
+    """PostgreSQL text cannot hold NUL, nor (UTF-8) a lone surrogate; scraped text sometimes does.
+    Bound what has a column limit."""
     if value is None:
         return None
-    value = value.replace("\x00", "\ufffd")
+    value = _UNSTORABLE.sub("\ufffd", value)
     if limit is not None and len(value) > limit:
         value = value[: limit - 1] + "…"
     return value

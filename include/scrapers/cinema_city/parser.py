@@ -7,11 +7,12 @@ cost the whole cinema-day.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scrapers.errors import UnexpectedShape, ValidationFailed
-from scrapers.text import fold
+from scrapers.text import fold, valid_unicode
 from scrapers.timeparse import parse_local_iso
 
 GENRES = (
@@ -118,24 +119,24 @@ def _text(value: Any) -> str | None:
     """A scalar as stripped text (ids arrive as strings or ints); None for missing or blank."""
     if value is None or isinstance(value, dict | list):
         return None
-    text = str(value).strip()
+    text = valid_unicode(str(value)).strip()
     return text or None
 
 
 def _int(value: Any) -> int | None:
-    text = _text(value)
-    try:
-        return int(float(text)) if text is not None else None
-    except ValueError:
-        return None
+    number = _float(value)
+    return int(number) if number is not None else None
 
 
 def _float(value: Any) -> float | None:
+    """A finite number, or None: "inf", "nan" and 1e999 (which JSON decodes to infinity) are no
+    runtime or coordinate, and XCom and the payload's jsonb column refuse them."""
     text = _text(value)
     try:
-        return float(text) if text is not None else None
+        number = float(text) if text is not None else None
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def parse_cinemas(payload: Any, *, url: str, city_name: str | None = None) -> list[Cinema]:

@@ -9,7 +9,7 @@ from datetime import date, time
 
 from lxml import html as lxml_html
 
-from scrapers.errors import ParseError, SelectorMissing
+from scrapers.errors import CsrfTokenMissing, ParseError, SelectorMissing
 from scrapers.text import fold
 
 PROGRAM_TABLE = "table.repert"
@@ -24,7 +24,9 @@ _FILM_HREF = re.compile(r"/film/([^/?#]+?)\.html")
 _UUID_SUFFIX = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 _YEAR = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
-_MINUTES = re.compile(r"(\d+)\s*min")
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+#: At most four digits: a longer number is no runtime (and int() refuses over 4300 digits).
+_MINUTES = re.compile(r"(?<!\d)(\d{1,4})\s*min")
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,21 @@ def _text(element: lxml_html.HtmlElement | None) -> str:
 
 
 def csrf_token(text: str, *, url: str) -> str | None:
-    """The Rails ``<meta name="csrf-token">`` content, or None."""
+    """The Rails ``<meta name="csrf-token">`` content, or None when the page has none.
+
+    The token travels in a request header, so it must be printable ASCII (Rails' are base64): any
+    other content is refused here as CsrfTokenMissing, not left to fail the header untyped.
+    """
     doc = _document(text, url)
     values = doc.xpath("//meta[@name='csrf-token']/@content")
-    return (values[0].strip() or None) if values else None
+    token = (values[0].strip() or None) if values else None
+    if token is not None and not _TOKEN.fullmatch(token):
+        raise CsrfTokenMissing(
+            f"the csrf-token meta tag holds {token[:40]!r}, not a token (printable ASCII)",
+            url=url,
+            selector="meta[name=csrf-token]",
+        )
+    return token
 
 
 def strip_uuid(slug: str) -> str:
@@ -236,6 +249,9 @@ def _value_after(strong: lxml_html.HtmlElement) -> tuple[str, list[lxml_html.Htm
     parts = [strong.tail or ""]
     elements = []
     for sibling in strong.itersiblings():
+        if not isinstance(sibling.tag, str):  # a comment or processing instruction: only its tail is text
+            parts.append(sibling.tail or "")
+            continue
         if sibling.tag in ("strong", "br"):
             break
         elements.append(sibling)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -9,6 +11,10 @@ from typing import Any
 
 from scrapers.errors import HttpStatusError, TmdbAuthError, UnexpectedShape
 from scrapers.http import HttpClient, SiteConfig
+from scrapers.text import valid_unicode
+
+#: TMDB ids are positive; the store keeps a matched film's id in a bigint column.
+MAX_MOVIE_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -123,8 +129,10 @@ class TmdbClient:
         return MovieDetails(
             id=int(movie_id),
             runtime=runtime if isinstance(runtime, int) and runtime > 0 else None,
-            imdb_id=str(payload["imdb_id"]) if payload.get("imdb_id") else None,
-            genres=tuple(str(g.get("name")) for g in genres if isinstance(g, dict) and g.get("name")),
+            imdb_id=valid_unicode(str(payload["imdb_id"])) if payload.get("imdb_id") else None,
+            genres=tuple(
+                valid_unicode(str(g.get("name"))) for g in genres if isinstance(g, dict) and g.get("name")
+            ),
         )
 
 
@@ -134,20 +142,25 @@ def _movie(raw: Any) -> TmdbMovie | None:
         return None
     try:
         movie_id = int(raw["id"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: 1e999 decodes to infinity
         return None
-    title = str(raw.get("title") or "")
+    if not 0 < movie_id <= MAX_MOVIE_ID:
+        return None
+    title = valid_unicode(str(raw.get("title") or ""))
     release = str(raw.get("release_date") or "")
-    year = int(release[:4]) if release[:4].isdigit() else None
+    # Only ASCII digits: "²⁰²⁵".isdigit() is True, and int() refuses it.
+    year = int(release[:4]) if re.fullmatch(r"[0-9]{4}", release[:4]) else None
     try:
         popularity = float(raw.get("popularity") or 0.0)
     except (TypeError, ValueError):
         popularity = 0.0
+    language = raw.get("original_language")
     return TmdbMovie(
         id=movie_id,
         title=title,
-        original_title=str(raw.get("original_title") or title),
+        original_title=valid_unicode(str(raw.get("original_title") or title)),
         release_year=year,
-        popularity=popularity,
-        original_language=raw.get("original_language") or None,
+        popularity=popularity if math.isfinite(popularity) else 0.0,
+        # The language score lower-cases it: a number or a list there is no language.
+        original_language=language if isinstance(language, str) and language else None,
     )

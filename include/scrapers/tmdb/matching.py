@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from scrapers.tmdb.client import MovieDetails, TmdbClient, TmdbMovie
-from scrapers.tmdb.normalize import normalize_title
+from scrapers.tmdb.normalize import MAX_TITLE_CHARS, normalize_title
 from scrapers.tmdb.similarity import jaro
 
 MATCH_THRESHOLD = 0.70
@@ -85,10 +85,11 @@ GUESSED_TITLE_WEIGHT = 0.9
 
 
 def title_score(query_titles: list[str], movie: TmdbMovie, weights: list[float] | None = None) -> float:
-    """Best Jaro similarity of any query title to the movie's titles, each scaled by its weight."""
+    """Best Jaro similarity of any query title to the movie's titles, each scaled by its weight.
+    TMDB's titles are cut like the query's (normalize_title): Jaro is quadratic in the length."""
     return max(
         (
-            weight * jaro(q.lower(), t.lower())
+            weight * jaro(q.lower(), t[:MAX_TITLE_CHARS].lower())
             for q, weight in zip(query_titles, weights or [1.0] * len(query_titles), strict=True)
             for t in (movie.title, movie.original_title)
             if q and t

@@ -39,9 +39,16 @@ ORIGINAL_TITLE_SEPARATORS = (". ", ": ", " - ", " – ", " — ")
 CERTAIN_SEPARATOR = ". "
 
 
+#: Longer text is no film title (the store keeps 500 characters). Bounds the work on scraped text:
+#: the suffix loop below and the Jaro similarity are quadratic in the length, and a page whose title
+#: runs to thousands of characters ("Film 3D 3D 3D ...") would otherwise hold a task for minutes.
+MAX_TITLE_CHARS = 300
+
+
 def normalize_title(title: str) -> str:
-    """Strip screening decorations from a listing title; collapse whitespace."""
-    text = _SPACES.sub(" ", _IN_CINEMA.sub(" ", title)).strip()
+    """Strip screening decorations from a listing title (cut to ``MAX_TITLE_CHARS``); collapse
+    whitespace."""
+    text = _SPACES.sub(" ", _IN_CINEMA.sub(" ", title[:MAX_TITLE_CHARS])).strip()
     changed = True
     while changed:
         changed = False

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from local_stack.pgserver import EmbeddedPostgres
+from scraper_monitor.category import categorize
 from scraper_monitor.reports.executions import item_outcomes_of_run, of_run
 from scraper_monitor.state import FAILED, RETRYING, STATES, SUCCESS
 from scraper_monitor.store import migrate, rollup, spool
@@ -286,6 +287,26 @@ def test_a_films_match_is_stored_bounded(store_dsn: str) -> None:
         None,
     ]
     assert count(store_dsn, "SELECT count(*) FROM item_outcomes WHERE entity_type = 'film'") == 4
+
+
+def test_a_lone_surrogate_is_categorized_and_stored_replaced(store_dsn: str) -> None:
+    """Bug (found by the parser fuzzers): a message holding a lone surrogate, which a JSON answer's
+    ``"\\ud800"`` decodes to, crashed categorize (the fingerprint's UTF-8 encoding) and PostgreSQL's
+    encoding of every text column: the execution had no summary."""
+    filed = categorize(ValueError("film \ud800 without name"))
+    assert len(filed.fingerprint) == 16
+    summary = make_summary(
+        error_message="ValueError: film \ud800 without name",
+        fingerprint=filed.fingerprint,
+        silent_reason="a\udc00b",
+    )
+    summary.items = [ItemOutcome("film", "f\ud800", "failed", reason="r\ud800")]
+    with connect(store_dsn) as conn:
+        save(conn, summary)
+        (row,) = of_run(conn, summary.dag_id, summary.run_id)
+        (item,) = item_outcomes_of_run(conn, summary.dag_id, summary.run_id)
+    assert (row.error_message, row.silent_reason) == ("ValueError: film \ufffd without name", "a\ufffdb")
+    assert (item.external_id, item.reason) == ("f\ufffd", "r\ufffd")
 
 
 def test_writer_stores_and_drains_the_spool(store_dsn: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""python -m local_stack setup | start | demo | e2e | stop"""
+"""python -m local_stack setup | start | demo | e2e | stop | slack"""
 
 from __future__ import annotations
 
@@ -57,9 +57,18 @@ def check_configuration() -> None:
         raise SystemExit(f"setup: {exc}") from None
 
 
+def show_slack_messages(paths: Paths) -> int:
+    """What the local Slack receiver was sent, one line each (time, channel or webhook path, text)."""
+    from local_stack.slack_receiver import MessageLog, print_messages
+
+    if not print_messages(MessageLog(paths.slack_messages).read()):
+        print(f"no Slack messages yet in {paths.slack_messages}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack")
-    parser.add_argument("command", choices=["setup", "start", "demo", "e2e", "stop"])
+    parser.add_argument("command", choices=["setup", "start", "demo", "e2e", "stop", "slack"])
     parser.add_argument("--scenario", default="demo", help="bundled scenario name or path to a YAML file")
     parser.add_argument(
         "--executor",
@@ -69,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     paths = Paths(project_root())
+    if args.command == "slack":
+        return show_slack_messages(paths)
     if args.command == "stop":
         processes.stop_all(paths)
         database.stop_embedded(paths)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from typing import Any
 
 from local_stack.paths import Paths
-from local_stack.settings import api_url, load_secrets, sim_port
+from local_stack.settings import api_url, load_secrets, sim_port, slack_receiver_port
+from local_stack.slack_receiver import is_receiver_url, webhook_url
 from sitesim.kino_krakow import connection_extras
 
 # The demo client is impatient on purpose: the scenario's delay faults must time out quickly.
@@ -19,6 +21,8 @@ def demo_connections(
     monitor_dsn: str, events_dsn: str, tmdb_key: str, airflow_login: dict[str, str]
 ) -> list[dict[str, Any]]:
     from psycopg.conninfo import conninfo_to_dict
+
+    from scraper_monitor.airflow.notifications import SLACK_CONN_ID
 
     def postgres(conn_id: str, dsn: str) -> dict[str, Any]:
         p = conninfo_to_dict(dsn)
@@ -53,7 +57,18 @@ def demo_connections(
             "login": airflow_login["username"],
             "password": airflow_login["password"],
         },
+        # Deadline Alerts and the alerts DAG post here; the local receiver keeps what Slack would show.
+        {
+            "conn_id": SLACK_CONN_ID,
+            "conn_type": "slackwebhook",
+            "password": webhook_url(slack_receiver_port()),
+        },
     ]
+
+
+def _users_webhook(existing: Any) -> bool:
+    """A Slack connection the user pointed at their own webhook (README): setup never overwrites it."""
+    return existing is not None and bool(existing.password) and not is_receiver_url(existing.password)
 
 
 def upsert_connections(connections: list[dict[str, Any]]) -> None:
@@ -64,11 +79,30 @@ def upsert_connections(connections: list[dict[str, Any]]) -> None:
         for spec in connections:
             spec = {**spec, "extra": json.dumps(spec["extra"]) if spec.get("extra") else None}
             existing = session.query(Connection).filter(Connection.conn_id == spec["conn_id"]).one_or_none()
+            if spec["conn_type"] == "slackwebhook" and _users_webhook(existing):
+                continue
             conn = existing or Connection(conn_id=spec["conn_id"])
             for key, value in spec.items():
                 if key != "conn_id":
                     setattr(conn, key, value)
             session.add(conn)
+
+
+def slack_destination(paths: Paths) -> str:
+    """Where the stack's Slack messages go, for the demo's closing lines."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    from scraper_monitor.airflow.notifications import SLACK_CONN_ID
+
+    env_var = f"AIRFLOW_CONN_{SLACK_CONN_ID.upper()}"  # Airflow's name; set, it wins over the DB's
+    if os.environ.get(env_var):
+        return f"your webhook ({env_var})"
+    with create_session() as session:
+        existing = session.query(Connection).filter(Connection.conn_id == SLACK_CONN_ID).one_or_none()
+        if _users_webhook(existing):
+            return f"your webhook (the {SLACK_CONN_ID} connection)"
+    return f"{paths.slack_messages} (local receiver; `make slack` prints them)"
 
 
 def install_policy(paths: Paths) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from local_stack import processes
+from local_stack.airflow_setup import slack_destination
 from local_stack.database import with_database
 from local_stack.paths import Paths
 from local_stack.run_report import read_chain, report_lines
@@ -109,9 +110,14 @@ def worker_split(api: AirflowApi, runs: dict[str, str]) -> Counter[str]:
 def start_stack(paths: Paths, env: dict[str, str], scenario_name: str) -> AirflowApi:
     """Start the simulator and Airflow; return an API client once the chain DAGs are parsed."""
     login = json.loads(paths.login_file.read_text())
-    print(f"starting the site simulator (scenario {scenario_name}) and Airflow ...", flush=True)
+    print(
+        f"starting the site simulator (scenario {scenario_name}), a Slack receiver and Airflow ...",
+        flush=True,
+    )
     processes.start_simulator(paths, env, scenario_name, datetime.now(UTC).date().isoformat())
+    processes.start_slack_receiver(paths, env)
     processes.wait_simulator()
+    processes.wait_slack_receiver()
     processes.start_airflow(paths, env)
     processes.wait_healthy(paths)
     api = AirflowApi(login["username"], login["password"], base_url=api_url())
@@ -180,6 +186,7 @@ def demo(paths: Paths, env: dict[str, str], scenario_name: str, *, serve: bool) 
     print(f"City discovery:  {url}/scraper-monitor/discovery")
     for dag_id, run_id in runs.items():
         print(f"Chain of {dag_id}: {url}/dags/{dag_id}/runs/{quote(run_id, safe='')}/plugin/chain")
+    print(f"Slack messages:  {slack_destination(paths)}")
     ok = all(v.ok for v in verdicts)
     if serve:
         print("\nserving; press Ctrl-C to stop (or run `make stop` from another terminal)", flush=True)

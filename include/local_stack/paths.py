@@ -55,9 +55,21 @@ class Paths:
         return self.local / "demo-login.json"
 
     @property
+    def slack_messages(self) -> Path:
+        """What the local Slack receiver was sent (local_stack/slack_receiver.py)."""
+        return self.local / "slack" / "messages.jsonl"
+
+    @property
     def venv_bin(self) -> Path:
         return self.root / ".venv" / "bin"
 
     def make_dirs(self) -> None:
-        for folder in (self.local, self.airflow_home / "config", self.logs, self.run, self.local / "spool"):
+        for folder in (
+            self.local,
+            self.airflow_home / "config",
+            self.logs,
+            self.run,
+            self.local / "spool",
+            self.slack_messages.parent,
+        ):
             folder.mkdir(parents=True, exist_ok=True)

@@ -63,6 +63,7 @@ def private_stack(
         "SCRAPER_STACK_DIR": str(state_dir),
         "AIRFLOW_PORT": str(free_port()),
         "SITESIM_PORT": str(free_port()),
+        "SLACK_RECEIVER_PORT": str(free_port()),
         "SCRAPER_REDIS_PORT": str(free_port()),
         "SCRAPER_WORKER_LOG_PORT": str(free_port()),
         "SCRAPER_MONITOR_HOME": str(root),

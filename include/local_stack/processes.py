@@ -15,7 +15,8 @@ import requests
 
 from local_stack import workers
 from local_stack.paths import Paths
-from local_stack.settings import API_HOST, api_port, api_url, sim_port
+from local_stack.settings import API_HOST, api_port, api_url, sim_port, slack_receiver_port
+from local_stack.slack_receiver import HEALTH_PATH
 
 
 def airflow_components() -> dict[str, list[str]]:
@@ -61,6 +62,13 @@ def start_simulator(paths: Paths, env: dict[str, str], scenario: str, anchor_dat
     start(paths, "sitesim", argv, env)
 
 
+def start_slack_receiver(paths: Paths, env: dict[str, str]) -> None:
+    """The local Slack webhook receiver: the demo's alerts land in ``paths.slack_messages``."""
+    argv = [str(paths.venv_bin / "python"), "-m", "local_stack.slack_receiver"]
+    argv += ["--port", str(slack_receiver_port()), "--messages", str(paths.slack_messages)]
+    start(paths, "slack-receiver", argv, env)
+
+
 def start_airflow(paths: Paths, env: dict[str, str]) -> None:
     celery = env.get("AIRFLOW__CORE__EXECUTOR") == "CeleryExecutor"
     if celery:
@@ -95,9 +103,10 @@ def stop(paths: Paths, name: str, say: Callable[[str], None] = print) -> None:
         return
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and _pid(paths, name):
+    # A zombie has exited: the process that started it (`make demo`'s own stop) never reaps it.
+    while time.monotonic() < deadline and not _exited(pid):
         time.sleep(0.2)
-    if _pid(paths, name):
+    if not _exited(pid):
         os.killpg(pid, signal.SIGKILL)
     (paths.run / f"{name}.pid").unlink(missing_ok=True)
     say(f"stopped {name}")
@@ -161,12 +170,30 @@ def simulator_day(port: int | None = None) -> date:
     return date.fromisoformat(health.json()["anchor_date"])
 
 
-def wait_simulator(timeout_s: float = 30) -> None:
+def _wait_listening(url: str, what: str, name: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            requests.get(f"http://127.0.0.1:{sim_port()}/kino-krakow/cinema_program/by_movie", timeout=2)
+            requests.get(url, timeout=2)
             return
         except requests.RequestException:
             time.sleep(0.3)
-    raise SystemExit("the site simulator did not start; see .local/logs/sitesim.log")
+    raise SystemExit(f"the {what} did not start; see .local/logs/{name}.log")
+
+
+def wait_simulator(timeout_s: float = 30) -> None:
+    _wait_listening(
+        f"http://127.0.0.1:{sim_port()}/kino-krakow/cinema_program/by_movie",
+        "site simulator",
+        "sitesim",
+        timeout_s,
+    )
+
+
+def wait_slack_receiver(timeout_s: float = 30) -> None:
+    _wait_listening(
+        f"http://127.0.0.1:{slack_receiver_port()}{HEALTH_PATH}",
+        "Slack receiver",
+        "slack-receiver",
+        timeout_s,
+    )

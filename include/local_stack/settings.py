@@ -31,6 +31,10 @@ def sim_port() -> int:
     return int(os.environ.get("SITESIM_PORT", "8765"))
 
 
+def slack_receiver_port() -> int:
+    return int(os.environ.get("SLACK_RECEIVER_PORT", "8767"))
+
+
 def api_url() -> str:
     return f"http://{API_HOST}:{api_port()}"
 
@@ -77,6 +81,7 @@ def stack_env(paths: Paths, server_dsn: str, executor: str = workers.LOCAL) -> d
         MAINTENANCE_SCHEDULE_ENV: os.environ.get(MAINTENANCE_SCHEDULE_ENV) or DEMO_MAINTENANCE_SCHEDULE,
         "AIRFLOW_PORT": str(api_port()),
         "SITESIM_PORT": str(sim_port()),
+        "SLACK_RECEIVER_PORT": str(slack_receiver_port()),
         "SCRAPER_STACK_DIR": str(paths.local),
         "PATH": f"{paths.venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
     }

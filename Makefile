@@ -7,7 +7,7 @@ SCENARIO ?= demo
 EXECUTOR ?= local
 STAMP    := $(VENV)/.installed
 
-.PHONY: setup demo e2e stop test test-clock lint format bench debs
+.PHONY: setup demo e2e stop slack test test-clock lint format bench debs
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,6 +27,10 @@ e2e: $(STAMP)
 
 stop:
 	$(PY) -m local_stack stop
+
+# What the demo's alerts posted to the local Slack receiver (.local/slack/messages.jsonl), one line each.
+slack:
+	$(PY) -m local_stack slack
 
 debs:
 	bash scripts/install-debian-packages.sh

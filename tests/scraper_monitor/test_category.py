@@ -23,9 +23,12 @@ from scraper_monitor.category import (
     CATEGORIES,
     DATA_QUALITY_ERROR,
     DUPLICATE_ERROR,
+    GEOCODING_ERROR,
     NETWORK_ERROR,
+    PERFORMER_ERROR,
     UNKNOWN_ERROR,
     VALIDATION_ERROR,
+    VENUE_ERROR,
     categorize,
     default_rules,
     describe,
@@ -384,6 +387,35 @@ def test_known_class_wins_over_an_http_status() -> None:
 def test_http_status_wins_over_text_rules() -> None:
     assert categorize("Venue not found", http_status=404).error_type == "not_found"
     assert categorize("Venue not found").category == "venue_error"
+
+
+@pytest.mark.parametrize(
+    ("message", "category", "error_type", "plain"),
+    [
+        # The same failure of the network, said of a domain's own service and of no service.
+        ("Photon geocoding: daily quota exhausted", GEOCODING_ERROR, "rate_limited", "Daily quota exceeded"),
+        ("Artist search on Deezer timed out", PERFORMER_ERROR, "performer_matching_failed", "Timed out"),
+        ("Venue matching against Places API timed out", VENUE_ERROR, "venue_processing_failed", "Timed out"),
+    ],
+)
+def test_a_domains_own_service_failing_is_that_domains_error(
+    message: str, category: str, error_type: str, plain: str
+) -> None:
+    # The origin's nine categories file the domain before the network (origin-system.md 4.1).
+    assert (categorize(message).category, categorize(message).error_type) == (category, error_type)
+    assert categorize(plain).category == NETWORK_ERROR
+
+
+def test_waiting_for_an_element_that_never_appears_is_the_page_not_the_network() -> None:
+    result = categorize("page.wait_for_selector: Timeout 5000ms exceeded waiting for 'ul.program'")
+    assert (result.category, result.error_type) == (DATA_QUALITY_ERROR, "selector_missing")
+    assert categorize("page.goto: Timeout 30000ms exceeded").category == NETWORK_ERROR
+
+
+def test_a_dag_runs_own_timeout_is_airflows_bookkeeping_not_a_slow_site() -> None:
+    result = categorize("Marking dag run manual__2025-11-24 failed: dagrun_timeout exceeded")
+    assert (result.category, result.error_type) == (UNKNOWN_ERROR, "dagrun_timeout")
+    assert categorize("Task exceeded execution timeout of 0:10:00").error_type == "task_timeout"
 
 
 def test_status_attribute_is_read_by_duck_typing() -> None:

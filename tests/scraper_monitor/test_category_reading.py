@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("Could not decode the response body as JSON", "data_quality_error", "parse_error"),
         ("Could not create venue for event 8812", "venue_error", "venue_processing_failed"),
         ("Could not create performer for 'Sanah'", "performer_error", "performer_matching_failed"),
-        ("Taxonomy lookup failed for 'Sztuka'", "category_error", "category_mapping_failed"),
+        ("The taxonomy has no entry for 'Sztuka'", "category_error", "category_mapping_failed"),
         ("Same showtime scraped twice: kino-1090-512345", "duplicate_error", "duplicate_record"),
         ("Socket closed by the remote peer", "network_error", "connection_error"),
         ("Reverse lookup of coordinates failed", "geocoding_error", "geocoding_failed"),

@@ -13,7 +13,7 @@ articles dropped, a crude suffix stemmer so "created"/"creating"/"creation" meet
 (``reading_cues.yaml``, shipped in the package) gives weights to words and short phrases per topic,
 negative ones where a word means something else in a phrase ("went wrong", "does not exist"); the
 longest cue at a place wins, each cue counts once, half as much again among the first words (the
-subject). Record verbs (create, save, match) strengthen the entity category that leads. A category
+subject), and a word after "per" (the unit of a count) does not vote. Record verbs (create, save, match) strengthen the entity category that leads. A category
 scores the sum of its topics' cues, and
 
     confidence = (best - runner_up) / (best + prior)
@@ -73,6 +73,9 @@ _FIELD = re.compile(r"\b[A-Za-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # A placeholder only as a word of its own: "ERR_NAME_NOT_RESOLVED" holds "_name_" too.
 _WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|(?<!\w)_(?:value|name|num|selector)_(?!\w)")
+# A word after "per" is the unit something is counted in ("seats per hall", "events per day"): what
+# the message is about is the count, not the hall.
+_UNIT_MARKERS = frozenset({"per"})
 # Only articles are dropped: other small words carry meaning in phrases ("in time", "cannot be",
 # "not of type"), and a cue is never a small word alone.
 _STOP = frozenset({"a", "an", "the"})
@@ -173,7 +176,7 @@ class CueTable:
         found: dict[tuple[str, ...], float] = {}  # each cue counts once, at its first place
         covered_until = 0  # words inside a longer cue already found do not count again on their own
         for start, word in enumerate(words):
-            if word not in self.first_words:
+            if word not in self.first_words or (start and words[start - 1] in _UNIT_MARKERS):
                 continue
             for size in range(_MAX_PHRASE, 0, -1):
                 phrase = tuple(words[start : start + size])
@@ -279,6 +282,12 @@ def _parse(data: Any, *, categories: Collection[str], source: str) -> CueTable:
             votes = cues.setdefault(phrase, [])
             if any(topic == name for topic, _, _ in votes):  # "coordinate" and "coordinates" read alike
                 raise CueError(f"{where}: cue {written!r} reads like another cue of this topic")
+            # Two topics of one category voting for the same words would count them twice for it
+            # ("mismatch" and "mismatched" were both data quality and outweighed the subject).
+            category = topics[name].category
+            twins = [topic for topic, _, _ in votes if category and topics[topic].category == category]
+            if twins:
+                raise CueError(f"{where}: cue {written!r} reads like a cue of {twins[0]!r} ({category})")
             votes.append((name, float(weight), written))
     return CueTable(
         topics=topics,

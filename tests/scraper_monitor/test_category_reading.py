@@ -85,6 +85,22 @@ def test_an_undecided_reading_is_kept_as_the_suggestion() -> None:
     assert not strict.reading.decided and strict.reading.cues[0] == "performer"
 
 
+def test_where_a_value_was_seen_makes_it_the_sources_problem() -> None:
+    # The field's words alone read as validation; "on the page" or "scraped as" place the value in
+    # the source: what the site shows is wrong.
+    assert categorize("Runtime must be a positive number").category == "validation_error"
+    for message in ("Runtime on the website is 0", "Premiere date displayed as 1970-01-01"):
+        result = categorize(message)
+        assert (result.category, result.error_type) == ("data_quality_error", "implausible_value"), message
+
+
+def test_the_unit_of_a_count_does_not_vote() -> None:
+    # "per auditorium" is what seats are counted in; the message is about counts that disagree.
+    result = categorize("Seats per auditorium (120) contradict the building's total of 100")
+    assert (result.category, result.error_type) == ("data_quality_error", "inconsistent_counts")
+    assert result.reading is not None and "auditorium" not in result.reading.cues
+
+
 def test_a_quoted_title_cannot_vote() -> None:
     # 'The Venue' and 'Artist of the Year' are data; the message is about display text.
     for message in ("Missing caption text for 'The Venue'", "Missing caption text for 'Artist of the Year'"):
@@ -167,6 +183,12 @@ def test_the_shipped_cue_table_loads() -> None:
             "cue 'venues' reads like another cue of this topic",
         ),
         (
+            "threshold: 0.3\nprior: 1\nmin_score: 1\ntopics:\n"
+            "  t: {category: venue_error, error_type: x, cues: {hall: 1}}\n"
+            "  u: {category: venue_error, error_type: y, cues: {halls: 1}}\n",
+            "cue 'halls' reads like a cue of 't' (venue_error)",
+        ),
+        (
             "threshold: 0.3\nprior: 1\nmin_score: 1\n"
             "topics:\n  t: {category: venue_error, error_type: x, cues: {could not find the venue: 1}}\n",
             "must be 1 to 3 words",
@@ -183,6 +205,7 @@ def test_the_shipped_cue_table_loads() -> None:
         "unquoted-null",
         "bad-weight",
         "same-stem",
+        "same-stem-same-category",
         "long-phrase",
         "bad-threshold",
     ],

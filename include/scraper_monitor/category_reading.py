@@ -1,7 +1,7 @@
 """Reading a message as a person would: what it is about, and how sure that reading is.
 
 The text rules (rules.py) know phrasings; a message nobody wrote a rule for ("Missing icon text for
-'pin'", "Could not create performer 'X'") still says what it is about in ordinary words: a field,
+'pin'", "Performer 'X' could not be created") still says what it is about in ordinary words: a field,
 a value's format, the page, a venue, a performer, a category, a duplicate, the network, a location.
 This layer runs after the rules and before ``unknown_error`` (see category.py) and answers with a
 topic (a category and an error type) and a confidence; below the table's threshold the caller keeps
@@ -13,8 +13,8 @@ articles dropped, a crude suffix stemmer so "created"/"creating"/"creation" meet
 (``reading_cues.yaml``, shipped in the package) gives weights to words and short phrases per topic,
 negative ones where a word means something else in a phrase ("went wrong", "does not exist"); the
 longest cue at a place wins, each cue counts once, half as much again among the first words (the
-subject), and a word after "per" (the unit of a count) does not vote. Record verbs (create, save, match) strengthen the entity category that leads. A category
-scores the sum of its topics' cues, and
+subject), and a word after "per" (the unit of a count) does not vote. Record verbs (create, save,
+match) strengthen the entity category that leads. A category scores the sum of its topics' cues, and
 
     confidence = (best - runner_up) / (best + prior)
 

@@ -406,6 +406,13 @@ def test_a_domains_own_service_failing_is_that_domains_error(
     assert categorize(plain).category == NETWORK_ERROR
 
 
+def test_a_failed_action_on_a_domains_duplicate_records_is_that_domains_error() -> None:
+    result = categorize("Unable to merge duplicate cinemas 1090 and 1097")
+    assert (result.category, result.error_type) == (VENUE_ERROR, "venue_processing_failed")
+    # Without a domain, a duplicate is a duplicate.
+    assert categorize("Unable to merge duplicate showtimes 11 and 12").category == DUPLICATE_ERROR
+
+
 def test_waiting_for_an_element_that_never_appears_is_the_page_not_the_network() -> None:
     result = categorize("page.wait_for_selector: Timeout 5000ms exceeded waiting for 'ul.program'")
     assert (result.category, result.error_type) == (DATA_QUALITY_ERROR, "selector_missing")
@@ -711,7 +718,7 @@ def test_cli_survives_bytes_that_are_not_utf8() -> None:
         ("KeyError: 'eventDateTime'", "class:KeyError"),
         ("HTTP 503 from the Cinema City API", "http_status:503"),
         ("Venue not found", "rule:venue_not_found"),
-        ("Could not create performer for 'Sanah'", "reading:performer_matching_failed"),
+        ("Performer 'Sanah' could not be created", "reading:performer_matching_failed"),
         ("Something went wrong", "fallback"),
     ],
     ids=["typed", "class", "http_status", "rule", "reading", "fallback"],

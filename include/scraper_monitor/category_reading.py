@@ -76,9 +76,10 @@ _WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|(?<!\w)_(?:value|name|num|selecto
 # A word after "per" is the unit something is counted in ("seats per hall", "events per day"): what
 # the message is about is the count, not the hall.
 _UNIT_MARKERS = frozenset({"per"})
-# Only articles are dropped: other small words carry meaning in phrases ("in time", "cannot be",
-# "not of type"), and a cue is never a small word alone.
-_STOP = frozenset({"a", "an", "the"})
+# Only articles and the possessive "'s" are dropped ("the venue's address" reads "venue address"):
+# other small words carry meaning in phrases ("in time", "cannot be", "not of type"), and a cue is
+# never a small word alone.
+_STOP = frozenset({"a", "an", "the", "s"})
 # Longest first; a stem keeps at least three letters. "-er" stays: "server" is not "served", nor
 # "parser" "parsed".
 _SUFFIXES = (

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.categorize import accuracy, corpus_cases, held_out_cases
 from scraper_monitor.category import CATEGORIES, UNKNOWN_ERROR, categorize, default_cues
-from scraper_monitor.category_reading import CueError, load_cues
+from scraper_monitor.category_reading import CueError, load_cues, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,6 +99,12 @@ def test_the_unit_of_a_count_does_not_vote() -> None:
     result = categorize("Seats per auditorium (120) contradict the building's total of 100")
     assert (result.category, result.error_type) == ("data_quality_error", "inconsistent_counts")
     assert result.reading is not None and "auditorium" not in result.reading.cues
+
+
+def test_a_possessive_reads_like_the_compound() -> None:
+    # "the venue's address" is the address of a venue (geocoding), as "venue address" is.
+    assert tokens("The venue's address") == tokens("venue address")
+    assert categorize("Cannot turn the venue's address into a position").category == "geocoding_error"
 
 
 def test_a_quoted_title_cannot_vote() -> None:

@@ -54,7 +54,12 @@ _MAX_PHRASE = 3
 SUBJECT_WORDS = 3
 SUBJECT_BONUS = 1.5
 
-_URL = re.compile(r"\b(?:https?|wss?|ftp)://\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A URL, an e-mail address, or a host name alone ("kino.krakow.pl is offline"): its words name a
+# site, not what went wrong ("kino" would vote for a venue).
+_URL = re.compile(
+    r"\b(?:https?|wss?|ftp)://\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|\b(?:[A-Za-z0-9-]+\.)+(?i:pl|com|org|net|eu|io|de|uk|fr|cz|info|dev|app)\b(?![.\w-])"
+)
 # A quote that starts after a letter is an apostrophe ("can't"), not a quote.
 _QUOTED = re.compile(
     r"(?<![^\W\d_])'([^'\n]{0,200})'(?![^\W\d_])|\"([^\"\n]{0,200})\"|[„“]([^”\"\n]{0,200})[”\"]|`([^`\n]{0,200})`"

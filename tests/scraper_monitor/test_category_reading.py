@@ -107,6 +107,12 @@ def test_a_possessive_reads_like_the_compound() -> None:
     assert categorize("Cannot turn the venue's address into a position").category == "geocoding_error"
 
 
+def test_a_host_name_alone_does_not_vote() -> None:
+    # "kino" in kino.krakow.pl would vote for a venue; a host names a site, like a URL.
+    assert tokens("kino.krakow.pl is offline") == tokens("https://kino.krakow.pl/ is offline")
+    assert categorize("teatr-bagatela.pl is down").category == "network_error"
+
+
 def test_a_quoted_title_cannot_vote() -> None:
     # 'The Venue' and 'Artist of the Year' are data; the message is about display text.
     for message in ("Missing caption text for 'The Venue'", "Missing caption text for 'Artist of the Year'"):

@@ -413,6 +413,11 @@ def test_a_failed_action_on_a_domains_duplicate_records_is_that_domains_error() 
     assert categorize("Unable to merge duplicate showtimes 11 and 12").category == DUPLICATE_ERROR
 
 
+def test_failing_to_resolve_is_dns_only_for_a_host() -> None:
+    assert categorize("Failed to resolve 'cinema-city.pl'").error_type == "dns_error"
+    assert categorize("Failed to resolve venue 'Kino Mikro' to a CMS record").category == VENUE_ERROR
+
+
 def test_waiting_for_an_element_that_never_appears_is_the_page_not_the_network() -> None:
     result = categorize("page.wait_for_selector: Timeout 5000ms exceeded waiting for 'ul.program'")
     assert (result.category, result.error_type) == (DATA_QUALITY_ERROR, "selector_missing")

@@ -113,6 +113,13 @@ def test_a_host_name_alone_does_not_vote() -> None:
     assert categorize("teatr-bagatela.pl is down").category == "network_error"
 
 
+@pytest.mark.parametrize("spelling", ["MusicBrainz", "musicbrainz", "MUSICBRAINZ"])
+def test_a_service_name_is_a_cue_in_any_case(spelling: str) -> None:
+    # CamelCase splits into words ("music brainz"), lower case does not: the table has both.
+    result = categorize(f"{spelling} has no entry for 'Kwiat Jabłoni'")
+    assert result.category == "performer_error", result.reading
+
+
 def test_a_quoted_title_cannot_vote() -> None:
     # 'The Venue' and 'Artist of the Year' are data; the message is about display text.
     for message in ("Missing caption text for 'The Venue'", "Missing caption text for 'Artist of the Year'"):

@@ -418,6 +418,12 @@ def test_failing_to_resolve_is_dns_only_for_a_host() -> None:
     assert categorize("Failed to resolve venue 'Kino Mikro' to a CMS record").category == VENUE_ERROR
 
 
+def test_a_quota_of_requests_is_a_rate_limit_a_quota_of_disk_is_the_worker() -> None:
+    assert categorize("Daily API quota exceeded").error_type == "rate_limited"
+    result = categorize("OSError: [Errno 122] Disk quota exceeded: '/opt/airflow/logs'")
+    assert (result.category, result.error_type) == (UNKNOWN_ERROR, "disk_full")
+
+
 def test_waiting_for_an_element_that_never_appears_is_the_page_not_the_network() -> None:
     result = categorize("page.wait_for_selector: Timeout 5000ms exceeded waiting for 'ul.program'")
     assert (result.category, result.error_type) == (DATA_QUALITY_ERROR, "selector_missing")

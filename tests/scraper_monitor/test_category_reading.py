@@ -149,7 +149,7 @@ def test_held_out_accuracy_does_not_regress() -> None:
     reading improves, never lower them to let a change in."""
     held_out = accuracy(held_out_cases(ROOT))
     assert held_out.cases >= 690
-    assert held_out.share >= 0.95, held_out
+    assert held_out.share >= 0.96, held_out
     assert held_out.unknown_share < 0.03, held_out
 
 

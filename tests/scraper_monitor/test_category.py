@@ -424,6 +424,16 @@ def test_a_quota_of_requests_is_a_rate_limit_a_quota_of_disk_is_the_worker() -> 
     assert (result.category, result.error_type) == (UNKNOWN_ERROR, "disk_full")
 
 
+def test_a_class_named_with_another_packages_module_is_not_the_known_class() -> None:
+    # The text path agrees with isinstance on the live exception: Playwright's TimeoutError is no
+    # built-in TimeoutError, so the rules read what it says.
+    assert categorize("TimeoutError: timed out").matched_by == "class:TimeoutError"
+    assert categorize("builtins.TimeoutError: timed out").matched_by == "class:TimeoutError"
+    playwright = "playwright._impl._errors.TimeoutError: Page.wait_for_selector: Timeout 5000ms exceeded."
+    assert categorize(playwright).matched_by == "rule:selector_missing"
+    assert categorize("requests.exceptions.ConnectionError: boom").matched_by == "class:ConnectionError"
+
+
 def test_waiting_for_an_element_that_never_appears_is_the_page_not_the_network() -> None:
     result = categorize("page.wait_for_selector: Timeout 5000ms exceeded waiting for 'ul.program'")
     assert (result.category, result.error_type) == (DATA_QUALITY_ERROR, "selector_missing")

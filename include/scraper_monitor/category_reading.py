@@ -98,13 +98,19 @@ class CueError(ValueError):
     """The cue table cannot be used; the message names the file and the entry."""
 
 
+# Stems that are words of their own: "note" must not read "not", nor "late" "lat" (latitude) or "lone"
+# "lon".
+_RESERVED_STEMS = frozenset({"not", "lat", "lon", "lng"})
+
+
 @lru_cache(maxsize=8192)  # messages repeat their words; the suffix loop is most of the reading cost
 def _stem(word: str) -> str:
     for suffix, replacement in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 return word
-            return word[: -len(suffix)] + replacement
+            stem = word[: -len(suffix)] + replacement
+            return word if stem in _RESERVED_STEMS else stem
     return word
 
 

@@ -120,6 +120,12 @@ def test_a_service_name_is_a_cue_in_any_case(spelling: str) -> None:
     assert result.category == "performer_error", result.reading
 
 
+def test_a_stem_never_becomes_another_word() -> None:
+    # "late" once read "lat" (a latitude: geocoding) and "note" "not" (a negation).
+    assert tokens("Note: the site answered late") == ["note", "sit", "answer", "late"]
+    assert categorize("The site answered too late").category == "network_error"
+
+
 def test_a_quoted_title_cannot_vote() -> None:
     # 'The Venue' and 'Artist of the Year' are data; the message is about display text.
     for message in ("Missing caption text for 'The Venue'", "Missing caption text for 'Artist of the Year'"):

@@ -11,7 +11,8 @@
    here: an exception of a library that was never imported cannot exist, so looking only in
    ``sys.modules`` is exact and keeps this module free of Airflow and cheap to import;
    Text alone (a stored message, the CLI) is filed the same way by the class names it starts its
-   lines with ("KeyError: 'x'"), so the live exception and its stored text agree;
+   lines with ("KeyError: 'x'"), so the live exception and its stored text agree; a name given with
+   another package's module ("playwright._impl._errors.TimeoutError") is not the known class;
 3. an HTTP status: the ``http_status`` argument, a ``status``/``status_code``/``response.status_code``
    attribute in the chain (never on Airflow's own exceptions, whose ``status_code`` is meant for
    its REST API), or a status written in the text ("HTTP 503", "429 Client Error",
@@ -201,9 +202,9 @@ def _decide(
 
     # Text alone (the CLI, a stored message) names its exception classes ("Type: message" per line,
     # as describe() writes them); a class whose decision needs no object is filed by its name.
-    names = set() if chain else {n for m in _CLASS_NAME_IN_TEXT.finditer(text) for n in m.groups() if n}
+    names = set() if chain else _class_names_in_text(text)
     for known in _KNOWN_CLASSES:
-        if isinstance(known.decide, _Fixed) and known.name in names:
+        if isinstance(known.decide, _Fixed) and known.named_in(names):
             return (*known.decide.decision, f"class:{known.name}")
         cls = known.loaded()
         if cls is None:
@@ -267,6 +268,13 @@ class _KnownClass:
         module = sys.modules.get(self.module)
         cls = getattr(module, self.name, None) if module is not None else None
         return cls if isinstance(cls, type) else None
+
+    def named_in(self, names: set[tuple[str, str]]) -> bool:
+        """Whether the text names this class: by its name alone, or with a module of its package.
+        "playwright._impl._errors.TimeoutError" is Playwright's, not the built-in TimeoutError (a
+        wait for a selector, which the rules read), as isinstance would say of the live exception."""
+        package = self.module.split(".")[0]
+        return any(name == self.name and package_named in ("", package) for package_named, name in names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,8 +368,20 @@ _KNOWN_CLASSES: tuple[_KnownClass, ...] = (
 # "ReadTimeout: ..." at the start of a line, optionally with its module ("requests.exceptions."), or
 # a wrapped class as SQLAlchemy names it: "IntegrityError: (psycopg2.errors.UniqueViolation) ...".
 _CLASS_NAME_IN_TEXT = re.compile(
-    r"^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*):(?: \((?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\))?", re.MULTILINE
+    r"^((?:[A-Za-z_]\w*\.)*)([A-Za-z_]\w*):(?: \(((?:[A-Za-z_]\w*\.)*)([A-Za-z_]\w*)\))?", re.MULTILINE
 )
+
+
+def _class_names_in_text(text: str) -> set[tuple[str, str]]:
+    """(package, class name) of each "module.Class:" the text starts a line with; the package is ""
+    when the name stands alone. Built-in classes are named without a module."""
+    found = set()
+    for match in _CLASS_NAME_IN_TEXT.finditer(text):
+        for module, name in ((match[1], match[2]), (match[3], match[4])):
+            if name:
+                package = module.split(".")[0] if module else ""
+                found.add(("" if package == "builtins" else package, name))
+    return found
 
 
 # --- step 3: HTTP status -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Reading a message as a person would: what it is about, and how sure that reading is.
 
 The text rules (rules.py) know phrasings; a message nobody wrote a rule for ("Missing icon text for
-'pin'", "Could not create performer 'X'") still says what it is about in ordinary words: a field,
+'pin'", "Performer 'X' could not be created") still says what it is about in ordinary words: a field,
 a value's format, the page, a venue, a performer, a category, a duplicate, the network, a location.
 This layer runs after the rules and before ``unknown_error`` (see category.py) and answers with a
 topic (a category and an error type) and a confidence; below the table's threshold the caller keeps
@@ -13,8 +13,8 @@ articles dropped, a crude suffix stemmer so "created"/"creating"/"creation" meet
 (``reading_cues.yaml``, shipped in the package) gives weights to words and short phrases per topic,
 negative ones where a word means something else in a phrase ("went wrong", "does not exist"); the
 longest cue at a place wins, each cue counts once, half as much again among the first words (the
-subject). Record verbs (create, save, match) strengthen the entity category that leads. A category
-scores the sum of its topics' cues, and
+subject), and a word after "per" (the unit of a count) does not vote. Record verbs (create, save,
+match) strengthen the entity category that leads. A category scores the sum of its topics' cues, and
 
     confidence = (best - runner_up) / (best + prior)
 
@@ -54,7 +54,12 @@ _MAX_PHRASE = 3
 SUBJECT_WORDS = 3
 SUBJECT_BONUS = 1.5
 
-_URL = re.compile(r"\b(?:https?|wss?|ftp)://\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A URL, an e-mail address, or a host name alone ("kino.krakow.pl is offline"): its words name a
+# site, not what went wrong ("kino" would vote for a venue).
+_URL = re.compile(
+    r"\b(?:https?|wss?|ftp)://\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|\b(?:[A-Za-z0-9-]+\.)+(?i:pl|com|org|net|eu|io|de|uk|fr|cz|info|dev|app)\b(?![.\w-])"
+)
 # A quote that starts after a letter is an apostrophe ("can't"), not a quote.
 _QUOTED = re.compile(
     r"(?<![^\W\d_])'([^'\n]{0,200})'(?![^\W\d_])|\"([^\"\n]{0,200})\"|[„“]([^”\"\n]{0,200})[”\"]|`([^`\n]{0,200})`"
@@ -73,9 +78,13 @@ _FIELD = re.compile(r"\b[A-Za-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+(?:[A-Z][a-z0
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # A placeholder only as a word of its own: "ERR_NAME_NOT_RESOLVED" holds "_name_" too.
 _WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|(?<!\w)_(?:value|name|num|selector)_(?!\w)")
-# Only articles are dropped: other small words carry meaning in phrases ("in time", "cannot be",
-# "not of type"), and a cue is never a small word alone.
-_STOP = frozenset({"a", "an", "the"})
+# A word after "per" is the unit something is counted in ("seats per hall", "events per day"): what
+# the message is about is the count, not the hall.
+_UNIT_MARKERS = frozenset({"per"})
+# Only articles and the possessive "'s" are dropped ("the venue's address" reads "venue address"):
+# other small words carry meaning in phrases ("in time", "cannot be", "not of type"), and a cue is
+# never a small word alone.
+_STOP = frozenset({"a", "an", "the", "s"})
 # Longest first; a stem keeps at least three letters. "-er" stays: "server" is not "served", nor
 # "parser" "parsed".
 _SUFFIXES = (
@@ -89,13 +98,19 @@ class CueError(ValueError):
     """The cue table cannot be used; the message names the file and the entry."""
 
 
+# Stems that are words of their own: "note" must not read "not", nor "late" "lat" (latitude) or "lone"
+# "lon".
+_RESERVED_STEMS = frozenset({"not", "lat", "lon", "lng"})
+
+
 @lru_cache(maxsize=8192)  # messages repeat their words; the suffix loop is most of the reading cost
 def _stem(word: str) -> str:
     for suffix, replacement in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 return word
-            return word[: -len(suffix)] + replacement
+            stem = word[: -len(suffix)] + replacement
+            return word if stem in _RESERVED_STEMS else stem
     return word
 
 
@@ -173,7 +188,7 @@ class CueTable:
         found: dict[tuple[str, ...], float] = {}  # each cue counts once, at its first place
         covered_until = 0  # words inside a longer cue already found do not count again on their own
         for start, word in enumerate(words):
-            if word not in self.first_words:
+            if word not in self.first_words or (start and words[start - 1] in _UNIT_MARKERS):
                 continue
             for size in range(_MAX_PHRASE, 0, -1):
                 phrase = tuple(words[start : start + size])
@@ -279,6 +294,12 @@ def _parse(data: Any, *, categories: Collection[str], source: str) -> CueTable:
             votes = cues.setdefault(phrase, [])
             if any(topic == name for topic, _, _ in votes):  # "coordinate" and "coordinates" read alike
                 raise CueError(f"{where}: cue {written!r} reads like another cue of this topic")
+            # Two topics of one category voting for the same words would count them twice for it
+            # ("mismatch" and "mismatched" were both data quality and outweighed the subject).
+            category = topics[name].category
+            twins = [topic for topic, _, _ in votes if category and topics[topic].category == category]
+            if twins:
+                raise CueError(f"{where}: cue {written!r} reads like a cue of {twins[0]!r} ({category})")
             votes.append((name, float(weight), written))
     return CueTable(
         topics=topics,

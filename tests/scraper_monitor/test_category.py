@@ -23,9 +23,12 @@ from scraper_monitor.category import (
     CATEGORIES,
     DATA_QUALITY_ERROR,
     DUPLICATE_ERROR,
+    GEOCODING_ERROR,
     NETWORK_ERROR,
+    PERFORMER_ERROR,
     UNKNOWN_ERROR,
     VALIDATION_ERROR,
+    VENUE_ERROR,
     categorize,
     default_rules,
     describe,
@@ -386,6 +389,63 @@ def test_http_status_wins_over_text_rules() -> None:
     assert categorize("Venue not found").category == "venue_error"
 
 
+@pytest.mark.parametrize(
+    ("message", "category", "error_type", "plain"),
+    [
+        # The same failure of the network, said of a domain's own service and of no service.
+        ("Photon geocoding: daily quota exhausted", GEOCODING_ERROR, "rate_limited", "Daily quota exceeded"),
+        ("Artist search on Deezer timed out", PERFORMER_ERROR, "performer_matching_failed", "Timed out"),
+        ("Venue matching against Places API timed out", VENUE_ERROR, "venue_processing_failed", "Timed out"),
+    ],
+)
+def test_a_domains_own_service_failing_is_that_domains_error(
+    message: str, category: str, error_type: str, plain: str
+) -> None:
+    # The origin's nine categories file the domain before the network (origin-system.md 4.1).
+    assert (categorize(message).category, categorize(message).error_type) == (category, error_type)
+    assert categorize(plain).category == NETWORK_ERROR
+
+
+def test_a_failed_action_on_a_domains_duplicate_records_is_that_domains_error() -> None:
+    result = categorize("Unable to merge duplicate cinemas 1090 and 1097")
+    assert (result.category, result.error_type) == (VENUE_ERROR, "venue_processing_failed")
+    # Without a domain, a duplicate is a duplicate.
+    assert categorize("Unable to merge duplicate showtimes 11 and 12").category == DUPLICATE_ERROR
+
+
+def test_failing_to_resolve_is_dns_only_for_a_host() -> None:
+    assert categorize("Failed to resolve 'cinema-city.pl'").error_type == "dns_error"
+    assert categorize("Failed to resolve venue 'Kino Mikro' to a CMS record").category == VENUE_ERROR
+
+
+def test_a_quota_of_requests_is_a_rate_limit_a_quota_of_disk_is_the_worker() -> None:
+    assert categorize("Daily API quota exceeded").error_type == "rate_limited"
+    result = categorize("OSError: [Errno 122] Disk quota exceeded: '/opt/airflow/logs'")
+    assert (result.category, result.error_type) == (UNKNOWN_ERROR, "disk_full")
+
+
+def test_a_class_named_with_another_packages_module_is_not_the_known_class() -> None:
+    # The text path agrees with isinstance on the live exception: Playwright's TimeoutError is no
+    # built-in TimeoutError, so the rules read what it says.
+    assert categorize("TimeoutError: timed out").matched_by == "class:TimeoutError"
+    assert categorize("builtins.TimeoutError: timed out").matched_by == "class:TimeoutError"
+    playwright = "playwright._impl._errors.TimeoutError: Page.wait_for_selector: Timeout 5000ms exceeded."
+    assert categorize(playwright).matched_by == "rule:selector_missing"
+    assert categorize("requests.exceptions.ConnectionError: boom").matched_by == "class:ConnectionError"
+
+
+def test_waiting_for_an_element_that_never_appears_is_the_page_not_the_network() -> None:
+    result = categorize("page.wait_for_selector: Timeout 5000ms exceeded waiting for 'ul.program'")
+    assert (result.category, result.error_type) == (DATA_QUALITY_ERROR, "selector_missing")
+    assert categorize("page.goto: Timeout 30000ms exceeded").category == NETWORK_ERROR
+
+
+def test_a_dag_runs_own_timeout_is_airflows_bookkeeping_not_a_slow_site() -> None:
+    result = categorize("Marking dag run manual__2025-11-24 failed: dagrun_timeout exceeded")
+    assert (result.category, result.error_type) == (UNKNOWN_ERROR, "dagrun_timeout")
+    assert categorize("Task exceeded execution timeout of 0:10:00").error_type == "task_timeout"
+
+
 def test_status_attribute_is_read_by_duck_typing() -> None:
     class ClientResponseError(Exception):  # aiohttp-style: .status, no known class
         status = 429
@@ -679,7 +739,7 @@ def test_cli_survives_bytes_that_are_not_utf8() -> None:
         ("KeyError: 'eventDateTime'", "class:KeyError"),
         ("HTTP 503 from the Cinema City API", "http_status:503"),
         ("Venue not found", "rule:venue_not_found"),
-        ("Could not create performer for 'Sanah'", "reading:performer_matching_failed"),
+        ("Performer 'Sanah' could not be created", "reading:performer_matching_failed"),
         ("Something went wrong", "fallback"),
     ],
     ids=["typed", "class", "http_status", "rule", "reading", "fallback"],

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.categorize import accuracy, corpus_cases, held_out_cases
 from scraper_monitor.category import CATEGORIES, UNKNOWN_ERROR, categorize, default_cues
-from scraper_monitor.category_reading import CueError, load_cues
+from scraper_monitor.category_reading import CueError, load_cues, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
         ("Unexpected HTML structure in film details section", "data_quality_error", "page_structure"),
         ("Count mismatch: API says 48 events, body has 31", "data_quality_error", "inconsistent_counts"),
         ("Could not decode the response body as JSON", "data_quality_error", "parse_error"),
-        ("Could not create venue for event 8812", "venue_error", "venue_processing_failed"),
-        ("Could not create performer for 'Sanah'", "performer_error", "performer_matching_failed"),
-        ("Taxonomy lookup failed for 'Sztuka'", "category_error", "category_mapping_failed"),
+        ("Venue for event 8812 could not be created", "venue_error", "venue_processing_failed"),
+        ("Performer 'Sanah' could not be created", "performer_error", "performer_matching_failed"),
+        ("The taxonomy has no entry for 'Sztuka'", "category_error", "category_mapping_failed"),
         ("Same showtime scraped twice: kino-1090-512345", "duplicate_error", "duplicate_record"),
         ("Socket closed by the remote peer", "network_error", "connection_error"),
         ("Reverse lookup of coordinates failed", "geocoding_error", "geocoding_failed"),
@@ -85,6 +85,47 @@ def test_an_undecided_reading_is_kept_as_the_suggestion() -> None:
     assert not strict.reading.decided and strict.reading.cues[0] == "performer"
 
 
+def test_where_a_value_was_seen_makes_it_the_sources_problem() -> None:
+    # The field's words alone read as validation; "on the page" or "scraped as" place the value in
+    # the source: what the site shows is wrong.
+    assert categorize("Runtime must be a positive number").category == "validation_error"
+    for message in ("Runtime on the website is 0", "Premiere date displayed as 1970-01-01"):
+        result = categorize(message)
+        assert (result.category, result.error_type) == ("data_quality_error", "implausible_value"), message
+
+
+def test_the_unit_of_a_count_does_not_vote() -> None:
+    # "per auditorium" is what seats are counted in; the message is about counts that disagree.
+    result = categorize("Seats per auditorium (120) contradict the building's total of 100")
+    assert (result.category, result.error_type) == ("data_quality_error", "inconsistent_counts")
+    assert result.reading is not None and "auditorium" not in result.reading.cues
+
+
+def test_a_possessive_reads_like_the_compound() -> None:
+    # "the venue's address" is the address of a venue (geocoding), as "venue address" is.
+    assert tokens("The venue's address") == tokens("venue address")
+    assert categorize("Cannot turn the venue's address into a position").category == "geocoding_error"
+
+
+def test_a_host_name_alone_does_not_vote() -> None:
+    # "kino" in kino.krakow.pl would vote for a venue; a host names a site, like a URL.
+    assert tokens("kino.krakow.pl is offline") == tokens("https://kino.krakow.pl/ is offline")
+    assert categorize("teatr-bagatela.pl is down").category == "network_error"
+
+
+@pytest.mark.parametrize("spelling", ["MusicBrainz", "musicbrainz", "MUSICBRAINZ"])
+def test_a_service_name_is_a_cue_in_any_case(spelling: str) -> None:
+    # CamelCase splits into words ("music brainz"), lower case does not: the table has both.
+    result = categorize(f"{spelling} has no entry for 'Kwiat Jabłoni'")
+    assert result.category == "performer_error", result.reading
+
+
+def test_a_stem_never_becomes_another_word() -> None:
+    # "late" once read "lat" (a latitude: geocoding) and "note" "not" (a negation).
+    assert tokens("Note: the site answered late") == ["note", "sit", "answer", "late"]
+    assert categorize("The site answered too late").category == "network_error"
+
+
 def test_a_quoted_title_cannot_vote() -> None:
     # 'The Venue' and 'Artist of the Year' are data; the message is about display text.
     for message in ("Missing caption text for 'The Venue'", "Missing caption text for 'Artist of the Year'"):
@@ -114,7 +155,7 @@ def test_held_out_accuracy_does_not_regress() -> None:
     reading improves, never lower them to let a change in."""
     held_out = accuracy(held_out_cases(ROOT))
     assert held_out.cases >= 690
-    assert held_out.share >= 0.95, held_out
+    assert held_out.share >= 0.96, held_out
     assert held_out.unknown_share < 0.03, held_out
 
 
@@ -167,6 +208,12 @@ def test_the_shipped_cue_table_loads() -> None:
             "cue 'venues' reads like another cue of this topic",
         ),
         (
+            "threshold: 0.3\nprior: 1\nmin_score: 1\ntopics:\n"
+            "  t: {category: venue_error, error_type: x, cues: {hall: 1}}\n"
+            "  u: {category: venue_error, error_type: y, cues: {halls: 1}}\n",
+            "cue 'halls' reads like a cue of 't' (venue_error)",
+        ),
+        (
             "threshold: 0.3\nprior: 1\nmin_score: 1\n"
             "topics:\n  t: {category: venue_error, error_type: x, cues: {could not find the venue: 1}}\n",
             "must be 1 to 3 words",
@@ -183,6 +230,7 @@ def test_the_shipped_cue_table_loads() -> None:
         "unquoted-null",
         "bad-weight",
         "same-stem",
+        "same-stem-same-category",
         "long-phrase",
         "bad-threshold",
     ],

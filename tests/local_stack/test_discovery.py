@@ -116,7 +116,7 @@ def test_the_discovery_api_and_the_cli_show_each_citys_numbers(stack: Stack, dis
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
-    stats = {(c["city"], s["source"]): s["stats"] for c in answer.json()["cities"] for s in c["sources"]}
+    stats = {(s["source"], c["city"]): s["stats"] for c in answer.json()["cities"] for s in c["sources"]}
     for key in discovery_day["runs"]:
         assert stats[key]["runs"] >= 1 and stats[key]["last_run_id"] is not None, (key, stats[key])
     listing = cli(stack, "jobs", "list", "--city", "wroclaw", "--json", "--limit", "500")

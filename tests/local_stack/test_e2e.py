@@ -92,7 +92,7 @@ def test_the_monitors_own_dags_run_unasked_and_the_overview_says_when_one_stops(
     """Nobody unpauses them: they are on from their first parse, run, and the overview has no health
     line; pausing one makes the line name it and what the user loses, in the API and on the page."""
     api = stack.api()
-    assert {dag_id: api.dag(dag_id)["is_paused"] for dag_id in BACKGROUND_DAGS} == dict.fromkeys(
+    assert {dag_id: api.dag_details(dag_id)["is_paused"] for dag_id in BACKGROUND_DAGS} == dict.fromkeys(
         BACKGROUND_DAGS, False
     )
     session = requests.Session()

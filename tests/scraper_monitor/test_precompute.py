@@ -144,7 +144,7 @@ def test_the_overview_degrades_the_slo_column_when_the_store_is_too_slow_for_it(
     assert body["total"] == 1 and body["slo_as_of"] is None
     assert "scraper_monitor_snapshots" in body["slo_error"]
     assert all(s["slo"] is None for s in body["scrapers"])
-    assert "is it unpaused?" in page.text
+    assert "is it running?" in page.text
 
 
 def test_snapshot_dag_refreshes_them_under_real_airflow(

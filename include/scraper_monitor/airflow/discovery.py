@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 def source_params(api: AirflowApi, source: str) -> list[ParamSpec]:
     """The source DAG's params; a DAG Airflow does not know is a clear refusal."""
     try:
-        dumped = api.dag_params(source)
+        dumped = dict(api.dag_details(source).get("params") or {})
     except AirflowHttpError as exc:
         if exc.status == 404:
             raise discovery.DiscoveryError(f"Airflow has no DAG {source!r}") from exc

@@ -125,10 +125,6 @@ class AirflowApi:
         body = {"dag_run_id": run_id, "logical_date": None, "run_after": run_after, "conf": conf or {}}
         return self._call("POST", f"/dags/{_segment(dag_id)}/dagRuns", json=body)["dag_run_id"]
 
-    def dag_params(self, dag_id: str) -> dict[str, dict[str, Any]]:
-        """The DAG's params as Airflow describes them: name -> {value, schema, description}."""
-        return dict(self._call("GET", f"/dags/{_segment(dag_id)}/details").get("params") or {})
-
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/dags/{_segment(dag_id)}/dagRuns/{_segment(run_id)}")
 

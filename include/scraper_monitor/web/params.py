@@ -72,12 +72,10 @@ def _trend_days(value: int) -> int:
 
 def _city(
     city: Annotated[
-        str | None,
+        # The bound on the str branch: on the whole parameter it meets Blank's None (see _name).
+        Annotated[str, StringConstraints(max_length=CITY_MAX_CHARS)] | None,
         Blank,
-        Query(
-            max_length=CITY_MAX_CHARS,
-            description='only runs of this city: its key ("krakow") or its name ("Kraków")',
-        ),
+        Query(description='only runs of this city: its key ("krakow") or its name ("Kraków")'),
     ] = None,
 ) -> str | None:
     """The city filter as its key (``scraper_monitor.city``); what is not a city name is a 422."""

@@ -169,7 +169,10 @@ def test_alert_dag_file(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dag.schedule == "*/15 * * * *"
     assert dag.max_active_runs == 1 and not dag.catchup
     assert [t.task_id for t in dag.tasks] == ["evaluate"]
-    assert dag.tasks[0].retries == 0
+    # One retry after a minute: a first try lost at a deployment's start (the execution API timing
+    # out under start-up load) must not leave alerts dark for a whole interval; the stored alert state
+    # keeps a retry from posting twice.
+    assert dag.tasks[0].retries == 1 and dag.tasks[0].retry_delay.total_seconds() == 60
 
     monkeypatch.setenv("SCRAPER_MONITOR_ALERT_SCHEDULE", "@hourly")
     assert load().schedule == "@hourly"

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.airflow.rest import AirflowApi, AirflowUnreachable
 from scraper_monitor.airflow.web import may_trigger
+from scraper_monitor.city import CITY_MAX_CHARS
 from scraper_monitor.discovery import SeedCity, SeedSource
 from scraper_monitor.store import discovery as store
 from scraper_monitor.web import create_app
@@ -156,7 +157,7 @@ def test_the_api_answers_every_city_with_its_stats_and_changes(client: Client) -
         ({"days": "91"}, 422, "days"),
         ({"days": "week"}, 422, "days"),
         ({"city": "Warszawa!"}, 422, "city"),
-        ({"city": "x" * 81}, 422, "city"),
+        ({"city": "x" * (CITY_MAX_CHARS + 1)}, 422, "city"),
         ({"city": "gdansk"}, 404, "no city 'gdansk' in discovery"),
     ],
 )

@@ -54,7 +54,7 @@ CLOCK_TESTS := tests/scraper_monitor/web/test_api.py tests/scraper_monitor/web/t
 
 test: $(STAMP) debs lint
 	$(BIN)/pytest -q
-	CLOCKS="00:05|23:55" bash scripts/test-clock.sh -q $(CLOCK_TESTS)
+	CLOCK_PARALLEL=1 CLOCKS="00:05|23:55" bash scripts/test-clock.sh -q $(CLOCK_TESTS)
 
 # The whole suite at 00:05, 23:55 and Monday 00:05 UTC (about 25 minutes); CLOCKS=... to choose.
 test-clock: $(STAMP) debs

@@ -18,18 +18,41 @@ cd "$(dirname "$0")/.."
 command -v faketime >/dev/null || { echo "test-clock: faketime is missing; run 'make debs'" >&2; exit 2; }
 
 IFS='|' read -r -a clocks <<< "${CLOCKS:-00:05|23:55|monday 00:05}"
-status=0
-for clock in "${clocks[@]}"; do
+
+# One clock's run. With CLOCK_PARALLEL=1 the clocks run at once (`make test`: two runs on two cores
+# take little more than one), each with its own pytest basetemp (two sessions sharing one delete each
+# other's temporary folders) and its output printed whole when it ends.
+run_clock() {
+    local clock=$1 now target step offset
     now=$(date -u +%s)
     target=$(date -u -d "$clock" +%s)
     # `date -d "00:05"` is today's, `-d "monday 00:05"` this or next Monday's: step back into the past.
     step=$([[ "$clock" == *day* ]] && echo $((7 * 86400)) || echo 86400)
     while ((target > now)); do target=$((target - step)); done
     offset=$((target - now))
-    echo "== test-clock: $(date -u -d "@$target" '+%A %Y-%m-%d %H:%M:%S UTC') (offset ${offset}s): pytest $*"
-    if ! FAKETIME_NO_CACHE=1 faketime -f "$offset" .venv/bin/pytest "$@"; then
+    echo "== test-clock: $(date -u -d "@$target" '+%A %Y-%m-%d %H:%M:%S UTC') (offset ${offset}s): pytest ${*:2}"
+    if ! FAKETIME_NO_CACHE=1 faketime -f "$offset" .venv/bin/pytest "${@:2}"; then
         echo "== test-clock: FAILED with the clock at $clock UTC" >&2
-        status=1
+        return 1
     fi
-done
+}
+
+status=0
+if [[ "${CLOCK_PARALLEL:-0}" == 1 ]]; then
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    pids=()
+    for i in "${!clocks[@]}"; do
+        run_clock "${clocks[$i]}" "$@" --basetemp="$work/basetemp-$i" >"$work/clock-$i.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!clocks[@]}"; do
+        wait "${pids[$i]}" || status=1
+        cat "$work/clock-$i.log"
+    done
+else
+    for clock in "${clocks[@]}"; do
+        run_clock "$clock" "$@" || status=1
+    done
+fi
 exit $status

@@ -24,7 +24,7 @@ from tests.fixtures.stack import SCRAPER_MONITOR, Stack, wait_for
 pytestmark = pytest.mark.e2e
 
 CITIES = ("krakow", "warszawa", "wroclaw")
-SOURCES = "{cinema_city: {settings: {days_ahead: 2}}, kino_krakow: {settings: {days_ahead: 2}}}"
+SOURCES = "{cinema_city: {settings: {days_ahead: 1}}, kino_krakow: {settings: {days_ahead: 1}}}"
 SEED = f"""
 cities:
   - {{city: krakow, name: Kraków, sources: {SOURCES}}}

@@ -18,10 +18,8 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -30,11 +28,13 @@ import yaml
 from local_stack.private import free_port
 from tests.airflow_env import ROOT
 from tests.fixtures.slack import SlackReceiver
-from tests.fixtures.stack import Stack
+from tests.fixtures.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
 RULE = "ScraperMonitorMetricsAbsent"
+#: The rules evaluate every second: poll faster than the stack tests' 2 s.
+FAST_POLL_S = 0.2
 TOKEN_SCRIPT = ROOT / "include" / "prometheus" / "airflow-token.sh"
 
 
@@ -43,15 +43,6 @@ def binary(*names: str) -> str:
         if path := shutil.which(name):
             return path
     pytest.fail(f"{names[0]} is not installed: run scripts/install-debian-packages.sh")
-
-
-def wait_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 def render_prometheus(folder: Path, api_port: int, alertmanager_port: int, token: Path) -> Path:
@@ -181,8 +172,10 @@ def test_a_rule_fires_and_resolves_through_alertmanager_to_slack(
     )
     prom = f"http://127.0.0.1:{prom_port}"
     try:
-        wait_until(ready(f"http://127.0.0.1:{am_port}/-/ready", alertmanager), 30, "Alertmanager")
-        wait_until(ready(f"{prom}/-/ready", prometheus), 30, "Prometheus")
+        wait_for(
+            ready(f"http://127.0.0.1:{am_port}/-/ready", alertmanager), 30, "Alertmanager", poll_s=FAST_POLL_S
+        )
+        wait_for(ready(f"{prom}/-/ready", prometheus), 30, "Prometheus", poll_s=FAST_POLL_S)
 
         def alert_state() -> str | None:
             alerts = requests.get(f"{prom}/api/v1/alerts", timeout=2).json()["data"]["alerts"]
@@ -196,17 +189,22 @@ def test_a_rule_fires_and_resolves_through_alertmanager_to_slack(
                 seen.append(state)
             return state == "firing"
 
-        wait_until(firing, 30, f"{RULE} firing")
+        wait_for(firing, 30, f"{RULE} firing", poll_s=FAST_POLL_S)
         assert seen == ["pending", "firing"]
 
         def refused() -> str:
             targets = requests.get(f"{prom}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
             return targets[0]["lastError"] if targets and targets[0]["health"] == "down" else ""
 
-        assert wait_until(refused, 10, "a refused scrape") == "server returned HTTP status 403 Forbidden"
+        assert (
+            wait_for(refused, 10, "a refused scrape", poll_s=FAST_POLL_S)
+            == "server returned HTTP status 403 Forbidden"
+        )
 
         for channel in ("ONCALL", "TEAM"):  # critical: on-call, and the team channel through `continue`
-            [fired] = wait_until(lambda c=channel: messages(slack, c), 30, f"a firing message in {channel}")
+            [fired] = wait_for(
+                lambda c=channel: messages(slack, c), 30, f"a firing message in {channel}", poll_s=FAST_POLL_S
+            )
             assert RULE in fired and "No scraper monitor metrics for 15 minutes" in fired
             assert "🔴" in fired and "✅" not in fired
 
@@ -217,13 +215,14 @@ def test_a_rule_fires_and_resolves_through_alertmanager_to_slack(
             answer = requests.get(f"{prom}/api/v1/query", params={"query": query}, timeout=2).json()
             return bool(answer["data"]["result"])
 
-        wait_until(series, 30, "a successful scrape of /scraper-monitor/metrics")
-        wait_until(lambda: alert_state() is None, 30, f"{RULE} resolved in Prometheus")
+        wait_for(series, 30, "a successful scrape of /scraper-monitor/metrics", poll_s=FAST_POLL_S)
+        wait_for(lambda: alert_state() is None, 30, f"{RULE} resolved in Prometheus", poll_s=FAST_POLL_S)
         for channel in ("ONCALL", "TEAM"):
-            resolved = wait_until(
+            resolved = wait_for(
                 lambda c=channel: [m for m in messages(slack, c) if "✅" in m],
                 30,
                 f"a resolved message in {channel}",
+                poll_s=FAST_POLL_S,
             )
             assert RULE in resolved[0]
     except AssertionError as exc:

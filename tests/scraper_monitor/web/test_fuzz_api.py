@@ -20,7 +20,7 @@ from schemathesis import checks
 from scraper_monitor.web.app import create_app
 from tests.fixtures.stack import Stack
 
-EXAMPLES = 25
+EXAMPLES = 15
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,

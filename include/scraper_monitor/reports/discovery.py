@@ -70,33 +70,37 @@ class DiscoveryOut(BaseModel):
     changes: list[ChangeOut]
 
 
-# One pass over the window's rows of the configured city-sources: a run failed when any of its task
-# instances ended failed or upstream_failed (retries that later succeeded are `retrying`, not failed).
+# Runs first, from the window's narrow columns (a run failed when any of its task instances ended
+# failed or upstream_failed; retries that later succeeded are `retrying`, not failed), then each
+# city-source's counts and newest run; the last error is read apart, from failed rows only, so the
+# run grouping never carries error messages.
 _STATS = """
-WITH rows AS (
-    SELECT e.dag_id, e.city, e.run_id, e.state, e.error_category, e.error_message,
-           coalesce(e.started_at, e.recorded_at) AS at
+WITH runs AS (
+    SELECT e.dag_id, e.city, e.run_id, min(coalesce(e.started_at, e.recorded_at)) AS started,
+           bool_or(e.state = ANY(%(failing)s)) AS failed
     FROM task_executions e
     JOIN discovery_sources s ON s.source = e.dag_id AND s.city = e.city
     WHERE coalesce(e.started_at, e.recorded_at) >= %(since)s
-), runs AS (
-    SELECT dag_id, city, run_id, min(at) AS started, bool_or(state = ANY(%(failing)s)) AS failed
-    FROM rows GROUP BY dag_id, city, run_id
+    GROUP BY e.dag_id, e.city, e.run_id
 ), per_source AS (
-    SELECT DISTINCT ON (dag_id, city) dag_id, city, run_id AS last_run_id, started AS last_run_at,
-           count(*) OVER w AS runs, count(*) FILTER (WHERE failed) OVER w AS failed
-    FROM runs
-    WINDOW w AS (PARTITION BY dag_id, city)
-    ORDER BY dag_id, city, started DESC
+    SELECT dag_id, city, count(*) AS runs, count(*) FILTER (WHERE failed) AS failed,
+           (array_agg(run_id ORDER BY started DESC))[1] AS last_run_id, max(started) AS last_run_at
+    FROM runs GROUP BY dag_id, city
 ), last_error AS (
-    SELECT DISTINCT ON (dag_id, city) dag_id, city, error_category, error_message, at
-    FROM rows WHERE state = %(failed)s
-    ORDER BY dag_id, city, at DESC
+    SELECT DISTINCT ON (e.dag_id, e.city) e.dag_id, e.city, e.error_category, e.error_message,
+           coalesce(e.started_at, e.recorded_at) AS at
+    FROM task_executions e
+    JOIN discovery_sources s ON s.source = e.dag_id AND s.city = e.city
+    WHERE e.state = %(failed)s AND coalesce(e.started_at, e.recorded_at) >= %(since)s
+    ORDER BY e.dag_id, e.city, coalesce(e.started_at, e.recorded_at) DESC
 )
 SELECT p.dag_id, p.city, p.runs, p.failed, p.last_run_id, p.last_run_at,
        l.error_category, l.error_message, l.at AS error_at
 FROM per_source p LEFT JOIN last_error l USING (dag_id, city)
 """
+#: Grouping a window's rows by run hashes them in memory; at the default 4 MB a fleet's week spills
+#: to disk and takes twice as long (docs/BENCHMARKS.md, "City discovery").
+STATS_WORK_MEM = "16MB"
 
 
 def stats(conn: psycopg.Connection, days: int, now: datetime) -> dict[tuple[str, str], SourceStats]:
@@ -105,7 +109,8 @@ def stats(conn: psycopg.Connection, days: int, now: datetime) -> dict[tuple[str,
     check_range("days", days, 1, MAX_DAYS)
     params = {"since": now - timedelta(days=days), "failing": [FAILED, UPSTREAM_FAILED], "failed": FAILED}
     out = {}
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SET LOCAL work_mem = '{STATS_WORK_MEM}'")
         for r in cur.execute(_STATS, params):
             out[(r["city"], r["dag_id"])] = SourceStats(
                 runs=r["runs"],

@@ -11,6 +11,7 @@ the step that triggers writes it, for the triggers that happened only.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import jsonschema
+import yaml
 
 from scraper_monitor.city import city_key
 
@@ -141,6 +143,18 @@ def check_settings(source: str, settings: Mapping[str, Any], params: Iterable[Pa
     if problems:
         raise SettingsRefused(source, problems)
     return dict(settings)
+
+
+def setting_value(name: str, text: str) -> Any:
+    """A setting typed as text (the CLI's ``--setting KEY=VALUE``, a field of the Discovery panel) as
+    its value: YAML, so 3 is a number and abc a text; a YAML-only value (a date) is refused, since a
+    run's conf is JSON."""
+    try:
+        value = yaml.safe_load(text)
+        json.dumps(value)
+    except (yaml.YAMLError, TypeError, ValueError):
+        raise DiscoveryError(f"{name}: cannot read {text!r} as a value") from None
+    return value
 
 
 class SettingsRefused(DiscoveryError):

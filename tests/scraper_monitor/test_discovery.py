@@ -109,3 +109,13 @@ def test_the_seed_file_is_read_field_by_field() -> None:
     ]:
         with pytest.raises(DiscoveryError, match=message):
             discovery.parse_seed(bad)
+
+
+def test_a_typed_setting_is_read_as_yaml_and_must_fit_a_runs_json_conf() -> None:
+    assert discovery.setting_value("days_ahead", "3") == 3
+    assert discovery.setting_value("city_name", "Kraków") == "Kraków"
+    assert discovery.setting_value("flag", "true") is True
+    with pytest.raises(DiscoveryError, match="day: cannot read '2026-12-07' as a value"):
+        discovery.setting_value("day", "2026-12-07")  # a YAML date: no JSON for it
+    with pytest.raises(DiscoveryError, match="cannot read"):
+        discovery.setting_value("x", "[unclosed")

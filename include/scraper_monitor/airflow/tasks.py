@@ -7,6 +7,7 @@ Airflow's connection and returns a small JSON report (shown as the task's XCom).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any
 
 from scraper_monitor import settings
@@ -144,10 +145,8 @@ def queue_due_sources(at: Any, dry_run: bool) -> dict[str, Any]:
         results = queue_due(airflow_api(), conn, at, dry_run=dry_run)
     for item in results:
         log.info("%s %s: %s %s %s", item.city, item.source, item.outcome, item.run_id, item.detail)
-    counts: dict[str, int] = {}
-    for item in results:
-        counts[item.outcome] = counts.get(item.outcome, 0) + 1
-    report = {"dry_run": dry_run, "counts": counts, "sources": [i.to_json() for i in results]}
+    counts = Counter(item.outcome for item in results)
+    report = {"dry_run": dry_run, "counts": dict(counts), "sources": [i.to_json() for i in results]}
     failed = [f"{i.city}/{i.source}: {i.detail}" for i in results if i.outcome == "failed"]
     if failed:
         raise TriggersFailed(f"{len(failed)} of {len(results)} triggers failed: {'; '.join(failed)}")

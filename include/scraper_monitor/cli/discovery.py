@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scraper_monitor import discovery, settings
 from scraper_monitor.airflow import discovery as door
 from scraper_monitor.airflow import rest
@@ -194,10 +192,7 @@ def _setting(raw: str) -> tuple[str, Any]:
     key, sep, value = raw.partition("=")
     if not sep or not key:
         raise CliError(f"--setting takes KEY=VALUE, got {raw!r}")
-    try:
-        return key.strip(), yaml.safe_load(value)
-    except yaml.YAMLError as exc:
-        raise CliError(f"--setting {key}: cannot read {value!r} ({exc.problem})") from exc
+    return key.strip(), discovery.setting_value(key.strip(), value)
 
 
 def _set(args: argparse.Namespace) -> int:

@@ -145,16 +145,6 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _value(name: str, text: str) -> Any:
-    """A typed value as the CLI reads ``--setting KEY=VALUE``: YAML, so 3 is a number and abc a text."""
-    try:
-        value = yaml.safe_load(text)
-        json.dumps(value)  # dates and other YAML-only values cannot be a run's conf
-    except (yaml.YAMLError, TypeError, ValueError):
-        raise DiscoveryError(f"{name}: cannot read {text!r} as a value") from None
-    return value
-
-
 def _source_forms(airflow: Airflow, answer: report.DiscoveryOut) -> dict[str, SourceForm]:
     """Each source's edit form, by "city/source"; each source DAG's params are asked for once."""
     specs: dict[str, list[ParamSpec] | str] = {}
@@ -357,7 +347,7 @@ def _edit(
         for name, text in entered.items():
             if text.strip():
                 try:
-                    new_settings[name] = _value(name, text)
+                    new_settings[name] = discovery.setting_value(name, text)
                 except DiscoveryError as exc:
                     failed.problems[name] = str(exc)
         if new_settings == dict(entry.settings):

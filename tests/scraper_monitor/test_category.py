@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import json
-import os
 import re
 import socket
 import subprocess
@@ -36,11 +35,11 @@ from scraper_monitor.category import (
 )
 from scraper_monitor.rules import RuleError, RuleSet
 from scrapers import errors
+from tests.fixtures.cli import CLI, CliResult, run_cli
 from tests.fixtures.loopback import serve_handler
 
 CORPUS_PATH = Path(__file__).resolve().parents[1] / "data" / "error_corpus.yaml"
 CORPUS: list[dict] = yaml.safe_load(CORPUS_PATH.read_text(encoding="utf-8"))["cases"]
-CLI = Path(sys.executable).parent / "scraper-monitor"
 
 
 def _case_id(index: int, case: dict) -> str:
@@ -679,13 +678,9 @@ def test_a_search_that_runs_out_of_time_counts_as_no_match(
 # --- the CLI -------------------------------------------------------------------------------------
 
 
-def _cli(*args: str, stdin: str, env_rules: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != settings.ERROR_RULES_ENV}
-    if env_rules is not None:
-        env[settings.ERROR_RULES_ENV] = str(env_rules)
-    return subprocess.run(
-        [str(CLI), "categorize", *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
-    )
+def _cli(*args: str, stdin: str, env_rules: Path | None = None) -> CliResult:
+    env = {} if env_rules is None else {settings.ERROR_RULES_ENV: str(env_rules)}
+    return run_cli("categorize", *args, env=env, stdin=stdin)
 
 
 def test_cli_categorizes_stdin_line_by_line() -> None:

@@ -16,7 +16,8 @@ import pytest
 from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.airflow.task_instances import dag_structure, task_instance_record
 from scraper_monitor.settings import airflow_credentials, airflow_url
-from tests.fixtures.cli_store import CC_RUN, Seeded, run_cli, seeded_store
+from tests.fixtures.cli import run_cli
+from tests.fixtures.cli_store import CC_RUN, Seeded, seeded_store
 
 
 @pytest.fixture

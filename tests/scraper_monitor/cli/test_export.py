@@ -13,12 +13,12 @@ import pytest
 from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.cli.export import COLUMNS
 from scraper_monitor.store.rows import Execution
+from tests.fixtures.cli import run_cli
 from tests.fixtures.cli_store import (
     FORMULA_MESSAGE,
     FORMULA_SILENT_REASON,
     FORMULA_SKIP_REASON,
     Seeded,
-    run_cli,
     seeded_store,
 )
 

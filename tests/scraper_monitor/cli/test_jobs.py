@@ -15,15 +15,8 @@ import pytest
 
 from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.store.rows import Execution
-from tests.fixtures.cli_store import (
-    CLI,
-    FORMULA_MESSAGE,
-    HTTP_503,
-    Seeded,
-    cli_env,
-    run_cli,
-    seeded_store,
-)
+from tests.fixtures.cli import CLI, cli_env, run_cli
+from tests.fixtures.cli_store import FORMULA_MESSAGE, HTTP_503, Seeded, seeded_store
 
 
 @pytest.fixture

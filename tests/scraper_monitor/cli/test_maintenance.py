@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,17 +13,7 @@ from scraper_monitor.store import migrate, spool
 from scraper_monitor.store.db import connect
 from scraper_monitor.store.persist import save
 from tests.factories import count, make_summary
-
-CLI = str(Path(sys.executable).with_name("scraper-monitor"))
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPER_MONITOR_")}
-    return subprocess.run(
-        [CLI, *args], env=base | (env or {}), cwd=cwd, capture_output=True, text=True, timeout=60
-    )
+from tests.fixtures.cli import run_cli
 
 
 def test_db_upgrade_then_maintenance_commands(pg_dsn: str, tmp_path: Path) -> None:
@@ -78,7 +65,7 @@ def test_dsn_comes_from_the_local_env_file(pg_dsn: str, tmp_path: Path) -> None:
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
-    no_store = run_cli("prune", cwd=tmp_path)
+    no_store = run_cli("prune", env={"SCRAPER_MONITOR_HOME": str(tmp_path)})  # a project without .local/
     assert no_store.returncode == 2
     assert no_store.stderr.count("\n") == 1 and "no monitor store configured" in no_store.stderr
     assert run_cli("rollup", "--days", "0", "--dsn", "x").returncode == 2

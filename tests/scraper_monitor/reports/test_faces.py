@@ -19,7 +19,8 @@ from scraper_monitor.state import FAILED
 from scraper_monitor.store import migrate, rollup
 from scraper_monitor.web import create_app
 from tests.factories import make_summary, save_all
-from tests.fixtures.cli_store import CC_RUN, Seeded, run_cli, seeded_store
+from tests.fixtures.cli import run_cli
+from tests.fixtures.cli_store import CC_RUN, Seeded, seeded_store
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +132,7 @@ def city_api(city_store: str) -> Iterator[TestClient]:
 
 def test_one_citys_answers_are_the_same_in_the_cli_and_the_api(city_store: str, city_api: TestClient) -> None:
     store = Seeded(dsn=city_store, rows=0)
-    # The CLI spells the city as Cinema City does, the API as Kino Krakow does: one city. (One
-    # command per city each: every CLI call is a new process, seconds each.)
+    # The CLI spells the city as Cinema City does, the API as Kino Krakow does: one city.
     for cli_args, path, params in [
         (("trends", "--days", "7", "--city", "Kraków"), "/api/trends", {"days": 7, "city": "krakow"}),
         (

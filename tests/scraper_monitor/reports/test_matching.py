@@ -20,7 +20,7 @@ from scraper_monitor.web import create_app
 from scrapers.outcome import ItemOutcome
 from tests.factories import NOW, film, make_summary, save_all
 from tests.fixtures.alert_store import migrated_store_fixture, store_fixture  # noqa: F401
-from tests.fixtures.cli_store import run_cli
+from tests.fixtures.cli import run_cli
 
 XSS_TITLE = "<script>alert('film')</script> Dom dobry"
 TARGET = slo.DEFAULT_MATCHING  # 80 % from at least 10 films; matches below 80 % listed

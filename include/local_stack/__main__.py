@@ -94,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         start_stack(paths, env, args.scenario)
         return 0
 
+    from scraper_monitor.airflow.rest import AirflowUnreachable
+
     try:
         return demo(paths, env, args.scenario, serve=args.command == "demo")
+    except AirflowUnreachable as exc:
+        raise SystemExit(f"{args.command}: {exc}; see {paths.logs / 'api-server.log'}") from None
     finally:
         if args.command in ("e2e", "demo"):
             processes.stop_all(paths)

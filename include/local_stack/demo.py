@@ -18,7 +18,7 @@ from local_stack.paths import Paths
 from local_stack.run_report import read_chain, report_lines
 from local_stack.settings import api_url
 from local_stack.verdict import CHAINS, Verdict, judge, observe
-from scraper_monitor.airflow.rest import AirflowApi, AirflowHttpError
+from scraper_monitor.airflow.rest import AirflowApi, AirflowHttpError, AirflowUnreachable
 from sitesim.predict import CannotPredict
 from sitesim.scenario import Scenario, load
 
@@ -73,7 +73,7 @@ def _trigger_for(api: AirflowApi, dag_id: str, day: date) -> str:
         return api.trigger(dag_id, datetime.combine(day, datetime.now(UTC).time(), UTC).isoformat())
 
 
-def run_chains(api: AirflowApi, day: date, timeout_s: float = 900) -> dict[str, str]:
+def run_chains(api: AirflowApi, day: date, timeout_s: float = 900, poll_s: float = 5) -> dict[str, str]:
     """Run both chains for logical date ``day`` (the simulator's day 0) and wait for them to finish."""
     runs = {}
     for dag_id in CHAINS:
@@ -85,12 +85,19 @@ def run_chains(api: AirflowApi, day: date, timeout_s: float = 900) -> dict[str, 
     while len(finished) < len(runs):
         if time.monotonic() > deadline:
             raise SystemExit(f"chains still running after {timeout_s:.0f}s")
-        time.sleep(5)
+        time.sleep(poll_s)
         for dag_id, run_id in runs.items():
             if dag_id in finished:
                 continue
-            state = api.dag_run(dag_id, run_id)["state"]
-            print(_progress_line(dag_id, api.task_instances(dag_id, run_id)), flush=True)
+            try:
+                state = api.dag_run(dag_id, run_id)["state"]
+                tis = api.task_instances(dag_id, run_id)
+            except AirflowUnreachable as exc:
+                # A busy machine (the api-server shares it with the tasks) answers late now and then:
+                # the runs go on without us, so a late answer is a line and another look, not the end.
+                print(f"  {dag_id}: {exc}; asking again", flush=True)
+                continue
+            print(_progress_line(dag_id, tis), flush=True)
             if state in FINAL_RUN_STATES:
                 finished.add(dag_id)
                 print(f"  {dag_id} finished: run {state}", flush=True)

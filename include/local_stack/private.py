@@ -56,9 +56,14 @@ def _clean_environment() -> dict[str, str]:
 
 @contextmanager
 def private_stack(
-    state_dir: Path, scenario: str, extra_env: dict[str, str] | None = None, executor: str = LOCAL
+    state_dir: Path,
+    scenario: str,
+    extra_env: dict[str, str] | None = None,
+    executor: str = LOCAL,
+    root: Path | None = None,
 ) -> Iterator[PrivateStack]:
-    root = project_root()
+    """A stack of this checkout (``root``: the project found from here) in ``state_dir``."""
+    root = root or project_root()
     env = _clean_environment() | {
         "SCRAPER_STACK_DIR": str(state_dir),
         "AIRFLOW_PORT": str(free_port()),

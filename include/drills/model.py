@@ -22,6 +22,7 @@ class Outcome:
     lost: int = 0
     duplicated: int = 0
     monitoring_failures: int = 0  # task failures caused by the monitor
+    killed_failures: int = 0  # task instances that failed because the drill killed their tries
     alerts_sent: int | None = None
     alerts_lost: int | None = None
     alerts_duplicated: int | None = None

@@ -60,8 +60,11 @@ def render(command: str, ran: list[Ran], root: Path) -> str:
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     details = ["", "## What the user saw", ""]
     for r in ran:
+        killed = r.outcome.killed_failures
+        by_drill = f" {killed} task instances failed because the drill killed their tries." if killed else ""
         details.append(
-            f"- **{r.drill.name}** ({r.seconds:.0f} s; counts: {r.drill.counts}): {r.outcome.user_saw}"
+            f"- **{r.drill.name}** ({r.seconds:.0f} s; counts: {r.drill.counts}): {r.outcome.user_saw}."
+            + by_drill
         )
         details += [f"  - problem: {p}" for p in r.outcome.problems]
     return "\n".join(head + rows + details) + "\n"

@@ -5,7 +5,8 @@ The counts come from comparing Airflow's tries (REST API, as `scraper-monitor re
 with the store's rows: lost = a try Airflow ran whose own summary is not in the store (a row the repair
 wrote from Airflow's record counts as lost too: the task's summary never arrived), duplicated = more
 than one row for one try. Task failures caused by monitoring = failed task instances beyond what the
-scenario predicts (the demo scenario fails some units by design).
+scenario predicts (the demo scenario fails some units by design; the simulator is reset before each
+drill's runs so they meet its faults afresh), less those the drill itself killed out of retries.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from drills.model import Outcome
 from local_stack import processes
 from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES, FINAL_RUN_STATES, trigger_for
@@ -29,6 +32,7 @@ from local_stack.verdict import CHAINS, observe
 from scraper_monitor.airflow.rest import AirflowApi, AirflowError
 from scraper_monitor.airflow.task_instances import rest_tries
 from scraper_monitor.reconcile import compare, latest_tries
+from scraper_monitor.recording import FAILED_FROM_OUTSIDE
 from scraper_monitor.reports import executions
 from scraper_monitor.settings import MAINTENANCE_SCHEDULE_ENV
 from scraper_monitor.store.db import connect
@@ -93,6 +97,9 @@ class DrillStack:
         finished, and wait until both runs end. The wait rides out an api-server that is down."""
         api = self.api()
         day = self.running.simulator_day()
+        # Each drill's runs meet the scenario's faults afresh, so the prediction they are judged by holds.
+        sim = f"http://127.0.0.1:{self.running.env['SITESIM_PORT']}"
+        requests.post(f"{sim}/_sitesim/reset", timeout=10).raise_for_status()
         runs = {dag_id: trigger_for(api, dag_id, day) for dag_id in CHAINS}
         for dag_id in CHAINS:
             api.unpause(dag_id)
@@ -147,7 +154,17 @@ class DrillStack:
                 outcome.lost += sum(1 for r in rows if r.recovered)
                 outcome.duplicated += sum(n - 1 for n in per_try.values() if n > 1)
                 outcome.problems += [f"{dag_id}: {d.text}" for d in differences if d.kind != "missing_row"]
-                observed = observe(api.task_instances(dag_id, run_id), self.monitor_dsn, dag_id, run_id)
+                task_instances = api.task_instances(dag_id, run_id)
+                observed = observe(task_instances, self.monitor_dsn, dag_id, run_id)
+                # A try the drill killed fails from outside; a task whose retries it used up is the
+                # drill's failure, not the monitor's.
+                killed = {(r.task_id, r.map_index) for r in rows if r.error_message == FAILED_FROM_OUTSIDE}
+                failed_killed = sum(
+                    1
+                    for ti in task_instances
+                    if ti["state"] == "failed" and (ti["task_id"], ti["map_index"]) in killed
+                )
+                outcome.killed_failures += failed_killed
                 try:
                     predicted = scenario.predict(
                         dag_id,
@@ -159,9 +176,8 @@ class DrillStack:
                 except CannotPredict as exc:
                     outcome.problems.append(f"{dag_id}: no prediction to judge failures by ({exc})")
                     continue
-                outcome.monitoring_failures += sum(
-                    max(0, observed[k] - predicted.get(k, 0)) for k in FAILURE_KEYS
-                )
+                excess = sum(max(0, observed[k] - predicted.get(k, 0)) for k in FAILURE_KEYS)
+                outcome.monitoring_failures += max(0, excess - failed_killed)
         return outcome
 
 

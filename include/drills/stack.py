@@ -29,7 +29,7 @@ from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES, FINAL_RUN_ST
 from local_stack.paths import Paths, project_root
 from local_stack.private import PrivateStack, private_stack
 from local_stack.verdict import CHAINS, observe
-from scraper_monitor.airflow.rest import AirflowApi, AirflowError
+from scraper_monitor.airflow.rest import AirflowApi, AirflowError, AirflowUnreachable
 from scraper_monitor.airflow.task_instances import rest_tries
 from scraper_monitor.reconcile import compare, latest_tries
 from scraper_monitor.recording import FAILED_FROM_OUTSIDE
@@ -48,6 +48,8 @@ HEARTBEAT_TIMEOUT_S = "30"
 FINISHED = {"success", "failed", "skipped", "upstream_failed"}
 FAILURE_KEYS = ("sync_failed", "units_failed", "films_failed")
 CHAINS_TIMEOUT_S = 900
+API_TIMEOUT_S = 120.0
+LOGIN_ATTEMPTS = 5
 
 #: A fault: breaks something, waits, repairs it; returns what it did, in words.
 Fault = Callable[["DrillStack"], str]
@@ -79,7 +81,21 @@ class DrillStack:
         return Path(self.running.env["SCRAPER_MONITOR_SPOOL"])
 
     def api(self) -> AirflowApi:
-        return self.running.api()
+        """A logged-in client that waits longer than the CLI's: a loaded machine's api-server may take
+        more than 30 s to answer, and a login that times out is tried again."""
+        login = self.running.login
+
+        def client() -> AirflowApi:
+            return AirflowApi(
+                login["username"], login["password"], base_url=self.running.api_url, timeout_s=API_TIMEOUT_S
+            )
+
+        for _ in range(LOGIN_ATTEMPTS - 1):
+            try:
+                return client()
+            except AirflowUnreachable:
+                time.sleep(5)
+        return client()
 
     def kill(self, component: str) -> None:
         """SIGKILL an Airflow component and its children (tasks the scheduler's executor runs)."""
@@ -120,7 +136,11 @@ class DrillStack:
                     )
                     injected["load"] = f"{running} task instances running or queued"
                     say(f"  injecting at {injected['at']} ({injected['load']})")
-                    injected["fault"] = fault(self)
+                    try:
+                        injected["fault"] = fault(self)
+                    except BaseException as exc:  # handed to the drill's thread below
+                        injected["error"] = f"{type(exc).__name__}: {exc}"
+                        return
                     say(f"  {injected['fault']}")
                     return
                 time.sleep(0.5)
@@ -129,6 +149,8 @@ class DrillStack:
         injector.start()
         states = _wait_for_runs(api, runs, started, say)
         injector.join(180)
+        if "error" in injected:
+            raise RuntimeError(f"the fault could not be injected or repaired: {injected['error']}")
         if "fault" not in injected:
             raise RuntimeError("the chains ended before the fault was injected: the drill tested nothing")
         return ChainRuns(

@@ -28,7 +28,7 @@ class PanelReader:
     base_url: str
     token: str
     paths: list[str]
-    answers: list[tuple[float, str, int | str]] = field(default_factory=list)  # (time, path, status)
+    answers: list[tuple[float, str, int | str]] = field(default_factory=list)  # (answered, path, status)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _get(self, session: requests.Session, path: str) -> int | str:
@@ -42,7 +42,9 @@ class PanelReader:
         session.headers["Authorization"] = self.token
         while not self._stop.is_set():
             for path in self.paths:
-                self.answers.append((time.monotonic(), path, self._get(session, path)))
+                status = self._get(session, path)
+                # Timed at the answer: a request in flight when the server is killed fails then.
+                self.answers.append((time.monotonic(), path, status))
             time.sleep(0.2)
 
     def start(self) -> None:

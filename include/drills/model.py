@@ -18,8 +18,13 @@ class Outcome:
     load: str = ""  # what was running when the fault hit
     user_saw: str = ""
     tries: int = 0  # tries Airflow ran (or the writers' tasks in a drill without Airflow)
+    #: Tries Airflow failed before they started and lists nowhere; their rows are in ``stored``.
+    unlisted: int = 0
     stored: int | None = 0  # summaries in the store, one per try (None: the drill writes none)
     lost: int = 0
+    #: Tries whose own summary never came (killed mid-try), rebuilt from Airflow's record by the repair:
+    #: not lost, but without the task's counts and items, and shown on the overview as a warning.
+    recovered: int = 0
     duplicated: int = 0
     monitoring_failures: int = 0  # task failures caused by the monitor
     killed_failures: int = 0  # task instances that failed because the drill killed their tries

@@ -28,15 +28,18 @@ def render(command: str, ran: list[Ran], root: Path) -> str:
         "api-server with the site simulator, the real summary writer, the real alert evaluator and Slack",
         "provider against a local Slack receiver) and counts what the user relies on. A row with anything",
         "lost or duplicated, a task failed by the monitor, or another broken promise fails the run (exit 1).",
+        "Counted after what the product does after an outage: the spool's replay and the maintenance DAG's",
+        "repair, which rebuilds the row of a try whose own summary never came (a try killed mid-run) from",
+        "Airflow's record: such rows have no counts or items and the overview shows a warning for them.",
         "The drills are in `include/drills/` (one module each); the fast ones (no Airflow stack) also run in",
         "`make test` (tests/drills/).",
         "",
         f"Result: **{verdict}**.",
         "",
-        "| drill | injected | how | when | load at the time | tries run | summaries stored | lost | "
-        "duplicated | task failures caused by monitoring | alerts sent | alerts lost | alerts duplicated | "
-        "result |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| drill | injected | how | when | load at the time | tries run | summaries stored | rebuilt by the "
+        "repair | lost | duplicated | task failures caused by monitoring | alerts sent | alerts lost | "
+        "alerts duplicated | result |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     rows = []
     for r in ran:
@@ -49,6 +52,7 @@ def render(command: str, ran: list[Ran], root: Path) -> str:
             o.load,
             o.tries,
             o.stored,
+            o.recovered,
             o.lost,
             o.duplicated,
             o.monitoring_failures,
@@ -60,8 +64,13 @@ def render(command: str, ran: list[Ran], root: Path) -> str:
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     details = ["", "## What the user saw", ""]
     for r in ran:
-        killed = r.outcome.killed_failures
+        killed, unlisted = r.outcome.killed_failures, r.outcome.unlisted
         by_drill = f" {killed} task instances failed because the drill killed their tries." if killed else ""
+        if unlisted:
+            by_drill += (
+                f" {unlisted} stored summaries are of tries Airflow failed before they started and lists "
+                "nowhere (its /tries history skips them; reconcile accepts them)."
+            )
         details.append(
             f"- **{r.drill.name}** ({r.seconds:.0f} s; counts: {r.drill.counts}): {r.outcome.user_saw}."
             + by_drill

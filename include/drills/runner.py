@@ -61,7 +61,7 @@ def line(outcome: Outcome) -> str:
     )
     return (
         f"tries {outcome.tries}, stored {outcome.stored if outcome.stored is not None else '-'}, "
-        f"lost {outcome.lost}, duplicated {outcome.duplicated}, "
+        f"rebuilt by the repair {outcome.recovered}, lost {outcome.lost}, duplicated {outcome.duplicated}, "
         f"task failures caused by monitoring {outcome.monitoring_failures}{alerts}"
     )
 

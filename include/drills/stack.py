@@ -2,11 +2,13 @@
 breaks one of its parts, and how both chains are run under a fault and counted afterwards.
 
 The counts come from comparing Airflow's tries (REST API, as `scraper-monitor reconcile` reads them)
-with the store's rows: lost = a try Airflow ran whose own summary is not in the store (a row the repair
-wrote from Airflow's record counts as lost too: the task's summary never arrived), duplicated = more
-than one row for one try. Task failures caused by monitoring = failed task instances beyond what the
-scenario predicts (the demo scenario fails some units by design; the simulator is reset before each
-drill's runs so they meet its faults afresh), less those the drill itself killed out of retries.
+with the store's rows, after what the product does after an outage (the spool's replay, the repair of
+`reconcile --repair` / the maintenance DAG): lost = a try Airflow ran without a row, recovered = a row
+the repair rebuilt from Airflow's record (the task's own summary never came: no counts, no items; the
+overview warns of each), duplicated = more than one row for one try. Task failures caused by
+monitoring = failed task instances beyond what the scenario predicts (the demo scenario fails some
+units by design; the simulator is reset before each drill's runs so they meet its faults afresh), less
+those the drill itself killed out of retries.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES, FINAL_RUN_ST
 from local_stack.paths import Paths, project_root
 from local_stack.private import PrivateStack, private_stack
 from local_stack.verdict import CHAINS, observe
+from scraper_monitor.airflow.reconciliation import reconcile_run
 from scraper_monitor.airflow.rest import AirflowApi, AirflowError, AirflowUnreachable
 from scraper_monitor.airflow.task_instances import rest_tries
 from scraper_monitor.reconcile import compare, latest_tries
@@ -36,6 +39,7 @@ from scraper_monitor.recording import FAILED_FROM_OUTSIDE
 from scraper_monitor.reports import executions
 from scraper_monitor.settings import MAINTENANCE_SCHEDULE_ENV
 from scraper_monitor.store.db import connect
+from scraper_monitor.store.rows import Execution
 from sitesim.predict import CannotPredict
 from sitesim.scenario import load
 
@@ -166,21 +170,43 @@ class DrillStack:
         with connect(self.monitor_dsn) as conn:
             for dag_id, run_id in chain_runs.runs.items():
                 tries = rest_tries(api, dag_id, run_id)
+                before = executions.of_run(conn, dag_id, run_id)
+                # A try the drill killed either failed from outside or was never heard of (no callback
+                # runs when Airflow resets an orphaned try): a task whose retries it used up is the
+                # drill's failure, not the monitor's.
+                killed = {(r.task_id, r.map_index) for r in before if r.error_message == FAILED_FROM_OUTSIDE}
+                killed |= {
+                    (d.task_id, d.map_index) for d in compare(tries, before) if d.kind == "missing_row"
+                }
+                # The maintenance DAG's repair, as it runs after every outage: a try whose own summary
+                # never came gets a row rebuilt from Airflow's record. Lost is what is missing after it.
+                reconciled = reconcile_run(api, conn, dag_id, run_id, repair=True)
                 rows = executions.of_run(conn, dag_id, run_id)
-                ran = [t for t in latest_tries(tries).values() if t.ran]
                 per_try = Counter((r.task_id, r.map_index, r.try_number) for r in rows)
-                differences = compare(tries, rows)
-                outcome.tries += len(ran)
+                listed = latest_tries(tries)
+                outcome.tries += sum(1 for t in listed.values() if t.ran)
+                # Tries Airflow failed before they started and keeps no history of (reconcile accepts
+                # their rows): tries all the same, which only the monitor recorded.
+                outcome.unlisted += sum(1 for key in per_try if key not in listed)
                 outcome.stored += sum(1 for r in rows if not r.recovered)
-                outcome.lost += sum(1 for d in differences if d.kind == "missing_row")
-                outcome.lost += sum(1 for r in rows if r.recovered)
+                outcome.recovered += sum(1 for r in rows if r.recovered)
+                outcome.lost += sum(1 for d in reconciled.differences if d.kind == "missing_row")
                 outcome.duplicated += sum(n - 1 for n in per_try.values() if n > 1)
-                outcome.problems += [f"{dag_id}: {d.text}" for d in differences if d.kind != "missing_row"]
+                by_key = {(r.task_id, r.map_index, r.try_number): r for r in rows}
+                known = listed.values()
+                outcome.problems += [
+                    f"{dag_id}: {d.text}{_row_detail(by_key.get((d.task_id, d.map_index, d.try_number)))}; "
+                    "Airflow's tries: "
+                    + ", ".join(
+                        f"{t.try_number} {t.state}"
+                        for t in known
+                        if (t.task_id, t.map_index) == (d.task_id, d.map_index)
+                    )
+                    for d in reconciled.differences
+                    if d.kind != "missing_row"
+                ]
                 task_instances = api.task_instances(dag_id, run_id)
                 observed = observe(task_instances, self.monitor_dsn, dag_id, run_id)
-                # A try the drill killed fails from outside; a task whose retries it used up is the
-                # drill's failure, not the monitor's.
-                killed = {(r.task_id, r.map_index) for r in rows if r.error_message == FAILED_FROM_OUTSIDE}
                 failed_killed = sum(
                     1
                     for ti in task_instances
@@ -201,6 +227,14 @@ class DrillStack:
                 excess = sum(max(0, observed[k] - predicted.get(k, 0)) for k in FAILURE_KEYS)
                 outcome.monitoring_failures += max(0, excess - failed_killed)
         return outcome
+
+
+def _row_detail(row: Execution | None) -> str:
+    """What the store row of a difference says, so the report shows why it disagrees."""
+    if row is None:
+        return ""
+    ran = f"{row.started_at:%H:%M:%S}-{row.ended_at:%H:%M:%S}" if row.started_at and row.ended_at else "?"
+    return f" (ran {ran} on {row.hostname or '?'}: {row.error_type or ''} {(row.error_message or '')[:160]})"
 
 
 def _states(api: AirflowApi, runs: dict[str, str]) -> Counter[str]:

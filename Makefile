@@ -7,7 +7,7 @@ SCENARIO ?= demo
 EXECUTOR ?= local
 STAMP    := $(VENV)/.installed
 
-.PHONY: setup demo e2e stop slack test test-clock lint format bench debs
+.PHONY: setup demo e2e stop slack test test-clock lint format bench drills debs
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -62,3 +62,8 @@ test-clock: $(STAMP) debs
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# Fault drills on a private stack and the real writer/evaluator -> docs/RELIABILITY.md (about 10 minutes);
+# exit 1 when anything was lost or duplicated. `make drills DRILLS="slack_faults burst"` runs some.
+drills: $(STAMP)
+	$(PY) -m drills $(DRILLS)

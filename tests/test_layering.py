@@ -31,7 +31,7 @@ import sitesim
 
 INCLUDE = Path(__file__).resolve().parents[1] / "include"
 PRODUCT = ("scrapers", "scraper_monitor", "scraper_airflow", "sitesim")
-DEV_TOOLS = ("local_stack", "benchmarks", "sitesim")
+DEV_TOOLS = ("local_stack", "benchmarks", "drills", "sitesim")
 
 
 @dataclass(frozen=True)

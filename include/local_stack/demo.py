@@ -52,7 +52,7 @@ def wait_for_dags(api: AirflowApi, dag_ids: Iterable[str] = CHAINS, timeout_s: f
     )
 
 
-def _trigger_for(api: AirflowApi, dag_id: str, day: date) -> str:
+def trigger_for(api: AirflowApi, dag_id: str, day: date) -> str:
     """Trigger the chain for the simulator's day 0 as logical date, before unpausing it.
 
     Unpausing a @daily DAG makes the scheduler create today's scheduled run, which would run first
@@ -77,7 +77,7 @@ def run_chains(api: AirflowApi, day: date, timeout_s: float = 900, poll_s: float
     """Run both chains for logical date ``day`` (the simulator's day 0) and wait for them to finish."""
     runs = {}
     for dag_id in CHAINS:
-        runs[dag_id] = _trigger_for(api, dag_id, day)
+        runs[dag_id] = trigger_for(api, dag_id, day)
         api.unpause(dag_id)
         print(f"triggered {dag_id} run {runs[dag_id]}", flush=True)
     deadline = time.monotonic() + timeout_s

@@ -9,7 +9,8 @@ names (Alertmanager's do; an Airflow connection's webhook is bound to its channe
 What Slack would refuse is refused the same way, and logged (the sender sees the error too, and the
 alert evaluator keeps the message pending): a body that is not a JSON object or has nothing to show
 gets ``400``, a body over ``MAX_BODY_BYTES`` gets ``413`` without being read. The tests' receiver
-(tests/fixtures/slack.py) serves through the same handler, with its own ``deliver``.
+(``SlackReceiver`` below: the tests' fixtures and the drills) serves through the same handler, with
+its own ``deliver``.
 """
 
 from __future__ import annotations
@@ -180,6 +181,82 @@ class ReceiverServer(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return self.server_address[1]
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    body: dict[str, Any]
+    status: int
+
+
+class SlackReceiver:
+    """The receiver in this process, keeping messages in memory, with Slack's faults on demand: down
+    (nothing listens on its port: connection refused), answering ``status`` (500: Slack failing), or
+    taking ``hang`` seconds per post and then answering ``504`` (the gateway gave up, nothing was
+    posted). It records every post with the status it answered; ``messages`` are the ones Slack would
+    have posted. The tests' Slack fixtures and the reliability drills (include/drills) use it."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self._status = 200
+        self._hang_seconds = 0.0
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._port = 0
+        self._serve()
+
+    def _serve(self) -> None:
+        # The product's receiver (what `make demo` runs), keeping messages here instead of in a file.
+        self._server = ReceiverServer(self._port, self._record)
+        self._port = self._server.port
+        # A short poll interval: shutdown() waits up to one interval, and every test closes a receiver.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="slack-receiver", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}/services/T0/B0/X"
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Bodies answered with 200: what Slack would have posted."""
+        with self._lock:
+            return [r.body for r in self.received if r.status == 200]
+
+    def airflow_conn_json(self) -> str:
+        return json.dumps({"conn_type": "slackwebhook", "password": self.url})
+
+    def answer(self, status: int = 200) -> None:
+        self._status, self._hang_seconds = status, 0.0
+
+    def hang(self, seconds: float) -> None:
+        self._hang_seconds = seconds
+
+    def down(self) -> None:
+        """Stop listening: a post is refused at the TCP level, as when Slack cannot be reached."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def up(self) -> None:
+        """Listen again on the same port (the webhook URL senders hold stays valid)."""
+        self._serve()
+
+    def close(self) -> None:
+        self._closing.set()
+        self.down()
+
+    def _record(self, message: Message) -> int:
+        if self._hang_seconds:
+            self._closing.wait(self._hang_seconds)
+            status = 504
+        else:
+            status = self._status
+        with self._lock:
+            self.received.append(Received(path=message.path, body=message.body, status=status))
+        return status
 
 
 class MessageLog:

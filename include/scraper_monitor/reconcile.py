@@ -12,7 +12,10 @@ spool lost) or wrote the wrong state shows up here. Rules, per try (task_id, map
   scheduler because a parent was skipped). A row there must at least say ``upstream_failed``.
 - A try still in progress (queued, running, ...) is not compared: its row comes when it ends. Nor
   is a ``removed`` task instance (the mapped input shrank): it is no longer part of the run.
-- A row for a try Airflow does not know is a difference too.
+- A row for a try Airflow does not know is a difference too, except a try that never started and is
+  followed by a try Airflow knows: Airflow failed it from outside before it began (its task could not
+  reach the api-server to start; the failure callback wrote the row) and keeps no history of it
+  (seen on 3.3 by the api_server_kill drill: ``/tries`` lists try 3 only, the store tries 1 to 3).
 
 Feed ``compare`` the run's task instances (their current try) together with the ``/tries`` history:
 Airflow leaves a task instance's current try out of ``/tries`` while it is ``up_for_retry``.
@@ -107,6 +110,7 @@ class StoreRow(Protocol):
     map_index: int
     try_number: int
     state: str
+    started_at: datetime | None  # None: the try never started (failed from outside before it began)
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,12 @@ def expected_state(t: AirflowTry, is_last: bool) -> str | None:
     return FAILED
 
 
+def _failed_before_it_started(row: StoreRow, last_try: int) -> bool:
+    """A row of a try Airflow failed from outside before it started, and then retried: Airflow keeps
+    no history of such a try, so its absence from Airflow's record is no difference."""
+    return row.started_at is None and row.state in (RETRYING, FAILED) and row.try_number < last_try
+
+
 def compare(task_instance_tries: Iterable[AirflowTry], executions: Iterable[StoreRow]) -> list[Difference]:
     """Every difference between Airflow's tries and the store's rows of one run, in task order."""
     tries = latest_tries(task_instance_tries)
@@ -192,7 +202,9 @@ def compare(task_instance_tries: Iterable[AirflowTry], executions: Iterable[Stor
         t, row = tries.get(key), rows.get(key)
         store_state = row.state if row else None
         if t is None:
-            differences.append(Difference("unknown_try", *key, None, None, store_state))
+            assert row is not None
+            if not _failed_before_it_started(row, last_try.get(key[:2], 0)):
+                differences.append(Difference("unknown_try", *key, None, None, store_state))
             continue
         if t.pending or from_airflow(t.state) is None:
             continue

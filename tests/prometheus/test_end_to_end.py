@@ -26,8 +26,8 @@ import requests
 import yaml
 
 from local_stack.private import free_port
+from local_stack.slack_receiver import SlackReceiver
 from tests.airflow_env import ROOT
-from tests.fixtures.slack import SlackReceiver
 from tests.fixtures.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e

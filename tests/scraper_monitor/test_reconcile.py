@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from scraper_monitor.cli.reconcile import report_text
@@ -11,6 +12,9 @@ from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 RETRIES = 2  # the chains' default_args: a task instance gets max_tries 2, i.e. three tries
 
 
+STARTED = datetime(2025, 11, 24, 6, 0, 1, tzinfo=UTC)
+
+
 class Row(NamedTuple):
     """The store row fields compare reads (task_executions)."""
 
@@ -18,6 +22,7 @@ class Row(NamedTuple):
     map_index: int
     try_number: int
     state: str
+    started_at: datetime | None = STARTED
 
 
 def api(task_id: str, map_index: int, state: str | None, try_number: int = 1, **extra: Any) -> AirflowTry:
@@ -212,3 +217,22 @@ def test_the_cli_report_of_a_run_with_differences() -> None:
     )
     clean = RunReconciliation.of("cinema_city", "r", RUN_TRIES, RUN_ROWS).to_json()
     assert report_text(clean) == "cinema_city  r: 16 tries in Airflow, 14 rows in the store: 0 differences"
+
+
+def test_tries_airflow_failed_before_they_started_and_keeps_no_history_of_are_no_difference() -> None:
+    """The api-server down while tasks start (the api_server_kill drill): each start fails, Airflow fails
+    the try from outside and retries it, the failure callback writes a row that never started, and
+    Airflow's /tries lists the last try only. Those rows are the monitor knowing more, not a difference;
+    a row that did start, or one after Airflow's last try, still is."""
+    tries = [api(DATES, 7, "success", 3), api(DATES, 7, "success", 3)]
+    rows = [
+        Row(DATES, 7, 1, RETRYING, started_at=None),
+        Row(DATES, 7, 2, RETRYING, started_at=None),
+        Row(DATES, 7, 3, SUCCESS),
+    ]
+    assert compare(tries, rows) == []
+
+    started = [Row(DATES, 7, 1, RETRYING), *rows[1:]]
+    assert [(d.kind, d.try_number) for d in compare(tries, started)] == [("unknown_try", 1)]
+    after_the_last = [*rows, Row(DATES, 7, 4, RETRYING, started_at=None)]
+    assert [(d.kind, d.try_number) for d in compare(tries, after_the_last)] == [("unknown_try", 4)]

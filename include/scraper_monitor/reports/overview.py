@@ -96,6 +96,11 @@ class OverviewOut(BaseModel):
     spool_rejects: int = Field(
         0, description="spooled summaries the store could never take (set aside on the workers)"
     )
+    recovered: int = Field(
+        0,
+        description="tries in the window whose own summary never reached the store (a worker lost, a "
+        "spool's disk full): rebuilt from Airflow's record by the repair, without their counts and items",
+    )
     city: str | None = Field(None, description="the city filter's key: every number is of that city's runs")
     background: list[BackgroundIssueOut] | None = Field(
         None,
@@ -142,6 +147,7 @@ def overview(
         slo_as_of=slo_as_of,
         slo_error=slo_error,
         spool_rejects=spool_rejects(conn, visible),
+        recovered=sum(r.recovered for r in rows),
         city=city,
         background=background_report.issues(background, now) if background is not None else None,
     )
@@ -175,6 +181,7 @@ def stats(
                    count(*) FILTER (WHERE state = %(skipped)s) AS skipped,
                    count(*) FILTER (WHERE state = %(upstream_failed)s) AS upstream_failed,
                    count(*) FILTER (WHERE silent) AS silent,
+                   count(*) FILTER (WHERE recovered) AS recovered,
                    (avg(duration_ms) FILTER (WHERE state <> %(upstream_failed)s))::float8 AS avg_duration_ms,
                    array_agg(duration_ms)
                        FILTER (WHERE state <> %(upstream_failed)s AND duration_ms IS NOT NULL) AS durations
@@ -182,7 +189,8 @@ def stats(
             WHERE {where}
             GROUP BY scraper
         )
-        SELECT scraper, total, success, failed, retrying, skipped, upstream_failed, silent, avg_duration_ms,
+        SELECT scraper, total, success, failed, retrying, skipped, upstream_failed, silent, recovered,
+               avg_duration_ms,
                (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY d) FROM unnest(durations) AS d)
                    AS p95_duration_ms
         FROM per_scraper

@@ -75,6 +75,9 @@ class ScraperStats:
     success_rate: float | None
     avg_duration_ms: float | None
     p95_duration_ms: float | None
+    #: Tries whose own summary never reached the store (its worker was lost, its spool's disk was full):
+    #: rows the repair rebuilt from Airflow's record (``recovered``).
+    recovered: int = 0
 
 
 class TrendRow(NamedTuple):

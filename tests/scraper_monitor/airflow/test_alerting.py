@@ -18,6 +18,7 @@ from airflow.sdk import DAG, AsyncCallback, DeadlineReference
 from airflow.serialization.serialized_objects import DagSerialization
 from airflow.triggers.callback import CallbackTrigger
 
+from local_stack.slack_receiver import SlackReceiver
 from scraper_monitor import settings
 from scraper_monitor.airflow import notifications
 from scraper_monitor.airflow.notifications import deadline_alert, notify_deadline_miss
@@ -27,7 +28,6 @@ from scraper_monitor.state import FAILED
 from tests.airflow_env import ROOT
 from tests.factories import add_execution
 from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
-from tests.fixtures.slack import SlackReceiver
 
 RUN_ID = "scheduled__2026-11-23T06:00:00+00:00"
 

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import yaml
 
+from local_stack.slack_receiver import SlackReceiver
 from scraper_monitor import settings, slo
 from scraper_monitor.airflow.notifications import SlackHookSender
 from scraper_monitor.alerts.checks import (
@@ -31,7 +32,6 @@ from scraper_monitor.state import FAILED
 from scraper_monitor.store import alert_state
 from tests.factories import NOW, add_execution, add_unit_run, film, make_summary, save_all
 from tests.fixtures.alert_store import db_fixture, migrated_store_fixture, store_fixture  # noqa: F401
-from tests.fixtures.slack import SlackReceiver
 
 BASE = "http://airflow.test:8080"
 HOUR = timedelta(hours=1)

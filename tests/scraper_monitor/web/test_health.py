@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 from fastapi.testclient import TestClient
 
 from scraper_monitor.reports.background import ALERTS, MAINTENANCE, SNAPSHOTS, BackgroundDagRecord
 from scraper_monitor.store import migrate, spool
+from scraper_monitor.store.persist import save
 from scraper_monitor.web import create_app
 from tests.factories import make_summary
 
@@ -65,3 +67,20 @@ def test_without_airflow_or_when_it_does_not_answer_the_overview_still_answers(p
         page = client.get("/", headers={"accept": "text/html"})
     assert answer.status_code == 200 and answer.json()["background"] is None
     assert page.status_code == 200 and "background-banner" not in page.text
+
+
+def test_a_summary_lost_on_its_worker_and_rebuilt_by_the_repair_is_a_warning_on_the_overview(
+    pg_dsn: str,
+) -> None:
+    """A try whose summary never arrived (its spool's disk was full: the drill spool_full) gets a row
+    from the repair, marked recovered; the overview counts those, so the loss is on the panel too."""
+    migrate.upgrade(pg_dsn)
+    now = datetime.now(UTC)
+    with psycopg.connect(pg_dsn) as conn:
+        save(conn, make_summary(started_at=now - timedelta(hours=1), recovered=True))
+        save(conn, make_summary(started_at=now - timedelta(hours=1), map_index=1))
+    with TestClient(create_app(lambda: pg_dsn, lambda: None)) as client:
+        assert client.get("/api/overview").json()["recovered"] == 1
+        page = client.get("/", headers={"accept": "text/html"}).text
+    assert 'data-testid="recovered-banner"' in page
+    assert "1 execution summary of the last 24 h never arrived from its worker" in page

@@ -153,6 +153,7 @@ def test_jobs_stats(store: Seeded) -> None:
         "skipped": 1,
         "upstream_failed": 0,
         "silent": 1,
+        "recovered": 0,  # no row here was rebuilt by the repair
         "success_rate": 0.8,
         "avg_duration_ms": None,
         "p95_duration_ms": None,

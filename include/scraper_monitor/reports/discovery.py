@@ -70,31 +70,36 @@ class DiscoveryOut(BaseModel):
     changes: list[ChangeOut]
 
 
-# Runs from dag_runs (one row per DAG run, kept by triggers on task_executions: migration 0011), so a
-# window reads its runs, not their executions. A run counts when its first try started in the window;
-# it failed when any of its task instances ended failed or upstream_failed (retries that later
-# succeeded are `retrying`, not failed). The last error is the newest failed try in the window, read
-# from the failed rows only (their partial index), so the run rows never carry error messages.
+# Per configured city-source, three index probes: its runs in the window from dag_runs (one row per DAG
+# run, kept by triggers on task_executions: migration 0011), its newest run, and its newest failed try
+# in the window (the last error) from task_executions' partial index of failed rows. A window reads
+# its runs, never their executions. A run counts when its first try started in the window; it failed
+# when any of its task instances ended failed or upstream_failed (retries that later succeeded are
+# `retrying`, not failed).
 _STATS = """
-WITH per_source AS (
-    SELECT r.dag_id, r.city, count(*) AS runs, count(*) FILTER (WHERE r.failed) AS failed,
-           (array_agg(r.run_id ORDER BY r.started_at DESC))[1] AS last_run_id,
-           max(r.started_at) AS last_run_at
+SELECT s.source AS dag_id, s.city, c.runs, c.failed, l.run_id AS last_run_id, l.started_at AS last_run_at,
+       e.error_category, e.error_message, e.at AS error_at
+FROM discovery_sources s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS runs, count(*) FILTER (WHERE r.failed) AS failed
     FROM dag_runs r
-    JOIN discovery_sources s ON s.source = r.dag_id AND s.city = r.city
-    WHERE r.started_at >= %(since)s
-    GROUP BY r.dag_id, r.city
-), last_error AS (
-    SELECT DISTINCT ON (e.dag_id, e.city) e.dag_id, e.city, e.error_category, e.error_message,
-           coalesce(e.started_at, e.recorded_at) AS at
-    FROM task_executions e
-    JOIN discovery_sources s ON s.source = e.dag_id AND s.city = e.city
-    WHERE e.state = %(failed)s AND coalesce(e.started_at, e.recorded_at) >= %(since)s
-    ORDER BY e.dag_id, e.city, coalesce(e.started_at, e.recorded_at) DESC
-)
-SELECT p.dag_id, p.city, p.runs, p.failed, p.last_run_id, p.last_run_at,
-       l.error_category, l.error_message, l.at AS error_at
-FROM per_source p LEFT JOIN last_error l USING (dag_id, city)
+    WHERE r.dag_id = s.source AND r.city = s.city AND r.started_at >= %(since)s
+) c
+CROSS JOIN LATERAL (
+    SELECT r.run_id, r.started_at
+    FROM dag_runs r
+    WHERE r.dag_id = s.source AND r.city = s.city AND r.started_at >= %(since)s
+    ORDER BY r.started_at DESC
+    LIMIT 1
+) l
+LEFT JOIN LATERAL (
+    SELECT x.error_category, x.error_message, coalesce(x.started_at, x.recorded_at) AS at
+    FROM task_executions x
+    WHERE x.dag_id = s.source AND x.city = s.city AND x.state = %(failed)s
+      AND coalesce(x.started_at, x.recorded_at) >= %(since)s
+    ORDER BY coalesce(x.started_at, x.recorded_at) DESC
+    LIMIT 1
+) e ON true
 """
 
 

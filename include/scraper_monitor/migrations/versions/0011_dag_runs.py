@@ -15,7 +15,8 @@ recorded at the same moment cannot overwrite each other's part. A delete (retent
 runs it touched from what remains and drops the runs with nothing left; a TRUNCATE empties it.
 
 The last error is not kept here: it is read from the failed executions through the partial index
-added below (a few rows per week), and stays right when ``errors recategorize`` rewrites a category.
+added below (one probe per city-source), and stays right when ``errors recategorize`` rewrites a
+category.
 
 Revision ID: 0011
 Revises: 0010
@@ -110,13 +111,18 @@ def upgrade() -> None:
         sa.Column("failed", sa.Boolean, nullable=False),
         sa.PrimaryKeyConstraint("dag_id", "run_id"),
     )
-    # The statistics read a window of runs of the configured city-sources.
-    op.create_index("ix_dag_runs_started", "dag_runs", ["started_at"])
-    # ...and the newest failed try of each in the window (last error).
+    # The statistics read each city-source's runs of a window, newest first...
     op.create_index(
-        "ix_task_executions_failed_activity",
+        "ix_dag_runs_source_started",
+        "dag_runs",
+        ["dag_id", "city", sa.text("started_at DESC")],
+        postgresql_include=["failed", "run_id"],
+    )
+    # ...and its newest failed try in the window (the last error).
+    op.create_index(
+        "ix_task_executions_failed_source",
         "task_executions",
-        [sa.text("coalesce(started_at, recorded_at)")],
+        ["dag_id", "city", sa.text("coalesce(started_at, recorded_at) DESC")],
         postgresql_where=sa.text("state = 'failed'"),
     )
     for statement in (_MERGE, _RECOUNT, _EMPTY, *_TRIGGERS):
@@ -130,5 +136,5 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER {trigger} ON task_executions")
     for function in ("dag_runs_merge", "dag_runs_recount", "dag_runs_empty"):
         op.execute(f"DROP FUNCTION {function}()")
-    op.drop_index("ix_task_executions_failed_activity", table_name="task_executions")
+    op.drop_index("ix_task_executions_failed_source", table_name="task_executions")
     op.drop_table("dag_runs")

@@ -554,3 +554,18 @@ def generate(dsn: str, shape: StoreShape, *, now: datetime | None = None, log: L
             " (SELECT count(*) FROM execution_daily), (SELECT count(*) FROM item_daily)"
         ).fetchone()
     return GeneratedStore(shape, *counts, first_day=first_day, last_day=last_day, seconds=seconds)
+
+
+def existing(dsn: str, shape: StoreShape) -> GeneratedStore | None:
+    """The store at ``dsn`` as an earlier ``generate`` left it (None: no executions yet), so a store kept
+    under ``BENCH_PG_DSN`` is measured again without generating it anew; no phase timings."""
+    with connect(dsn) as conn, conn.cursor(row_factory=tuple_row) as cur:
+        found = cur.execute(
+            "SELECT (SELECT count(*) FROM task_executions), (SELECT count(*) FROM item_outcomes),"
+            " (SELECT count(*) FROM execution_daily), (SELECT count(*) FROM item_daily),"
+            " (SELECT min(day) FROM execution_daily), (SELECT max(day) FROM execution_daily)"
+        ).fetchone()
+    executions, items, execution_daily, item_daily, first_day, last_day = found
+    if not executions:
+        return None
+    return GeneratedStore(shape, executions, items, execution_daily, item_daily, first_day, last_day)

@@ -559,7 +559,8 @@ def generate(dsn: str, shape: StoreShape, *, now: datetime | None = None, log: L
 def existing(dsn: str, shape: StoreShape) -> GeneratedStore | None:
     """The store at ``dsn`` as an earlier ``generate`` left it (None: no executions yet), so a store kept
     under ``BENCH_PG_DSN`` is measured again without generating it anew; no phase timings."""
-    with connect(dsn) as conn, conn.cursor(row_factory=tuple_row) as cur:
+    # statement_timeout 0: counting 10 M rows can take longer than a panel request may.
+    with connect(dsn, statement_timeout_ms=0) as conn, conn.cursor(row_factory=tuple_row) as cur:
         found = cur.execute(
             "SELECT (SELECT count(*) FROM task_executions), (SELECT count(*) FROM item_outcomes),"
             " (SELECT count(*) FROM execution_daily), (SELECT count(*) FROM item_daily),"

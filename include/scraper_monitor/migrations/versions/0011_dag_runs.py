@@ -73,10 +73,12 @@ BEGIN
 END $$
 """
 
+# DELETE, not TRUNCATE: a TRUNCATE naming both tables (a test resetting every table) would otherwise
+# truncate dag_runs a second time from inside its own statement, which PostgreSQL refuses.
 _EMPTY = """
 CREATE FUNCTION dag_runs_empty() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE dag_runs;
+    DELETE FROM dag_runs;
     RETURN NULL;
 END $$
 """

@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 from scraper_monitor.discovery import SeedCity, SeedSource
 from scraper_monitor.reports import discovery as report
 from scraper_monitor.state import FAILED, RETRYING, UPSTREAM_FAILED
+from scraper_monitor.store import dag_runs
 from scraper_monitor.store import discovery as store
 from scraper_monitor.store.db import connect
 from scraper_monitor.store.migrate import upgrade
@@ -191,9 +192,11 @@ def test_the_run_records_agree_with_the_executions_whatever_wrote_them(
     assert conn.execute("SELECT count(*) FROM dag_runs").fetchone()[0] == 0
 
 
-def test_two_tasks_of_one_run_recorded_at_once_both_count(conn: psycopg.Connection, pg_dsn: str) -> None:
-    """The record merges each statement's rows into the run, so a failure stored by one transaction is
-    not overwritten by a concurrent one that could not see it."""
+def test_two_tasks_of_one_run_recorded_at_once_both_count_and_neither_waits(
+    conn: psycopg.Connection, pg_dsn: str
+) -> None:
+    """The record merges each execution into its run when its transaction commits: a writer stalled
+    inside its transaction holds up no other task of the run, and neither overwrites the other."""
     with psycopg.connect(pg_dsn) as first:
         failing_try(first, "together", timedelta(hours=2))  # not committed yet
 
@@ -203,9 +206,21 @@ def test_two_tasks_of_one_run_recorded_at_once_both_count(conn: psycopg.Connecti
 
         thread = threading.Thread(target=second)
         thread.start()
-        thread.join(1)
-        assert thread.is_alive(), "the second write waits for the first one's run record"
-        first.commit()
         thread.join(10)
+        assert not thread.is_alive(), "the second write waited for the first one's transaction"
+        stats = report.stats(conn, 7, NOW)
+        assert (stats[("krakow", "cinema_city")].runs, stats[("krakow", "cinema_city")].failed) == (1, 0)
+        first.commit()
     stats = agrees(conn)
     assert (stats[("krakow", "cinema_city")].runs, stats[("krakow", "cinema_city")].failed) == (1, 1)
+
+
+def test_a_bulk_load_counts_its_runs_once_at_the_end(conn: psycopg.Connection) -> None:
+    with dag_runs.bulk_load(conn):
+        failing_try(conn, "bulk-1", timedelta(days=1))
+        add_execution(conn, run_id="bulk-2", ago=timedelta(days=2), city="krakow")
+        assert conn.execute("SELECT count(*) FROM dag_runs").fetchone()[0] == 0
+    stats = agrees(conn)
+    assert (stats[("krakow", "cinema_city")].runs, stats[("krakow", "cinema_city")].failed) == (2, 1)
+    add_execution(conn, run_id="after", ago=timedelta(hours=1), city="krakow")  # the trigger is back
+    assert agrees(conn)[("krakow", "cinema_city")].runs == 3

@@ -7,12 +7,15 @@ query reads the runs. A run's row: its DAG and run id, its city (NULL: none), wh
 started (``coalesce(started_at, recorded_at)``, the activity time everywhere), and whether any task
 instance ended failed or upstream_failed.
 
-Kept by triggers on task_executions, in the statement that changes the executions, so every writer
-keeps it without knowing: the summary upsert, the spool replay, the repair, retention and the
-generated benchmark stores. An insert or update merges its rows into their runs (earliest start,
-failed once any try failed, the city once known): a merge, not a recount, so two tasks of one run
-recorded at the same moment cannot overwrite each other's part. A delete (retention) recounts the
-runs it touched from what remains and drops the runs with nothing left; a TRUNCATE empties it.
+Kept by triggers on task_executions, in the transaction that changes the executions, so every writer
+keeps it without knowing: the summary upsert, the spool replay, the repair, retention, the tests'
+factories. An inserted or updated execution is merged into its run when its transaction commits (a
+deferred row trigger: earliest start, failed once any try failed, the city once known): a merge, not
+a recount, so two tasks of one run recorded at the same moment cannot overwrite each other's part,
+and deferred so that the run's row is locked only during a commit, never while a writer is stalled
+inside its transaction. A delete (retention) recounts the runs it touched from what remains and
+drops the runs with nothing left; a TRUNCATE empties it. Bulk loads (the benchmark generators) switch
+the merge off and recount at the end (``store.dag_runs.bulk_load``).
 
 The last error is not kept here: it is read from the failed executions through the partial index
 added below (one probe per city-source), and stays right when ``errors recategorize`` rewrites a
@@ -39,10 +42,8 @@ _MERGE = """
 CREATE FUNCTION dag_runs_merge() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO dag_runs AS r (dag_id, run_id, city, started_at, failed)
-    SELECT dag_id, run_id, max(city), min(coalesce(started_at, recorded_at)),
-           bool_or(state IN ('failed', 'upstream_failed'))
-    FROM changed
-    GROUP BY dag_id, run_id
+    VALUES (NEW.dag_id, NEW.run_id, NEW.city, coalesce(NEW.started_at, NEW.recorded_at),
+            NEW.state IN ('failed', 'upstream_failed'))
     ON CONFLICT (dag_id, run_id) DO UPDATE SET
         city = coalesce(EXCLUDED.city, r.city),
         started_at = least(r.started_at, EXCLUDED.started_at),
@@ -84,10 +85,10 @@ END $$
 """
 
 _TRIGGERS = (
-    "CREATE TRIGGER dag_runs_on_insert AFTER INSERT ON task_executions"
-    " REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION dag_runs_merge()",
-    "CREATE TRIGGER dag_runs_on_update AFTER UPDATE ON task_executions"
-    " REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION dag_runs_merge()",
+    # Deferred to the commit: the run's row is locked only while the writing transaction commits, so
+    # a writer stalled inside its transaction never holds up the other tasks of its run.
+    "CREATE CONSTRAINT TRIGGER dag_runs_on_write AFTER INSERT OR UPDATE ON task_executions"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION dag_runs_merge()",
     "CREATE TRIGGER dag_runs_on_delete AFTER DELETE ON task_executions"
     " REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION dag_runs_recount()",
     "CREATE TRIGGER dag_runs_on_truncate AFTER TRUNCATE ON task_executions"
@@ -134,7 +135,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for trigger in ("dag_runs_on_insert", "dag_runs_on_update", "dag_runs_on_delete", "dag_runs_on_truncate"):
+    for trigger in ("dag_runs_on_write", "dag_runs_on_delete", "dag_runs_on_truncate"):
         op.execute(f"DROP TRIGGER {trigger} ON task_executions")
     for function in ("dag_runs_merge", "dag_runs_recount", "dag_runs_empty"):
         op.execute(f"DROP FUNCTION {function}()")

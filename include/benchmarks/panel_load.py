@@ -1,13 +1,14 @@
 """The panels' API under load: concurrent clients against one server process (a ``make bench`` section).
 
 The store is the panel section's (``benchmarks.panels.panel_store``: generated once per run, by
-default 10,000,000 task executions). The real web app runs in its own process, served by uvicorn on
-loopback as Airflow's api-server serves the plugin's app (one worker), so the clients' threads do not
-share its interpreter. BENCH_LOAD_CLIENTS threads (default 20), each with its own HTTP session (kept-alive
-connection), request the panel endpoints of ``benchmarks.panels.endpoints`` (the CSV downloads left
-out: a 100,000-row download is a bulk transfer, not a panel load) one after another, each thread
-starting at a different endpoint, for BENCH_LOAD_SECONDS (default 60). Reported per endpoint: requests
-per second, p50/p95/p99 latency and the error rate (any non-200 answer or failed request).
+default 10,000,000 task executions). The real web app runs in its own process, one uvicorn worker
+on loopback, so the clients' threads do not share its interpreter; Airflow's api-server and its
+login are not in front of it (not measured). BENCH_LOAD_CLIENTS threads (default 20), each with its
+own HTTP session (kept-alive connection), request the panel endpoints of
+``benchmarks.panels.endpoints`` one after another, each thread starting at a different endpoint, for
+BENCH_LOAD_SECONDS (default 60); the CSV downloads are left out (a 100,000-row download is a bulk
+transfer, not a panel load). Reported per endpoint: requests per second, p50/p95/p99 latency and the
+error rate (any non-200 answer or failed request).
 """
 
 from __future__ import annotations

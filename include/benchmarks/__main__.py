@@ -10,7 +10,16 @@ from benchmarks.report import Report
 from local_stack.paths import project_root
 
 # Order matters: the chain section compares against the write cost measured before it.
-SECTIONS = ["summary_writes", "categorize", "chains", "dag_parse", "discovery", "panels", "page_load"]
+SECTIONS = [
+    "summary_writes",
+    "categorize",
+    "chains",
+    "dag_parse",
+    "discovery",
+    "panels",
+    "page_load",
+    "panel_load",
+]
 
 
 def parse_sections(argv: list[str] | None = None) -> list[str]:

@@ -5,7 +5,8 @@ city-source's statistics (runs, succeeded, failed, last run, last error) in one 
 (``reports.discovery.stats``); the origin ran one query per source, which grows with the fleet. The
 store is filled by the server (``INSERT ... SELECT`` over ``generate_series``): per run a sync, 10 unit
 tasks, plan_films, 10 movie_details, collect_matches and 10 showtime batches (33 rows), one run per
-city, source and day, 3% of runs with a failed unit (its batch upstream_failed).
+city, source and day, 3% of runs with a failed unit (its batch upstream_failed). The per-run records
+the query reads (``dag_runs``) are counted once after the load (``store.dag_runs.bulk_load``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from benchmarks.report import Report, median, percentile
 from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.discovery import SeedCity, SeedSource
 from scraper_monitor.reports import discovery as report
+from scraper_monitor.store import dag_runs
 from scraper_monitor.store import discovery as store
 from scraper_monitor.store.db import connect
 from scraper_monitor.store.migrate import upgrade
@@ -30,6 +32,7 @@ UNITS = 10
 FILMS = 10
 REPEATS = 200
 WINDOWS = (7, 30, 90)
+TARGET_P95_MS = 50.0  # issue 9, for the panel's default window (report.DEFAULT_DAYS)
 
 # Row r of a run: 0 sync, 1..UNITS units, UNITS+1 plan_films, then FILMS movie_details, collect_matches,
 # UNITS showtime batches. Run n = (city, source, day); every 33rd run has its unit 1 failed.
@@ -81,19 +84,21 @@ def _fill(dsn: str, now: datetime) -> int:
                 for c in range(1, CITIES + 1)
             ],
         )
-        conn.execute(
-            _FILL,
-            {
-                "cities": CITIES,
-                "sources": list(SOURCES),
-                "first": first,
-                "last": last,
-                "rows": rows,
-                "units": UNITS,
-                "films": FILMS,
-            },
-        )
+        with dag_runs.bulk_load(conn):
+            conn.execute(
+                _FILL,
+                {
+                    "cities": CITIES,
+                    "sources": list(SOURCES),
+                    "first": first,
+                    "last": last,
+                    "rows": rows,
+                    "units": UNITS,
+                    "films": FILMS,
+                },
+            )
         conn.execute("VACUUM (ANALYZE) task_executions")
+        conn.execute("VACUUM (ANALYZE) dag_runs")
         conn.execute("ANALYZE discovery_sources")  # as autovacuum would have by now
         return conn.execute("SELECT count(*) AS n FROM task_executions").fetchone()["n"]
 
@@ -110,7 +115,7 @@ def run(out: Report) -> None:
             started = time.perf_counter()
             executions = _fill(dsn, now)
             fill_s = time.perf_counter() - started
-            lines = []
+            lines, target_p95 = [], 0.0
             with connect(dsn) as conn:
                 for days in WINDOWS:
                     timings, answer = [], {}
@@ -119,6 +124,8 @@ def run(out: Report) -> None:
                         answer = report.stats(conn, days, now)
                         timings.append((time.perf_counter() - t0) * 1000)
                     runs = sum(s.runs for s in answer.values())
+                    if days == report.DEFAULT_DAYS:
+                        target_p95 = percentile(timings, 95)
                     lines.append(
                         f"| {days} | {len(answer)} | {runs:,} | {median(timings):.1f} | "
                         f"{percentile(timings, 95):.1f} |"
@@ -134,8 +141,11 @@ def run(out: Report) -> None:
         f"""One query gives every city-source's runs, succeeded, failed, last run and last error
 (`reports.discovery.stats`), for the Discovery panel, `/api/discovery` and `scraper-monitor discovery list`.
 Store: {CITIES} cities x {len(SOURCES)} sources x {DAYS} days of daily runs, {executions:,} task executions
-(filled in {fill_s:.0f} s). {REPEATS} calls per window, one connection; the panel's default window is
-{report.DEFAULT_DAYS} days. Target: p95 under 50 ms.
+(filled in {fill_s:.0f} s). The query reads the per-run records (`dag_runs`, one row per DAG run, kept
+by triggers on `task_executions`) and the window's failed executions for the last error. {REPEATS} calls
+per window, one connection; the panel's default window is {report.DEFAULT_DAYS} days. Target: p95 under
+{TARGET_P95_MS:.0f} ms for that window: **{"met" if target_p95 < TARGET_P95_MS else "NOT met"}**
+({target_p95:.1f} ms).
 
 | window (days) | city-sources | runs counted | median ms | p95 ms |
 |---|---|---|---|---|

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from scraper_monitor.reports.base import MAX_LIMIT, check_range
-from scraper_monitor.state import FAILED, UPSTREAM_FAILED
+from scraper_monitor.state import FAILED
 from scraper_monitor.store import discovery as store
 
 DEFAULT_DAYS = 7
@@ -70,47 +70,46 @@ class DiscoveryOut(BaseModel):
     changes: list[ChangeOut]
 
 
-# Runs first, from the window's narrow columns (a run failed when any of its task instances ended
-# failed or upstream_failed; retries that later succeeded are `retrying`, not failed), then each
-# city-source's counts and newest run; the last error is read apart, from failed rows only, so the
-# run grouping never carries error messages.
+# Per configured city-source, three index probes: its runs in the window from dag_runs (one row per DAG
+# run, kept by triggers on task_executions: migration 0011), its newest run, and its newest failed try
+# in the window (the last error) from task_executions' partial index of failed rows. A window reads
+# its runs, never their executions. A run counts when its first try started in the window; it failed
+# when any of its task instances ended failed or upstream_failed (retries that later succeeded are
+# `retrying`, not failed).
 _STATS = """
-WITH runs AS (
-    SELECT e.dag_id, e.city, e.run_id, min(coalesce(e.started_at, e.recorded_at)) AS started,
-           bool_or(e.state = ANY(%(failing)s)) AS failed
-    FROM task_executions e
-    JOIN discovery_sources s ON s.source = e.dag_id AND s.city = e.city
-    WHERE coalesce(e.started_at, e.recorded_at) >= %(since)s
-    GROUP BY e.dag_id, e.city, e.run_id
-), per_source AS (
-    SELECT dag_id, city, count(*) AS runs, count(*) FILTER (WHERE failed) AS failed,
-           (array_agg(run_id ORDER BY started DESC))[1] AS last_run_id, max(started) AS last_run_at
-    FROM runs GROUP BY dag_id, city
-), last_error AS (
-    SELECT DISTINCT ON (e.dag_id, e.city) e.dag_id, e.city, e.error_category, e.error_message,
-           coalesce(e.started_at, e.recorded_at) AS at
-    FROM task_executions e
-    JOIN discovery_sources s ON s.source = e.dag_id AND s.city = e.city
-    WHERE e.state = %(failed)s AND coalesce(e.started_at, e.recorded_at) >= %(since)s
-    ORDER BY e.dag_id, e.city, coalesce(e.started_at, e.recorded_at) DESC
-)
-SELECT p.dag_id, p.city, p.runs, p.failed, p.last_run_id, p.last_run_at,
-       l.error_category, l.error_message, l.at AS error_at
-FROM per_source p LEFT JOIN last_error l USING (dag_id, city)
+SELECT s.source AS dag_id, s.city, c.runs, c.failed, l.run_id AS last_run_id, l.started_at AS last_run_at,
+       e.error_category, e.error_message, e.at AS error_at
+FROM discovery_sources s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS runs, count(*) FILTER (WHERE r.failed) AS failed
+    FROM dag_runs r
+    WHERE r.dag_id = s.source AND r.city = s.city AND r.started_at >= %(since)s
+) c
+CROSS JOIN LATERAL (
+    SELECT r.run_id, r.started_at
+    FROM dag_runs r
+    WHERE r.dag_id = s.source AND r.city = s.city AND r.started_at >= %(since)s
+    ORDER BY r.started_at DESC
+    LIMIT 1
+) l
+LEFT JOIN LATERAL (
+    SELECT x.error_category, x.error_message, coalesce(x.started_at, x.recorded_at) AS at
+    FROM task_executions x
+    WHERE x.dag_id = s.source AND x.city = s.city AND x.state = %(failed)s
+      AND coalesce(x.started_at, x.recorded_at) >= %(since)s
+    ORDER BY coalesce(x.started_at, x.recorded_at) DESC
+    LIMIT 1
+) e ON true
 """
-#: Grouping a window's rows by run hashes them in memory; at the default 4 MB a fleet's week spills
-#: to disk and takes twice as long (docs/BENCHMARKS.md, "City discovery").
-STATS_WORK_MEM = "16MB"
 
 
 def stats(conn: psycopg.Connection, days: int, now: datetime) -> dict[tuple[str, str], SourceStats]:
     """(city, source) -> its statistics over the last ``days``: one query for every source of every
     city (the origin ran one per source, which grows with the fleet)."""
     check_range("days", days, 1, MAX_DAYS)
-    params = {"since": now - timedelta(days=days), "failing": [FAILED, UPSTREAM_FAILED], "failed": FAILED}
+    params = {"since": now - timedelta(days=days), "failed": FAILED}
     out = {}
-    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(f"SET LOCAL work_mem = '{STATS_WORK_MEM}'")
+    with conn.cursor(row_factory=dict_row) as cur:
         for r in cur.execute(_STATS, params):
             out[(r["city"], r["dag_id"])] = SourceStats(
                 runs=r["runs"],

@@ -5,6 +5,7 @@ monitor's own DAGs run on time (``reports.background``)."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -168,37 +169,56 @@ def stats(
         scraper=scraper, city=city, task_id=task_id, since=since(hours, now), visible_dags=visible
     )
     where, params = window.where()
-    # The durations are gathered per scraper by a hash aggregate and the percentile taken over each
-    # array: an ordered-set aggregate made PostgreSQL sort every row of the window by scraper first
-    # (a third slower over the ~110,000 rows of 24 hours at 10 M executions).
+    # The durations are gathered per scraper by a hash aggregate (an ordered-set aggregate made
+    # PostgreSQL sort every row of the window by scraper first) and their percentile is taken here:
+    # sorting ~110,000 durations of 24 hours at 10 M executions row by row in SQL (unnest, then a
+    # sort per scraper) was the larger half of the overview's time. Fetched in binary, an int array
+    # costs no parsing.
     query = sql.SQL("""
-        WITH per_scraper AS (
-            SELECT scraper,
-                   count(*) AS total,
-                   count(*) FILTER (WHERE state = %(success)s) AS success,
-                   count(*) FILTER (WHERE state = %(failed)s) AS failed,
-                   count(*) FILTER (WHERE state = %(retrying)s) AS retrying,
-                   count(*) FILTER (WHERE state = %(skipped)s) AS skipped,
-                   count(*) FILTER (WHERE state = %(upstream_failed)s) AS upstream_failed,
-                   count(*) FILTER (WHERE silent) AS silent,
-                   count(*) FILTER (WHERE recovered) AS recovered,
-                   (avg(duration_ms) FILTER (WHERE state <> %(upstream_failed)s))::float8 AS avg_duration_ms,
-                   array_agg(duration_ms)
-                       FILTER (WHERE state <> %(upstream_failed)s AND duration_ms IS NOT NULL) AS durations
-            FROM task_executions
-            WHERE {where}
-            GROUP BY scraper
-        )
-        SELECT scraper, total, success, failed, retrying, skipped, upstream_failed, silent, recovered,
-               avg_duration_ms,
-               (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY d) FROM unnest(durations) AS d)
-                   AS p95_duration_ms
-        FROM per_scraper
+        SELECT scraper,
+               count(*) AS total,
+               count(*) FILTER (WHERE state = %(success)s) AS success,
+               count(*) FILTER (WHERE state = %(failed)s) AS failed,
+               count(*) FILTER (WHERE state = %(retrying)s) AS retrying,
+               count(*) FILTER (WHERE state = %(skipped)s) AS skipped,
+               count(*) FILTER (WHERE state = %(upstream_failed)s) AS upstream_failed,
+               count(*) FILTER (WHERE silent) AS silent,
+               count(*) FILTER (WHERE recovered) AS recovered,
+               (avg(duration_ms) FILTER (WHERE state <> %(upstream_failed)s))::float8 AS avg_duration_ms,
+               array_agg(duration_ms)
+                   FILTER (WHERE state <> %(upstream_failed)s AND duration_ms IS NOT NULL) AS durations
+        FROM task_executions
+        WHERE {where}
+        GROUP BY scraper
         ORDER BY scraper
     """).format(where=where)
-    with conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=dict_row, binary=True) as cur:
         rows = cur.execute(query, {**params, **STATE_PARAMS}).fetchall()
-    return [ScraperStats(**row, success_rate=success_rate(row["success"], row["failed"])) for row in rows]
+    out = []
+    for row in rows:
+        durations = row.pop("durations")
+        out.append(
+            ScraperStats(
+                **row,
+                p95_duration_ms=percentile_cont(durations, 0.95),
+                success_rate=success_rate(row["success"], row["failed"]),
+            )
+        )
+    return out
+
+
+def percentile_cont(values: list[int] | None, fraction: float) -> float | None:
+    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY value)``, to the same double:
+    linear interpolation between the two nearest ranks; None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    first = math.floor(position)
+    if first == position:
+        return float(ordered[first])
+    low, high = float(ordered[first]), float(ordered[first + 1])
+    return low + (high - low) * (position - first)
 
 
 def spool_rejects(conn: psycopg.Connection, visible: Visible = None) -> int:

@@ -24,6 +24,7 @@ from scraper_monitor.store.rows import TrendRow
 
 DAY_CHOICES = (7, 30, 90)
 WEEK = 7
+WORK_MEM = "16MB"
 
 
 class TrendDay(BaseModel):
@@ -146,22 +147,29 @@ def trends(
 
     day_list = [first_day + timedelta(days=i) for i in range(days)]
 
-    def series(found: Mapping[date, TrendTally | TrendRow]) -> list[TrendDay]:
-        # model_construct: the values already have the declared types; validating would copy them.
+    def series(found: Mapping[date, TrendTally | TrendRow]) -> list[dict[str, Any]]:
+        # Plain dicts, made TrendDays by the models' validation below, in pydantic's compiled core: a
+        # model_construct per day (1,800 at 90 days) cost more than the whole rollup query.
         return [
-            TrendDay.model_construct(
-                day=d,
-                executions=t.executions,
-                success_rate=t.success_rate,
-                failed=t.failed,
-                retrying=t.retrying,
-                silent=t.silent,
-                errors=error_counts(t),
-            )
+            {
+                "day": d,
+                "executions": t.executions,
+                "success_rate": t.success_rate,
+                "failed": t.failed,
+                "retrying": t.retrying,
+                "silent": t.silent,
+                "errors": error_counts(t),
+            }
             if (t := found.get(d)) is not None
-            else TrendDay.model_construct(
-                day=d, executions=0, success_rate=None, failed=0, retrying=0, silent=0, errors={}
-            )
+            else {
+                "day": d,
+                "executions": 0,
+                "success_rate": None,
+                "failed": 0,
+                "retrying": 0,
+                "silent": 0,
+                "errors": {},
+            }
             for d in day_list
         ]
 
@@ -253,8 +261,11 @@ def daily_rows(
         "city": city,
         "visible": sorted(visible) if visible is not None else None,
     }
-    # Positional rows (the columns above are in TrendRow's field order).
-    with conn.cursor(row_factory=args_row(_trend_row)) as cur:
+    # Positional rows (the columns above are in TrendRow's field order). The scraper-day groups carry a
+    # JSON object each: at 90 days (1,800 groups, 12,600 category rows) the default 4 MB work_mem made
+    # the grouping spill to disk and take half again as long (docs/BENCHMARKS.md, panels).
+    with conn.transaction(), conn.cursor(row_factory=args_row(_trend_row)) as cur:
+        cur.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         return cur.execute(query, params).fetchall()
 
 

@@ -25,7 +25,14 @@ import pendulum
 from airflow.sdk import DAG, BaseXCom, Param, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
-from scraper_airflow.connections import showtime_sink, site_config, site_timezone, tmdb_config
+from scraper_airflow.connections import (
+    TMDB_CONN_ID,
+    showtime_sink,
+    site_config,
+    site_timezone,
+    sites_conn_id,
+    tmdb_config,
+)
 from scraper_monitor import settings, silent, stages
 from scraper_monitor.airflow.callbacks import STEP_RESULT_KEY
 from scraper_monitor.airflow.notifications import deadline_alert
@@ -61,7 +68,7 @@ class ChainContext:
 
     @cached_property
     def tmdb(self) -> Any:
-        return tmdb_config()
+        return tmdb_config(sites_conn_id(TMDB_CONN_ID, self.params))
 
     @cached_property
     def sink(self) -> Any:
@@ -110,10 +117,12 @@ def default_args() -> dict[str, Any]:
 
 def _context(spec: ChainSpec) -> tuple[ChainContext, Any]:
     ctx = get_current_context()
+    params = dict(ctx["params"])
+    conn_id = sites_conn_id(spec.site_conn_id, params)
     moment = ctx.get("logical_date") or ctx["dag_run"].run_after
     # The site's day, not the UTC date: from 22:00/23:00 UTC Warsaw is already on the next day.
-    scrape_date = site_day(pendulum.instance(moment), site_timezone(spec.site_conn_id))
-    return ChainContext(spec.site_conn_id, dict(ctx["params"]), scrape_date, spec.site_factory), ctx
+    scrape_date = site_day(pendulum.instance(moment), site_timezone(conn_id))
+    return ChainContext(conn_id, params, scrape_date, spec.site_factory), ctx
 
 
 def _finish(result: StepResult, ctx: Any) -> dict[str, Any]:

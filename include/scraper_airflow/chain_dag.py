@@ -138,6 +138,15 @@ def _finish(result: StepResult, ctx: Any) -> dict[str, Any]:
     return result.to_dict()
 
 
+def _mapped_results(pulled: Any) -> list[Any]:
+    """The results of a mapped task as a list. Airflow hands a mapped task group's single expanded
+    instance to a downstream task as that one value, not a list of one (a one-day Kino Krakow run,
+    a one-film run): read as a list, the dict gave its keys and the run planned no films."""
+    if pulled is None:
+        return []
+    return [pulled] if isinstance(pulled, dict) else list(pulled)
+
+
 def _fan_out(result: StepResult, key: str, ctx: Any) -> list[Any]:
     """Airflow maps only over return values, so a fan-out task returns the list to map over."""
     _finish(result, ctx)
@@ -213,7 +222,7 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             # unit_results is None when every unit failed, units when the sync failed (this task runs
             # all_done): the run goes on and reports no films, rather than a TypeError of its own
             # beside the sync's failure.
-            planned = common_steps.plan_films(list(unit_results or []), list(units or []))
+            planned = common_steps.plan_films(_mapped_results(unit_results), list(units or []))
             return _fan_out(planned, FILMS_KEY, ctx)
 
         @task(
@@ -227,7 +236,7 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
         @task(task_id=stages.COLLECT_MATCHES, trigger_rule="all_done")
         def collect_matches(detail_results: list[dict[str, Any]]) -> dict[str, Any]:
             _, ctx = _context(spec)
-            return _finish(common_steps.collect_matches(list(detail_results or [])), ctx)
+            return _finish(common_steps.collect_matches(_mapped_results(detail_results)), ctx)
 
         units = sync()
         per_unit.expand(unit_arg=units)

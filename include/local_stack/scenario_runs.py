@@ -20,6 +20,7 @@ from local_stack.database import with_database
 from local_stack.run_report import read_chain, report_lines
 from local_stack.verdict import CHAINS, Verdict, judge, observe
 from scraper_monitor.airflow.rest import AirflowApi, AirflowHttpError
+from scraper_monitor.recording import SITES_KEY
 from scrapers.text import slug
 from sitesim.predict import CannotPredict
 from sitesim.scenario import Scenario
@@ -95,8 +96,6 @@ def trigger(
     runs = {}
     for dag_id in chains:
         if sites:
-            from scraper_airflow.connections import SITES_KEY
-
             run_id = f"scenario__{sites}__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"
             midnight = datetime.combine(day, clock_time(), UTC).isoformat()
             runs[dag_id] = api.trigger_run(dag_id, run_id, midnight, conf | {SITES_KEY: sites})

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from airflow.sdk import BaseHook
 
 from scraper_monitor.airflow.connections import connection_dsn
+from scraper_monitor.recording import SITES_KEY
 from scrapers.cinema_city.client import CinemaCitySite
 from scrapers.errors import SiteNotConfigured
 from scrapers.http import SiteConfig
@@ -24,12 +25,11 @@ from scrapers.sink import PostgresShowtimeSink
 from scrapers.timeparse import DEFAULT_SITE_TIMEZONE
 from scrapers.tmdb.client import TmdbConfig
 
-#: The run conf key naming another set of the sites' connections: ``{"sites": "staging"}`` scrapes
-#: through ``cinema_city_api.staging`` / ``kino_krakow_site.staging`` and ``tmdb_api.staging``
-#: instead of the usual three (the showtime sink stays ``scraped_events_db``). A conf key, not a DAG
-#: param: the trigger form and the Discovery panel keep their fields; local_stack.scenario_runs
-#: uses it to run a shipped incident scenario on its own simulator beside the stack's.
-SITES_KEY = "sites"
+#: A run's conf ``{"sites": "staging"}`` (recording.SITES_KEY) scrapes through
+#: ``cinema_city_api.staging`` / ``kino_krakow_site.staging`` and ``tmdb_api.staging`` instead of the
+#: usual three (the showtime sink stays ``scraped_events_db``). A conf key, not a DAG param: the
+#: trigger form and the Discovery panel keep their fields; local_stack.scenario_runs uses it to run a
+#: shipped incident scenario on its own simulator beside the stack's.
 TMDB_CONN_ID = "tmdb_api"
 _SITES_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")
 

@@ -51,7 +51,7 @@ def test_each_incident_runs_on_the_real_stack_as_it_predicts(stack: Stack, incid
     for verdict in verdicts:
         assert verdict.unpredicted is None and verdict.ok, verdict.line()
     # The runs scraped the scenario's own simulator (its set of connections), not the stack's.
-    assert {record.site for record in simulator.request_log()} >= {"cinema_city", "kino_krakow"}
+    assert {record.site for record in simulator.request_log} >= {"cinema_city", "kino_krakow"}
     lines = report(stack.api(), stack.monitor_dsn, batch, verdicts)
     assert [line for line in lines if line.startswith(("OK ", "FAIL "))] == [
         v.line().split("\n")[0] for v in verdicts

@@ -139,9 +139,10 @@ def _finish(result: StepResult, ctx: Any) -> dict[str, Any]:
 
 
 def _mapped_results(pulled: Any) -> list[Any]:
-    """The results of a mapped task as a list. Airflow hands a mapped task group's single expanded
-    instance to a downstream task as that one value, not a list of one (a one-day Kino Krakow run,
-    a one-film run): read as a list, the dict gave its keys and the run planned no films."""
+    """The results of a mapped task as a list. Airflow pulls a task of a mapped task group (the unit
+    task) with one expanded instance as that one value, not a list of one (3.3's
+    ``PlainXComArg.resolve``): a one-day Kino Krakow run read its dict as a list of keys and
+    planned no films. A mapped task itself (``movie_details``) comes as a lazy sequence."""
     if pulled is None:
         return []
     return [pulled] if isinstance(pulled, dict) else list(pulled)

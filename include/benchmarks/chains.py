@@ -17,6 +17,7 @@ from benchmarks.report import Report, median, percentile
 from local_stack.demo import run_chains
 from local_stack.private import private_stack
 from local_stack.workers import CELERY, LOCAL, WORKER_CONCURRENCY
+from sitesim.scenario import load
 
 # Tasks whose own code is trivial (in-memory reshaping of XCom): their whole life from being queued
 # to finishing is what Airflow itself costs per task instance.
@@ -62,7 +63,7 @@ def _measure(executor: str) -> ExecutorRun:
         private_stack(Path(tmp), "demo", executor=executor) as stack,
     ):
         api = stack.api()
-        runs = run_chains(api, stack.simulator_day(), timeout_s=900)
+        runs = run_chains(api, load("demo"), stack.simulator_day(), timeout_s=900).runs
         earliest, latest = None, None
         for dag_id, run_id in runs.items():
             dag_run: dict[str, Any] = api.dag_run(dag_id, run_id)

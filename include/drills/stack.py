@@ -26,11 +26,11 @@ from typing import Any
 import requests
 
 from drills.model import Outcome
-from local_stack import processes
-from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES, FINAL_RUN_STATES, trigger_for
+from local_stack import processes, scenario_runs
 from local_stack.paths import Paths, project_root
 from local_stack.private import PrivateStack, private_stack
-from local_stack.verdict import CHAINS, observe
+from local_stack.scenario_runs import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES, FINAL_RUN_STATES
+from local_stack.verdict import observe
 from scraper_monitor.airflow.reconciliation import reconcile_run
 from scraper_monitor.airflow.rest import AirflowApi, AirflowError, AirflowUnreachable
 from scraper_monitor.airflow.task_instances import rest_tries
@@ -120,9 +120,7 @@ class DrillStack:
         # Each drill's runs meet the scenario's faults afresh, so the prediction they are judged by holds.
         sim = f"http://127.0.0.1:{self.running.env['SITESIM_PORT']}"
         requests.post(f"{sim}/_sitesim/reset", timeout=10).raise_for_status()
-        runs = {dag_id: trigger_for(api, dag_id, day) for dag_id in CHAINS}
-        for dag_id in CHAINS:
-            api.unpause(dag_id)
+        runs = scenario_runs.trigger(api, load(SCENARIO), day).runs
         say(f"  triggered {', '.join(f'{d} {r}' for d, r in runs.items())}")
         started = time.monotonic()
         injected: dict[str, str] = {}

@@ -17,6 +17,27 @@ from sitesim.kino_krakow import connection_extras
 DEMO_CLIENT = {"timeout_s": 3, "max_attempts": 2, "backoff_s": 0.2, "polite_delay_s": 0}
 
 
+def site_connections(sim_url: str, tmdb_key: str, sites: str = "") -> list[dict[str, Any]]:
+    """The three site connections on the simulator at ``sim_url``; ``sites`` names another set of
+    them, the one a run whose conf says ``{"sites": ...}`` scrapes through."""
+    from scraper_airflow.connections import SITES_KEY, TMDB_CONN_ID, sites_conn_id
+
+    def site(conn_id: str, path: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "conn_id": sites_conn_id(conn_id, {SITES_KEY: sites}),
+            "conn_type": "http",
+            "host": f"{sim_url}/{path}",
+            "extra": {**DEMO_CLIENT, **extra},
+        }
+
+    return [
+        site("cinema_city_api", "cinema-city"),
+        # Every simulated city of the site family: Kraków at the root, the others under /cities/.
+        site("kino_krakow_site", "kino-krakow", **connection_extras(f"{sim_url}/kino-krakow")),
+        {**site(TMDB_CONN_ID, "tmdb"), "password": tmdb_key},
+    ]
+
+
 def demo_connections(
     monitor_dsn: str, events_dsn: str, tmdb_key: str, airflow_login: dict[str, str]
 ) -> list[dict[str, Any]]:
@@ -36,17 +57,8 @@ def demo_connections(
             "password": p.get("password"),
         }
 
-    def url(path: str) -> str:
-        return f"http://127.0.0.1:{sim_port()}/{path}"
-
-    def site(conn_id: str, path: str, **extra: Any) -> dict[str, Any]:
-        return {"conn_id": conn_id, "conn_type": "http", "host": url(path), "extra": {**DEMO_CLIENT, **extra}}
-
     return [
-        site("cinema_city_api", "cinema-city"),
-        # Every simulated city of the site family: Kraków at the root, the others under /cities/.
-        site("kino_krakow_site", "kino-krakow", **connection_extras(url("kino-krakow"))),
-        {**site("tmdb_api", "tmdb"), "password": tmdb_key},
+        *site_connections(f"http://127.0.0.1:{sim_port()}", tmdb_key),
         postgres("scraper_monitor_db", monitor_dsn),
         postgres("scraped_events_db", events_dsn),
         # The maintenance DAG's repair reads runs, tries and task logs through the REST API.

@@ -25,7 +25,14 @@ import pendulum
 from airflow.sdk import DAG, BaseXCom, Param, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
-from scraper_airflow.connections import showtime_sink, site_config, site_timezone, tmdb_config
+from scraper_airflow.connections import (
+    TMDB_CONN_ID,
+    showtime_sink,
+    site_config,
+    site_timezone,
+    sites_conn_id,
+    tmdb_config,
+)
 from scraper_monitor import settings, silent, stages
 from scraper_monitor.airflow.callbacks import STEP_RESULT_KEY
 from scraper_monitor.airflow.notifications import deadline_alert
@@ -61,7 +68,7 @@ class ChainContext:
 
     @cached_property
     def tmdb(self) -> Any:
-        return tmdb_config()
+        return tmdb_config(sites_conn_id(TMDB_CONN_ID, self.params))
 
     @cached_property
     def sink(self) -> Any:
@@ -110,10 +117,12 @@ def default_args() -> dict[str, Any]:
 
 def _context(spec: ChainSpec) -> tuple[ChainContext, Any]:
     ctx = get_current_context()
+    params = dict(ctx["params"])
+    conn_id = sites_conn_id(spec.site_conn_id, params)
     moment = ctx.get("logical_date") or ctx["dag_run"].run_after
     # The site's day, not the UTC date: from 22:00/23:00 UTC Warsaw is already on the next day.
-    scrape_date = site_day(pendulum.instance(moment), site_timezone(spec.site_conn_id))
-    return ChainContext(spec.site_conn_id, dict(ctx["params"]), scrape_date, spec.site_factory), ctx
+    scrape_date = site_day(pendulum.instance(moment), site_timezone(conn_id))
+    return ChainContext(conn_id, params, scrape_date, spec.site_factory), ctx
 
 
 def _finish(result: StepResult, ctx: Any) -> dict[str, Any]:
@@ -127,6 +136,16 @@ def _finish(result: StepResult, ctx: Any) -> dict[str, Any]:
         ctx["ti"].xcom_push(BaseXCom.XCOM_RETURN_KEY, result.to_dict())
         raise AirflowSkipException(result.skip_reason)
     return result.to_dict()
+
+
+def _mapped_results(pulled: Any) -> list[Any]:
+    """The results of a mapped task as a list. Airflow pulls a task of a mapped task group (the unit
+    task) with one expanded instance as that one value, not a list of one (3.3's
+    ``PlainXComArg.resolve``): a one-day Kino Krakow run read its dict as a list of keys and
+    planned no films. A mapped task itself (``movie_details``) comes as a lazy sequence."""
+    if pulled is None:
+        return []
+    return [pulled] if isinstance(pulled, dict) else list(pulled)
 
 
 def _fan_out(result: StepResult, key: str, ctx: Any) -> list[Any]:
@@ -204,7 +223,7 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
             # unit_results is None when every unit failed, units when the sync failed (this task runs
             # all_done): the run goes on and reports no films, rather than a TypeError of its own
             # beside the sync's failure.
-            planned = common_steps.plan_films(list(unit_results or []), list(units or []))
+            planned = common_steps.plan_films(_mapped_results(unit_results), list(units or []))
             return _fan_out(planned, FILMS_KEY, ctx)
 
         @task(
@@ -218,7 +237,7 @@ def build_chain_dag(spec: ChainSpec) -> DAG:
         @task(task_id=stages.COLLECT_MATCHES, trigger_rule="all_done")
         def collect_matches(detail_results: list[dict[str, Any]]) -> dict[str, Any]:
             _, ctx = _context(spec)
-            return _finish(common_steps.collect_matches(list(detail_results or [])), ctx)
+            return _finish(common_steps.collect_matches(_mapped_results(detail_results)), ctx)
 
         units = sync()
         per_unit.expand(unit_arg=units)

@@ -7,6 +7,7 @@ polite delay) comes from the connection's extras, which is where an operator loo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -15,12 +16,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from airflow.sdk import BaseHook
 
 from scraper_monitor.airflow.connections import connection_dsn
+from scraper_monitor.recording import SITES_KEY
 from scrapers.cinema_city.client import CinemaCitySite
+from scrapers.errors import SiteNotConfigured
 from scrapers.http import SiteConfig
 from scrapers.kino_krakow.cities import DEFAULT_CITY, city_base_url
 from scrapers.sink import PostgresShowtimeSink
 from scrapers.timeparse import DEFAULT_SITE_TIMEZONE
 from scrapers.tmdb.client import TmdbConfig
+
+#: A run's conf ``{"sites": "staging"}`` (recording.SITES_KEY) scrapes through
+#: ``cinema_city_api.staging`` / ``kino_krakow_site.staging`` and ``tmdb_api.staging`` instead of the
+#: usual three (the showtime sink stays ``scraped_events_db``). A conf key, not a DAG param: the
+#: trigger form and the Discovery panel keep their fields; local_stack.scenario_runs uses it to run a
+#: shipped incident scenario on its own simulator beside the stack's.
+TMDB_CONN_ID = "tmdb_api"
+_SITES_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")
 
 _SITE_EXTRAS = {
     "timeout_s": float,
@@ -31,6 +42,20 @@ _SITE_EXTRAS = {
     "deadline_s": float,
     "max_body_bytes": int,
 }
+
+
+def sites_conn_id(conn_id: str, params: Mapping[str, Any]) -> str:
+    """The connection a run uses for ``conn_id``: the run's set of sites (``SITES_KEY``) or the usual."""
+    sites = params.get(SITES_KEY)
+    if sites in (None, ""):
+        return conn_id
+    if not isinstance(sites, str) or not _SITES_NAME.fullmatch(sites):
+        raise SiteNotConfigured(
+            f"run conf {SITES_KEY!r} must name a set of site connections (lowercase letters, digits, "
+            f"'-' and '_', at most 60 characters), got {sites!r}",
+            field=SITES_KEY,
+        )
+    return f"{conn_id}.{sites}"
 
 
 def site_timezone(conn_id: str) -> str:
@@ -80,7 +105,7 @@ def kino_krakow_site(conn_id: str, params: Mapping[str, Any]) -> SiteConfig:
     return replace(site_config(conn_id), base_url=url)
 
 
-def tmdb_config(conn_id: str = "tmdb_api") -> TmdbConfig:
+def tmdb_config(conn_id: str = TMDB_CONN_ID) -> TmdbConfig:
     conn = BaseHook.get_connection(conn_id)
     return TmdbConfig(base_url=base_url(conn), api_key=conn.password or "", site=site_config(conn_id))
 

@@ -39,6 +39,10 @@ FAILED_FROM_OUTSIDE = (
 
 #: A DAG tagged ``scraper:<name>`` reports as that scraper; any other DAG as its own id.
 SCRAPER_TAG_PREFIX = "scraper:"
+#: The run conf key naming another set of the sites' connections (scraper_airflow.connections): such
+#: a run scrapes a staging copy or a simulator, whose volumes say nothing of the usual sites', so it
+#: is not judged by the drop-below-the-median rule against the usual runs' history.
+SITES_KEY = "sites"
 
 
 def scraper_name(dag_id: str, tags: Iterable[str] = ()) -> str:

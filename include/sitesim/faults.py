@@ -98,6 +98,15 @@ class FaultRule:
         return (site, endpoint) in KIND_ENDPOINTS[self.kind]
 
     @property
+    def days(self) -> frozenset[int]:
+        """The day offsets the rule names (``day:`` and ``{day+N}`` in its path or regex); empty: any day."""
+        named = {self.day} if self.day is not None else set()
+        for pattern in (self.path, self.regex):
+            for sign, number in _PLACEHOLDER.findall(pattern or ""):
+                named.add(int(number or 0) * (-1 if sign == "-" else 1))
+        return frozenset(named)
+
+    @property
     def transient(self) -> bool:
         """Whether the rule lets some matched requests through (it counts them)."""
         return self.first_n is not None or self.requests is not None

@@ -80,6 +80,13 @@ class Scenario:
         sites' time zone (so the simulator rolls over at Warsaw's midnight, as the real sites do)."""
         return override or self.anchor_date or datetime.now(ZoneInfo(self.timezone)).date()
 
+    def window_days(self) -> int:
+        """The shortest scrape window (``days_ahead``) that reaches every day the scenario's faults
+        and empty days name: a shortened run of the scenario still meets all of its incident."""
+        days = {d for rule in self.faults for d in rule.days}
+        days |= set(self.kino_krakow.empty_days) | {d for _, d in self.cinema_city.empty_days}
+        return max(days, default=0) + 1
+
     @cached_property
     def catalog(self) -> Catalog:
         """All generated data (films, programmes, TMDB answers); depends on the seed, not the anchor."""

@@ -384,6 +384,20 @@ def test_kino_krakow_refuses_a_city_that_is_not_a_slug(dagbag, city):
     assert dagbag.get_dag("kino_krakow").params["city"] == "krakow"
 
 
+def test_a_one_day_kino_krakow_run_plans_the_films_of_its_one_day(dagbag, sitesim_factory, point_chains_at):
+    """One day page is the mapped group's only instance: plan_films must still read it as a list."""
+    sim = sitesim_factory("clean", anchor_date=SCRAPE_DATE.date())
+    dsn = point_chains_at(sim)
+
+    run = dagbag.get_dag("kino_krakow").test(logical_date=SCRAPE_DATE, run_conf={"days_ahead": 1})
+
+    observed = observe(task_instance_dicts(run), dsn, "kino_krakow", run.run_id)
+    predicted = sim.scenario.predict("kino_krakow", days_ahead=1, client_attempts=2, task_tries=3)
+    verdict = judge("kino_krakow", observed, predicted)
+    assert verdict.ok, verdict.line()
+    assert observed["films_total"] > 0 and observed["showtimes_created"] > 0
+
+
 def test_kino_krakow_scrapes_the_city_of_its_run(dagbag, sitesim_factory, point_chains_at):
     sim = sitesim_factory("clean", anchor_date=SCRAPE_DATE.date())
     dsn = point_chains_at(sim)

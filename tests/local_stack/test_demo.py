@@ -1,4 +1,5 @@
-"""`make demo`'s wait for the chains, against an api-server that answers late."""
+"""The wait for a scenario's chain runs (`make demo`, `make e2e`, the tests), against an api-server
+that answers late."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler
 
-import pytest
-
-from local_stack.demo import run_chains
+from local_stack import scenario_runs
 from local_stack.verdict import CHAINS
 from scraper_monitor.airflow.rest import AirflowApi
+from sitesim.scenario import load
 from tests.fixtures.loopback import serve_handler
 
 TIMEOUT_S = 0.5
@@ -58,13 +58,13 @@ class LateOnceAirflow(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_late_answer_is_a_line_and_another_look_not_the_end(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_late_answer_is_a_line_and_another_look_not_the_end() -> None:
+    said: list[str] = []
     with serve_handler(LateOnceAirflow) as url:
-        runs = run_chains(
-            AirflowApi(base_url=url, timeout_s=TIMEOUT_S), date(2026, 12, 7), timeout_s=60, poll_s=0.1
-        )
-    assert runs == dict.fromkeys(CHAINS, "manual__demo")
-    out = capsys.readouterr().out
+        api = AirflowApi(base_url=url, timeout_s=TIMEOUT_S)
+        batch = scenario_runs.trigger(api, load("demo"), date(2026, 12, 7))
+        scenario_runs.wait(api, [batch], timeout_s=60, say=said.append, poll_s=0.1)
+    assert batch.runs == dict.fromkeys(CHAINS, "manual__demo")
     for dag_id in CHAINS:
-        assert f"  {dag_id}: cannot reach Airflow at {url} (ReadTimeout); asking again" in out
-        assert f"  {dag_id} finished: run success" in out
+        assert f"  {dag_id}: cannot reach Airflow at {url} (ReadTimeout); asking again" in said
+        assert f"  {dag_id} finished: run success" in said

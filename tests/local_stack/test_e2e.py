@@ -12,9 +12,8 @@ import psycopg
 import pytest
 import requests
 
-from local_stack.database import with_database
-from local_stack.demo import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES
-from local_stack.verdict import CHAINS, judge, observe
+from local_stack.scenario_runs import ScenarioRuns, judge_runs
+from local_stack.verdict import CHAINS
 from scraper_monitor.reports.background import BACKGROUND_DAGS, SNAPSHOTS
 from sitesim.scenario import load
 from tests.fixtures.stack import Stack, wait_for
@@ -25,19 +24,12 @@ pytestmark = pytest.mark.e2e
 @pytest.mark.parametrize("dag_id", CHAINS)
 def test_chains_under_the_real_scheduler_run_as_the_scenario_predicts(stack, demo_runs, dag_id) -> None:
     api = stack.api()
-    run_id = demo_runs[dag_id]
-    events_dsn = with_database(stack.monitor_dsn, "scraped_events")
-    observed = observe(api.task_instances(dag_id, run_id), stack.monitor_dsn, dag_id, run_id, events_dsn)
-    predicted = load("demo").predict(
-        dag_id,
-        days_ahead=7,
-        client_attempts=DEMO_CLIENT_ATTEMPTS,
-        task_tries=DEMO_TASK_TRIES,
-        anchor_date=stack.simulator_day(),
-    )
-    verdict = judge(dag_id, observed, predicted)
-    assert verdict.ok, verdict.line()
-    assert api.dag_run(dag_id, run_id)["state"] == "failed"  # one unit per chain exhausts its retries
+    batch = ScenarioRuns(load("demo"), stack.simulator_day(), demo_runs)
+    (verdict,) = [v for v in judge_runs(api, stack.monitor_dsn, batch) if v.dag_id == dag_id]
+    assert verdict.ok and verdict.unpredicted is None, verdict.line()
+    assert (
+        api.dag_run(dag_id, demo_runs[dag_id])["state"] == "failed"
+    )  # one unit per chain exhausts its retries
 
 
 @pytest.mark.parametrize("dag_id", CHAINS)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from scraper_airflow.connections import kino_krakow_site
+from scraper_airflow.connections import SITES_KEY, kino_krakow_site, sites_conn_id
 from scrapers.errors import SiteNotConfigured
 
 HOST = "https://www.kino.krakow.pl"
@@ -39,3 +39,16 @@ def test_a_connection_from_before_cities_serves_krakow_and_refuses_the_rest(monk
         " city_url_template",
     ):
         kino_krakow_site("kino_krakow_site", {"city": "wroclaw"})
+
+
+def test_a_runs_set_of_sites_picks_its_own_connections_and_a_bad_name_is_refused(monkeypatch):
+    connect(monkeypatch)
+    staging = {"conn_type": "http", "host": "http://127.0.0.1:9/kino-krakow", "extra": {"timeout_s": 1}}
+    monkeypatch.setenv("AIRFLOW_CONN_KINO_KRAKOW_SITE.STAGING", json.dumps(staging))
+    assert sites_conn_id("kino_krakow_site", {"city": "krakow"}) == "kino_krakow_site"
+    assert sites_conn_id("tmdb_api", {SITES_KEY: "csrf-gone"}) == "tmdb_api.csrf-gone"
+    conn_id = sites_conn_id("kino_krakow_site", {SITES_KEY: "staging"})
+    assert kino_krakow_site(conn_id, {"city": "krakow"}).base_url == "http://127.0.0.1:9/kino-krakow"
+    for bad in ("Staging", "a/b", "x" * 61, 7):
+        with pytest.raises(SiteNotConfigured, match="run conf 'sites' must name a set of site connections"):
+            sites_conn_id("tmdb_api", {SITES_KEY: bad})

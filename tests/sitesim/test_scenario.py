@@ -243,3 +243,32 @@ def test_the_shipped_scenarios_have_three_cities_with_data_of_their_own() -> Non
         ]
         assert len(set(cinemas)) == 3 and not cinemas[0] & cinemas[1]
         assert len({len(kk[slug].films) for slug in ("krakow", "warszawa", "wroclaw")}) == 3
+
+
+def test_the_shortest_window_reaches_every_day_the_faults_and_empty_days_name() -> None:
+    def window(faults: list[dict], kk_empty: tuple[int, ...] = ()) -> int:
+        no_empty = {"cinema_city": {"empty_days": []}, "kino_krakow": {"empty_days": list(kk_empty)}}
+        return small_scenario(faults=faults, **no_empty).window_days()
+
+    regex = {
+        "name": "r",
+        "site": "cinema_city",
+        "regex": r".*/at-date/{day+1}$",
+        "kind": "status",
+        "status": 503,
+    }
+    kk_day = {
+        "name": "k",
+        "site": "kino_krakow",
+        "path": "/cinema_program/by_movie",
+        "day": 2,
+        "kind": "empty",
+    }
+    assert window([]) == 1
+    assert window([regex]) == 2
+    assert window([regex, kk_day]) == 3
+    assert window([], kk_empty=(2,)) == 3
+    assert small_scenario().window_days() == 3  # SMALL's empty days are day 2 of both sites
+    # Faults on every day (no day named) need no more than day 0.
+    assert load("incidents/tmdb-outage").window_days() == 1
+    assert load("incidents/edge-timeouts").window_days() == 7  # Galeria Kazimierz's last day times out

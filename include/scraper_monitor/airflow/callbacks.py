@@ -20,7 +20,7 @@ from typing import Any
 from scraper_monitor import settings, silent
 from scraper_monitor.airflow.connections import monitor_dsn
 from scraper_monitor.city import city_of
-from scraper_monitor.recording import TryFacts, build_summary, scraper_name
+from scraper_monitor.recording import SITES_KEY, TryFacts, build_summary, scraper_name
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS
 from scraper_monitor.store.writer import SummaryWriter, WriteResult
 from scrapers.outcome import StepResult
@@ -65,8 +65,10 @@ def _task_result(ti: Any) -> StepResult | None:
     return None
 
 
-def _history(dag_id: str, task_id: str) -> silent.History:
+def _history(dag_id: str, task_id: str, params: dict[str, Any]) -> silent.History:
     def history(count: str, runs: int) -> Sequence[int]:
+        if params.get(SITES_KEY):
+            return []  # another set of sites: the usual runs' volumes are no yardstick
         return _writer().history(dag_id, task_id, count, runs)
 
     return history
@@ -137,7 +139,8 @@ def _record(state: str) -> Callable[[Any], None]:
         result: WriteResult = "lost"
         try:
             facts = try_facts(context, state)
-            summary = build_summary(facts, _history(facts.dag_id, facts.task_id), _redact)
+            history = _history(facts.dag_id, facts.task_id, _run_params(context))
+            summary = build_summary(facts, history, _redact)
             result = _writer().write(summary)
         except Exception:
             log.exception("scraper monitor: could not record the execution (task outcome unchanged)")

@@ -9,6 +9,7 @@ Where the CLI finds Airflow and how it logs in: ``scraper_monitor.settings`` (``
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -124,6 +125,19 @@ class AirflowApi:
         and Airflow keeps logical dates unique per DAG). HTTP 409 when the id is taken."""
         body = {"dag_run_id": run_id, "logical_date": None, "run_after": run_after, "conf": conf or {}}
         return self._call("POST", f"/dags/{_segment(dag_id)}/dagRuns", json=body)["dag_run_id"]
+
+    def put_connection(self, conn_id: str, conn_type: str, **fields: Any) -> None:
+        """Create or replace a connection (``host``, ``login``, ``password``, ``extra`` as a dict, ...)."""
+        extra = fields.pop("extra", None)
+        body = {"connection_id": conn_id, "conn_type": conn_type, **fields}
+        if extra is not None:
+            body["extra"] = json.dumps(extra)
+        try:
+            self._call("POST", "/connections", json=body)
+        except AirflowHttpError as exc:
+            if exc.status != 409:
+                raise
+            self._call("PATCH", f"/connections/{_segment(conn_id)}", json=body)
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/dags/{_segment(dag_id)}/dagRuns/{_segment(run_id)}")

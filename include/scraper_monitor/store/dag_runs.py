@@ -1,8 +1,9 @@
 """``dag_runs``, one row per DAG run with executions (migration 0011): kept by triggers on
 task_executions, except during a bulk load, which recounts it from the executions once at the end.
 
-A deferred row trigger costs one upsert per execution at commit: right for the writer (one execution
-per transaction), minutes for a generated store of ten million rows.
+The deferred row trigger still runs once per execution at the commit (it merges each run once and
+returns at once for the run's other rows): nothing for the writer (one execution per transaction),
+minutes for a generated store of ten million rows.
 """
 
 from __future__ import annotations

@@ -9,13 +9,14 @@ instance ended failed or upstream_failed.
 
 Kept by triggers on task_executions, in the transaction that changes the executions, so every writer
 keeps it without knowing: the summary upsert, the spool replay, the repair, retention, the tests'
-factories. An inserted or updated execution is merged into its run when its transaction commits (a
-deferred row trigger: earliest start, failed once any try failed, the city once known): a merge, not
-a recount, so two tasks of one run recorded at the same moment cannot overwrite each other's part,
-and deferred so that the run's row is locked only during a commit, never while a writer is stalled
-inside its transaction. A delete (retention) recounts the runs it touched from what remains and
-drops the runs with nothing left; a TRUNCATE empties it. Bulk loads (the benchmark generators) switch
-the merge off and recount at the end (``store.dag_runs.bulk_load``).
+factories. A transaction's executions are merged into their runs when it commits (a deferred row
+trigger that acts once per run and transaction: earliest start, failed once any try failed, the city
+once known, from the run's rows): a merge with what the run's row holds, so two tasks of one run
+recorded at the same moment cannot overwrite each other's part, and deferred so that the run's row
+is locked only during a commit, never while a writer is stalled inside its transaction. A delete
+(retention) recounts the runs it touched from what remains and drops the runs with nothing left; a
+TRUNCATE empties it. Bulk loads (the benchmark generators) switch the merge off and recount at the
+end (``store.dag_runs.bulk_load``).
 
 The last error is not kept here: it is read from the failed executions through the partial index
 added below (one probe per city-source), and stays right when ``errors recategorize`` rewrites a
@@ -40,10 +41,22 @@ depends_on = None
 # the states spelled out, as a migration must not change when scraper_monitor.state does).
 _MERGE = """
 CREATE FUNCTION dag_runs_merge() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    merged text := 'scraper_monitor.run_' || md5(NEW.dag_id || chr(31) || NEW.run_id);
 BEGIN
+    -- Once per run and transaction: the first of its executions merges what the run's rows say now
+    -- (this transaction's included: the trigger fires at the commit). One merge per execution would
+    -- rewrite the run's row once per row: quadratic for a transaction writing thousands of one run.
+    IF current_setting(merged, true) = 'yes' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config(merged, 'yes', true);
     INSERT INTO dag_runs AS r (dag_id, run_id, city, started_at, failed)
-    VALUES (NEW.dag_id, NEW.run_id, NEW.city, coalesce(NEW.started_at, NEW.recorded_at),
-            NEW.state IN ('failed', 'upstream_failed'))
+    SELECT dag_id, run_id, max(city), min(coalesce(started_at, recorded_at)),
+           bool_or(state IN ('failed', 'upstream_failed'))
+    FROM task_executions
+    WHERE dag_id = NEW.dag_id AND run_id = NEW.run_id
+    GROUP BY dag_id, run_id
     ON CONFLICT (dag_id, run_id) DO UPDATE SET
         city = coalesce(EXCLUDED.city, r.city),
         started_at = least(r.started_at, EXCLUDED.started_at),

@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.sitesim",
     "tests.fixtures.ci",
+    "tests.fixtures.bench",
 ]
 
 

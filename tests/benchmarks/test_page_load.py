@@ -4,7 +4,6 @@ and gets its figure against seed 000's 2 s target."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,18 +11,12 @@ import pytest
 
 from benchmarks import page_load, panels
 from benchmarks.report import Report
-from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.store.db import connect
 
 
 def test_the_page_load_section_loads_every_panel_in_chromium(
-    pg_server: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    small_panel_store: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    pg_server.ensure_database(name)
-    monkeypatch.setenv("BENCH_PG_DSN", pg_server.dsn(name))
-    for key, value in {"EXECUTIONS": 2_000, "ITEMS": 4_000, "DAYS": 20, "SCRAPERS": 2}.items():
-        monkeypatch.setenv(f"BENCH_PANEL_{key}", str(value))
     monkeypatch.setenv("BENCH_PAGE_REPEATS", "1")
     report = Report(tmp_path, command="python -m benchmarks page_load", current="page_load")
 
@@ -31,7 +24,7 @@ def test_the_page_load_section_loads_every_panel_in_chromium(
         page_load.run(report)
         # The store is generated once per benchmark run and shared with the panels section.
         assert panels.panel_store(report) is panels.panel_store(report)
-        with connect(pg_server.dsn(name)) as conn:
+        with connect(small_panel_store) as conn:
             targets = page_load.panels(conn, datetime.now(UTC))
 
     text = report.sections["page_load"]

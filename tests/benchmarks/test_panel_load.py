@@ -5,7 +5,6 @@ reused by the next run."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,25 +12,19 @@ import pytest
 
 from benchmarks import panel_load, panels
 from benchmarks.report import Report
-from local_stack.pgserver import EmbeddedPostgres
 from scraper_monitor.store.db import connect
 
 
 def test_the_panel_load_section_drives_every_endpoint_with_concurrent_clients(
-    pg_server: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    small_panel_store: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    pg_server.ensure_database(name)
-    monkeypatch.setenv("BENCH_PG_DSN", pg_server.dsn(name))
-    for key, value in {"EXECUTIONS": 2_000, "ITEMS": 4_000, "DAYS": 20, "SCRAPERS": 2}.items():
-        monkeypatch.setenv(f"BENCH_PANEL_{key}", str(value))
     monkeypatch.setenv("BENCH_LOAD_CLIENTS", "2")
     monkeypatch.setenv("BENCH_LOAD_SECONDS", "2")
     report = Report(tmp_path, command="python -m benchmarks panel_load", current="panel_load")
 
     with report.stack:
         panel_load.run(report)
-        with connect(pg_server.dsn(name)) as conn:
+        with connect(small_panel_store) as conn:
             targets = [e for e in panels.endpoints(conn, datetime.now(UTC)) if not e.bulk]
 
     text = report.sections["panel_load"]

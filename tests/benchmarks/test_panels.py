@@ -298,20 +298,16 @@ def test_export_and_metrics_match_sql(dsn: str, client: TestClient) -> None:
 
 
 def test_the_bench_section_reports_every_endpoint(
-    pg_server: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    small_panel_store: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    pg_server.ensure_database(name)
-    monkeypatch.setenv("BENCH_PG_DSN", pg_server.dsn(name))
-    for key, value in {"EXECUTIONS": 2_000, "ITEMS": 4_000, "DAYS": 20, "SCRAPERS": 2, "REPEATS": 2}.items():
-        monkeypatch.setenv(f"BENCH_PANEL_{key}", str(value))
+    monkeypatch.setenv("BENCH_PANEL_REPEATS", "2")
     report = Report(tmp_path, command="python -m benchmarks panels", current="panels")
 
     with report.stack:
         panels.run(report)
 
     text = report.sections["panels"]
-    with connect(pg_server.dsn(name)) as conn:
+    with connect(small_panel_store) as conn:
         for endpoint in endpoints(conn, datetime.now(UTC)):
             row = next(line for line in text.splitlines() if line.startswith(f"| {endpoint.label} |"))
             assert re.search(r"\| \d+\.\d \| \d+\.\d \|", row), row  # p50 and p95 measured, no HTTP error

@@ -7,6 +7,7 @@ What the Discovery panel, ``/api/discovery`` and ``scraper-monitor discovery lis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,17 +112,22 @@ def stats(conn: psycopg.Connection, days: int, now: datetime) -> dict[tuple[str,
     out = {}
     with conn.cursor(row_factory=dict_row) as cur:
         for r in cur.execute(_STATS, params):
-            out[(r["city"], r["dag_id"])] = SourceStats(
-                runs=r["runs"],
-                succeeded=r["runs"] - r["failed"],
-                failed=r["failed"],
-                last_run_id=r["last_run_id"],
-                last_run_at=r["last_run_at"],
-                last_error_category=r["error_category"],
-                last_error_message=r["error_message"],
-                last_error_at=r["error_at"],
-            )
+            out[(r["city"], r["dag_id"])] = source_stats(r)
     return out
+
+
+def source_stats(row: Mapping[str, Any]) -> SourceStats:
+    """One city-source's statistics from a row of the statistics query's shape."""
+    return SourceStats(
+        runs=row["runs"],
+        succeeded=row["runs"] - row["failed"],
+        failed=row["failed"],
+        last_run_id=row["last_run_id"],
+        last_run_at=row["last_run_at"],
+        last_error_category=row["error_category"],
+        last_error_message=row["error_message"],
+        last_error_at=row["error_at"],
+    )
 
 
 def changes(

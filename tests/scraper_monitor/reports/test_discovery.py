@@ -68,19 +68,7 @@ def conn(pg_dsn: str):
 def from_raw(conn: psycopg.Connection, days: int) -> dict[tuple[str, str], report.SourceStats]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(RAW_STATS, {"since": NOW - timedelta(days=days)}).fetchall()
-    return {
-        (r["city"], r["dag_id"]): report.SourceStats(
-            runs=r["runs"],
-            succeeded=r["runs"] - r["failed"],
-            failed=r["failed"],
-            last_run_id=r["last_run_id"],
-            last_run_at=r["last_run_at"],
-            last_error_category=r["error_category"],
-            last_error_message=r["error_message"],
-            last_error_at=r["error_at"],
-        )
-        for r in rows
-    }
+    return {(r["city"], r["dag_id"]): report.source_stats(r) for r in rows}
 
 
 def agrees(conn: psycopg.Connection) -> dict[tuple[str, str], report.SourceStats]:

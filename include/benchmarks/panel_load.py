@@ -1,81 +1,42 @@
-"""The panels' API under load: concurrent clients against one server process (a ``make bench`` section).
+"""The panels' API under load: concurrent logged-in clients against Airflow's api-server (`make bench`).
 
-The store is the panel section's (``benchmarks.panels.panel_store``: generated once per run, by
-default 10,000,000 task executions). The real web app runs in its own process, one uvicorn worker
-on loopback, so the clients' threads do not share its interpreter; Airflow's api-server and its
-login are not in front of it (not measured). BENCH_LOAD_CLIENTS threads (default 20), each with its
-own HTTP session (kept-alive connection), request the panel endpoints of
-``benchmarks.panels.endpoints`` one after another, each thread starting at a different endpoint, for
-BENCH_LOAD_SECONDS (default 60); the CSV downloads are left out (a 100,000-row download is a bulk
-transfer, not a panel load). Reported per endpoint: requests per second, p50/p95/p99 latency and the
-error rate (any non-200 answer or failed request).
+The store is the panel section's (``benchmarks.panel_store``: generated once per run, by default
+10,000,000 task executions). A private stack of this checkout (``local_stack.private``) serves it: the
+api-server (one worker, Airflow's default) with the monitor plugin, behind Airflow's login, and the
+scheduler and the monitor's snapshot and alert DAGs running beside it as deployed. Its maintenance DAG
+is off (``SCRAPER_MONITOR_MAINTENANCE_SCHEDULE=none``): retention would prune the generated store's
+oldest day, and a kept store (``BENCH_PG_DSN``) must be measured as it was generated.
+BENCH_LOAD_CLIENTS threads (default 20), each logged in with its own token and HTTP session
+(kept-alive connection), request the panel endpoints of ``benchmarks.panels.endpoints`` one after
+another, each thread starting at a different endpoint, for BENCH_LOAD_SECONDS (default 60); the CSV
+downloads are left out (a 100,000-row download is a bulk transfer, not a panel load). Reported per
+endpoint: requests per second, p50/p95/p99 latency and the error rate (any non-200 answer or failed
+request).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import requests
-from fastapi import FastAPI
 
-from benchmarks.panels import Endpoint, allow_everyone, endpoints, panel_store, server_facts
+from benchmarks.panels import Endpoint, endpoints, panel_store, server_facts
 from benchmarks.report import Report, median, percentile
-from local_stack.private import free_port
+from local_stack.database import MONITOR_DSN_ENV
+from local_stack.private import PrivateStack, private_stack
+from scraper_monitor.settings import MAINTENANCE_SCHEDULE_ENV
 from scraper_monitor.store.db import connect
-from scraper_monitor.web import create_app
 
-DSN_ENV = "BENCH_LOAD_DSN"  # how the server process learns the store's DSN
-START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
-
-
-def app_from_env() -> FastAPI:
-    """The server process's app (``uvicorn --factory``): the real web app on the benchmark's store."""
-    dsn = os.environ[DSN_ENV]
-    return create_app(lambda: dsn, allow_everyone)
-
-
-@contextmanager
-def server(dsn: str) -> Iterator[str]:
-    """uvicorn serving ``app_from_env`` in a child process on loopback; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            *("-m", "uvicorn", "--factory", "benchmarks.panel_load:app_from_env"),
-            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        ],
-        env={**os.environ, DSN_ENV: dsn},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the benchmark's web server exited with {process.returncode}")
-            try:
-                requests.get(f"{base}/api/overview", timeout=REQUEST_TIMEOUT_S)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the benchmark's web server did not answer on port {port}") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+#: The plugin's app, where Airflow's api-server mounts it.
+APP_PATH = "/scraper-monitor"
 
 
 @dataclass
@@ -94,9 +55,10 @@ class Load:
         return self.errors / self.requests if self.requests else 0.0
 
 
-def _client(base: str, loads: list[Load], start: int, until: float, lock: threading.Lock) -> None:
-    """One client: its own session, the endpoints in turn from ``start``, until the deadline."""
-    with requests.Session() as session:
+def _client(stack: PrivateStack, loads: list[Load], start: int, until: float, lock: threading.Lock) -> None:
+    """One client: logged in, its own session, the endpoints in turn from ``start``, until the deadline."""
+    base = stack.api_url + APP_PATH
+    with stack.api().session as session:
         index = start
         while time.monotonic() < until:
             load = loads[index % len(loads)]
@@ -118,17 +80,20 @@ def _client(base: str, loads: list[Load], start: int, until: float, lock: thread
                     load.first_error = load.first_error or problem
 
 
-def drive(base: str, targets: list[Endpoint], clients: int, seconds: float) -> tuple[list[Load], float]:
-    """Warm every endpoint once, then ``clients`` threads for ``seconds``; the loads and the wall time."""
-    with requests.Session() as session:
+def drive(
+    stack: PrivateStack, targets: list[Endpoint], clients: int, seconds: float
+) -> tuple[list[Load], float]:
+    """Warm every endpoint once, then ``clients`` threads for ``seconds`` against the stack's
+    api-server; the loads and the wall time."""
+    with stack.api().session as session:
         for target in targets:
-            session.get(base + target.request, timeout=REQUEST_TIMEOUT_S)
+            session.get(stack.api_url + APP_PATH + target.request, timeout=REQUEST_TIMEOUT_S)
     loads = [Load(t) for t in targets]
     lock = threading.Lock()
     started = time.monotonic()
     until = started + seconds
     threads = [
-        threading.Thread(target=_client, args=(base, loads, n, until, lock), name=f"load-client-{n}")
+        threading.Thread(target=_client, args=(stack, loads, n, until, lock), name=f"load-client-{n}")
         for n in range(clients)
     ]
     for thread in threads:
@@ -149,10 +114,12 @@ def render(
     executions: int, server_line: str, clients: int, seconds: float, loads: list[Load], wall: float
 ) -> str:
     lines = [
-        f"Store: the panel section's, {executions:,} task executions; {server_line}. The real web app in its "
-        "own process (uvicorn, one worker, on loopback; a new store connection per request, SLO statuses "
-        f"from the snapshot), without Airflow's login. {clients} concurrent clients (threads, one kept-alive "
-        f"HTTP session each) request the panel endpoints in turn, each starting at a different one, for "
+        f"Store: the panel section's, {executions:,} task executions; {server_line}. Served by Airflow's "
+        "api-server of a private stack (one worker, on loopback; the plugin's app under "
+        f"`{APP_PATH}`, a new store connection per request, SLO statuses from the snapshot), behind "
+        "Airflow's login; the scheduler, the snapshot and alert DAGs running beside it, maintenance off. "
+        f"{clients} concurrent clients (threads, each logged in with its own token and kept-alive "
+        "HTTP session) request the panel endpoints in turn, each starting at a different one, for "
         f"{seconds:.0f} s ({wall:.1f} s until the last answer), after one warm-up request per endpoint. "
         "The CSV downloads are left out. Latency is the client's: queueing at the server included.",
         "",
@@ -175,15 +142,27 @@ def render(
     return "\n".join(lines)
 
 
+def stack_for(dsn: str, state_dir: Path) -> AbstractContextManager[PrivateStack]:
+    """A private stack whose monitor store is ``dsn`` (migrated to head if it is behind, else untouched),
+    its maintenance DAG off."""
+    return private_stack(
+        state_dir, "demo", extra_env={MONITOR_DSN_ENV: dsn, MAINTENANCE_SCHEDULE_ENV: "none"}
+    )
+
+
 def run(report: Report) -> None:
     clients = int(os.environ.get("BENCH_LOAD_CLIENTS", 20))
     seconds = float(os.environ.get("BENCH_LOAD_SECONDS", 60))
     store = panel_store(report)
     with connect(store.dsn) as conn:
         targets = [e for e in endpoints(conn, datetime.now(UTC)) if not e.bulk]
-    with server(store.dsn) as base:
-        print(f"[panel_load] {clients} clients x {seconds:.0f} s over {len(targets)} endpoints", flush=True)
-        loads, wall = drive(base, targets, clients, seconds)
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as state:
+        print("[panel_load] starting a private Airflow stack on the store", flush=True)
+        with stack_for(store.dsn, Path(state)) as stack:
+            print(
+                f"[panel_load] {clients} clients x {seconds:.0f} s over {len(targets)} endpoints", flush=True
+            )
+            loads, wall = drive(stack, targets, clients, seconds)
     report.add(
         "Panel API under load",
         render(store.generated.executions, server_facts(store.dsn), clients, seconds, loads, wall),

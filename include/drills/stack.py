@@ -29,7 +29,7 @@ from drills.model import Outcome
 from local_stack import processes, scenario_runs
 from local_stack.paths import Paths, project_root
 from local_stack.private import PrivateStack, private_stack
-from local_stack.scenario_runs import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES, FINAL_RUN_STATES
+from local_stack.scenario_runs import DEMO_CLIENT_ATTEMPTS, DEMO_TASK_TRIES
 from local_stack.verdict import observe
 from scraper_monitor.airflow.reconciliation import reconcile_run
 from scraper_monitor.airflow.rest import AirflowApi, AirflowError, AirflowUnreachable
@@ -120,7 +120,8 @@ class DrillStack:
         # Each drill's runs meet the scenario's faults afresh, so the prediction they are judged by holds.
         sim = f"http://127.0.0.1:{self.running.env['SITESIM_PORT']}"
         requests.post(f"{sim}/_sitesim/reset", timeout=10).raise_for_status()
-        runs = scenario_runs.trigger(api, load(SCENARIO), day).runs
+        batch = scenario_runs.trigger(api, load(SCENARIO), day)
+        runs = batch.runs
         say(f"  triggered {', '.join(f'{d} {r}' for d, r in runs.items())}")
         started = time.monotonic()
         injected: dict[str, str] = {}
@@ -149,7 +150,8 @@ class DrillStack:
 
         injector = threading.Thread(target=inject, name="drill-fault", daemon=True)
         injector.start()
-        states = _wait_for_runs(api, runs, started, say)
+        finished = scenario_runs.wait(api, [batch], CHAINS_TIMEOUT_S, say)
+        states = {dag_id: state for (dag_id, _), state in finished.items()}
         injector.join(180)
         if "error" in injected:
             raise RuntimeError(f"the fault could not be injected or repaired: {injected['error']}")
@@ -243,37 +245,6 @@ def _states(api: AirflowApi, runs: dict[str, str]) -> Counter[str]:
         except AirflowError:
             pass  # the api-server is down (a drill): asked again on the next poll
     return states
-
-
-def _wait_for_runs(
-    api: AirflowApi, runs: dict[str, str], started: float, say: Callable[[str], None]
-) -> dict[str, str]:
-    """Each run's final state, once both ended."""
-    finished: dict[str, str] = {}
-    last = ""
-    while len(finished) < len(runs):
-        if time.monotonic() - started > CHAINS_TIMEOUT_S:
-            raise RuntimeError(f"chains still running after {CHAINS_TIMEOUT_S} s")
-        time.sleep(5)
-        for dag_id, run_id in runs.items():
-            try:
-                run = api.dag_run(dag_id, run_id)
-            except AirflowError as exc:
-                line = f"  Airflow's API does not answer ({exc})"
-                if line != last:
-                    say(line)
-                    last = line
-                break
-            if run["state"] in FINAL_RUN_STATES and dag_id not in finished:
-                finished[dag_id] = run["state"]
-                say(f"  {dag_id} finished: run {run['state']} ({time.monotonic() - started:.0f} s)")
-        else:
-            progress = _states(api, runs)
-            line = "  " + ", ".join(f"{n} {s}" for s, n in sorted(progress.items()))
-            if line != last:
-                say(line)
-                last = line
-    return finished
 
 
 @contextmanager

@@ -94,12 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         start_stack(paths, env, args.scenario)
         return 0
 
+    from local_stack.scenario_runs import RunsStillRunning
     from scraper_monitor.airflow.rest import AirflowUnreachable
 
     try:
         return demo(paths, env, args.scenario, serve=args.command == "demo")
     except AirflowUnreachable as exc:
         raise SystemExit(f"{args.command}: {exc}; see {paths.logs / 'api-server.log'}") from None
+    except RunsStillRunning as exc:
+        raise SystemExit(f"{args.command}: {exc}; see {paths.logs / 'scheduler.log'}") from None
     finally:
         if args.command in ("e2e", "demo"):
             processes.stop_all(paths)

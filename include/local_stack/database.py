@@ -17,6 +17,9 @@ from local_stack.paths import Paths
 from local_stack.pgserver import EmbeddedPostgres
 
 DATABASES = ("airflow", "scraper_monitor", "scraped_events")
+#: A monitor store elsewhere (an existing one, e.g. the benchmark's 10-million-execution store): the
+#: stack migrates it to head and records into it instead of its own `scraper_monitor` database.
+MONITOR_DSN_ENV = "MONITOR_DSN"
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -47,6 +50,11 @@ def server_dsn(paths: Paths, *, start: bool = True) -> str:
     if start:
         server.start()
     return server.dsn("postgres")
+
+
+def monitor_dsn(server: str) -> str:
+    """The stack's monitor store: ``MONITOR_DSN``, else the `scraper_monitor` database of its server."""
+    return os.environ.get(MONITOR_DSN_ENV) or with_database(server, "scraper_monitor")
 
 
 def ensure_databases(dsn: str) -> None:

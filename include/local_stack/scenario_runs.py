@@ -112,19 +112,26 @@ def _progress_line(dag_id: str, tis: list[dict]) -> str:
     return f"  {dag_id}: {done}/{len(tis)} task instances finished ({detail})"
 
 
+class RunsStillRunning(RuntimeError):
+    """Chain runs that had not finished when the wait ran out."""
+
+
 def wait(
     api: AirflowApi,
     batches: Sequence[ScenarioRuns],
     timeout_s: float = 900,
     say: Callable[[str], None] = print,
     poll_s: float = 5,
-) -> None:
-    """Wait until every run of ``batches`` has finished, saying how far each got."""
+) -> dict[tuple[str, str], str]:
+    """Wait until every run of ``batches`` has finished, saying how far each got (a line when it
+    changes); each run's final state by (DAG id, run id)."""
     pending = {(dag_id, run_id) for b in batches for dag_id, run_id in b.runs.items()}
-    deadline = time.monotonic() + timeout_s
+    finished: dict[tuple[str, str], str] = {}
+    said: dict[str, str] = {}
+    started = time.monotonic()
     while pending:
-        if time.monotonic() > deadline:
-            raise SystemExit(
+        if time.monotonic() - started > timeout_s:
+            raise RunsStillRunning(
                 f"{len(pending)} chain runs still running after {timeout_s:.0f}s: {sorted(pending)}"
             )
         time.sleep(poll_s)
@@ -132,15 +139,22 @@ def wait(
             try:
                 state = api.dag_run(dag_id, run_id)["state"]
                 tis = api.task_instances(dag_id, run_id)
-            except AirflowUnreachable as exc:
-                # A busy machine (the api-server shares it with the tasks) answers late now and then:
-                # the runs go on without us, so a late answer is a line and another look, not the end.
+            except (AirflowUnreachable, AirflowHttpError) as exc:
+                if isinstance(exc, AirflowHttpError) and exc.status < 500:
+                    raise
+                # A busy machine (the api-server shares it with the tasks) answers late now and then,
+                # and a restarting one not at all: the runs go on without us, so this is a line and
+                # another look, not the end.
                 say(f"  {dag_id}: {exc}; asking again")
                 continue
-            say(_progress_line(dag_id, tis))
+            if (line := _progress_line(dag_id, tis)) != said.get(dag_id):
+                say(line)
+                said[dag_id] = line
             if state in FINAL_RUN_STATES:
                 pending.discard((dag_id, run_id))
-                say(f"  {dag_id} finished: run {state}")
+                finished[dag_id, run_id] = state
+                say(f"  {dag_id} finished: run {state} ({time.monotonic() - started:.0f} s)")
+    return finished
 
 
 def predict(

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 
 from local_stack import workers
-from local_stack.database import sqlalchemy_url, with_database
+from local_stack.database import monitor_dsn, sqlalchemy_url, with_database
 from local_stack.paths import Paths
 from scraper_monitor.settings import MAINTENANCE_SCHEDULE_ENV
 
@@ -75,7 +75,7 @@ def stack_env(paths: Paths, server_dsn: str, executor: str = workers.LOCAL) -> d
         "AIRFLOW__API_AUTH__JWT_SECRET": s["jwt_secret"],
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-        "SCRAPER_MONITOR_DSN": with_database(server_dsn, "scraper_monitor"),
+        "SCRAPER_MONITOR_DSN": monitor_dsn(server_dsn),
         "SCRAPER_MONITOR_SPOOL": str(paths.local / "spool" / "summaries.jsonl"),
         "SCRAPER_RETRY_DELAY_SECONDS": os.environ.get("SCRAPER_RETRY_DELAY_SECONDS", "3"),
         MAINTENANCE_SCHEDULE_ENV: os.environ.get(MAINTENANCE_SCHEDULE_ENV) or DEMO_MAINTENANCE_SCHEDULE,

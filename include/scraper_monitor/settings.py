@@ -175,9 +175,11 @@ def snapshot_schedule(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get(SNAPSHOT_SCHEDULE_ENV, "").strip() or DEFAULT_SNAPSHOT_SCHEDULE
 
 
-def maintenance_schedule(environ: Mapping[str, str] = os.environ) -> str:
-    """The maintenance DAG's schedule: hourly by default."""
-    return environ.get(MAINTENANCE_SCHEDULE_ENV, "").strip() or DEFAULT_MAINTENANCE_SCHEDULE
+def maintenance_schedule(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The maintenance DAG's schedule: hourly by default; ``none``: only when triggered (a store that
+    must stay as it is, such as the benchmark's, or a team that runs maintenance from its own cron)."""
+    value = environ.get(MAINTENANCE_SCHEDULE_ENV, "").strip() or DEFAULT_MAINTENANCE_SCHEDULE
+    return None if value.lower() == "none" else value
 
 
 def deadlines_disabled(environ: Mapping[str, str] = os.environ) -> bool:

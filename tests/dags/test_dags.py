@@ -141,6 +141,25 @@ def test_the_monitors_own_dags_start_unpaused_and_the_chains_as_the_deployment_s
     assert paused_at_creation == dict.fromkeys(BACKGROUND_DAGS, False) | dict.fromkeys(CHAIN_DAGS, None)
 
 
+@pytest.mark.parametrize(
+    ("value", "cron"), [("", "0 * * * *"), ("*/10 * * * *", "*/10 * * * *"), ("none", None)]
+)
+def test_the_maintenance_schedule_comes_from_the_environment_and_none_means_only_when_triggered(
+    airflow_db: None, monkeypatch: pytest.MonkeyPatch, value: str, cron: str | None
+) -> None:
+    """``none`` keeps a store exactly as it is (the panel-load benchmark's store must not lose its
+    oldest day to retention while it is measured): the DAG is there, unscheduled."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from scraper_monitor.reports.background import MAINTENANCE
+    from scraper_monitor.settings import MAINTENANCE_SCHEDULE_ENV
+
+    monkeypatch.setenv(MAINTENANCE_SCHEDULE_ENV, value)
+    dag = DagBag(dag_folder=str(ROOT / "dags" / "scraper_monitor_maintenance.py")).get_dag(MAINTENANCE)
+    assert getattr(dag.timetable, "expression", None) == cron
+    assert dag.timetable.can_be_scheduled is (cron is not None)
+
+
 # What the demo scenario injects into each chain's unit task, and the category each must get.
 INJECTED_FAULTS = {
     "cinema_city": {

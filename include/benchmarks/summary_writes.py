@@ -66,7 +66,9 @@ def _record(writer: SummaryWriter, dsn: str, i: int, now: datetime) -> None:
     else:
         summary.counts = {"films": 19, "showtimes": 48, "created": 40, "skipped": 8}
         if summary.task_id.endswith("cinema_dates"):
-            history = lambda count, runs: writer.history(summary.dag_id, summary.task_id, count, runs)  # noqa: E731
+            history = lambda count, runs: writer.history(  # noqa: E731
+                summary.dag_id, summary.task_id, count, runs, city=summary.city
+            )
             verdict = evaluate(RULES, summary.counts, history)
             summary.silent, summary.silent_reason = verdict.silent, verdict.reason
         else:

@@ -69,7 +69,7 @@ def _history(dag_id: str, task_id: str, params: dict[str, Any]) -> silent.Histor
     def history(count: str, runs: int) -> Sequence[int]:
         if params.get(SITES_KEY):
             return []  # another set of sites: the usual runs' volumes are no yardstick
-        return _writer().history(dag_id, task_id, count, runs)
+        return _writer().history(dag_id, task_id, count, runs, city=city_of(params))
 
     return history
 

@@ -10,20 +10,32 @@ from scraper_monitor.reports.base import MAX_LIMIT, check_range
 from scraper_monitor.state import SUCCESS
 
 
-def recent_counts(conn: psycopg.Connection, dag_id: str, task_id: str, count: str, runs: int) -> list[int]:
-    """Values of one count in the task's last ``runs`` successful tries, newest first.
+def recent_counts(
+    conn: psycopg.Connection, dag_id: str, task_id: str, count: str, runs: int, *, city: str | None
+) -> list[int]:
+    """Values of one count in the task's last ``runs`` successful tries of runs for ``city`` (None: runs
+    without a city), newest first.
 
     The history behind the "drop below the median" silent-failure rule (``scraper_monitor.silent``).
-    Tries that did not report the count are skipped.
+    Per city: Warsaw's 8 cinemas are no drop from Kraków's 12, and a city that lost half its cinemas
+    must not hide behind the others' median. Tries that did not report the count are skipped.
     """
     check_range("runs", runs, 1, MAX_LIMIT)
     query = """
         SELECT (counts ->> %(count)s)::bigint
         FROM task_executions
         WHERE dag_id = %(dag_id)s AND task_id = %(task_id)s AND state = %(success)s AND counts ? %(count)s
+          AND city IS NOT DISTINCT FROM %(city)s
         ORDER BY started_at DESC NULLS LAST, id DESC
         LIMIT %(runs)s
     """
-    params = {"dag_id": dag_id, "task_id": task_id, "count": count, "runs": runs, "success": SUCCESS}
+    params = {
+        "dag_id": dag_id,
+        "task_id": task_id,
+        "count": count,
+        "runs": runs,
+        "success": SUCCESS,
+        "city": city,
+    }
     with conn.cursor(row_factory=tuple_row) as cur:
         return [value for (value,) in cur.execute(query, params).fetchall()]

@@ -120,15 +120,16 @@ class SummaryWriter:
         self._replay_spool()
         return "stored"
 
-    def history(self, dag_id: str, task_id: str, count: str, runs: int) -> list[int]:
-        """The task's recent values of one count (for the below-median rule); [] if the store can't say."""
+    def history(self, dag_id: str, task_id: str, count: str, runs: int, *, city: str | None) -> list[int]:
+        """The task's recent values of one count in runs for ``city`` (for the below-median rule); []
+        if the store can't say."""
         if not self._dsn:
             return []
         try:
             return within(
                 self._history_deadline_s,
                 "history lookup",
-                lambda: recent_counts(self._connection(), dag_id, task_id, count, runs),
+                lambda: recent_counts(self._connection(), dag_id, task_id, count, runs, city=city),
             )
         except StoreStalled as exc:
             self._drop_connection(abandon=True)

@@ -113,3 +113,29 @@ def test_every_summary_of_a_run_carries_its_city_whichever_param_spells_it(
     assert rows == sorted(
         (run.run_id, task, "krakow") for run in (cinema_city, kino_krakow) for task in ("breaks", "works")
     )
+
+
+def test_the_below_median_history_is_the_runs_own_city(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Warsaw run's 8 cinemas are judged against Warsaw's runs, not Kraków's 12: the city comes from
+    the run's params however they spell it."""
+    from scraper_monitor.airflow.callbacks import _history
+    from scraper_monitor.store.db import connect
+    from scraper_monitor.store.persist import save
+    from tests.factories import make_summary
+
+    migrate.upgrade(pg_dsn)
+    monkeypatch.setenv("SCRAPER_MONITOR_DSN", pg_dsn)
+    monkeypatch.setenv("SCRAPER_MONITOR_SPOOL", str(tmp_path / "spool.jsonl"))
+    with connect(pg_dsn) as conn:
+        for n in range(3):
+            save(conn, make_summary(run_id=f"k{n}", city="Kraków", counts={"cinemas": 12}))
+            save(conn, make_summary(run_id=f"w{n}", city="Warszawa", counts={"cinemas": 8}))
+
+    def history(params: dict[str, Any]) -> list[int]:
+        return list(_history("cinema_city", "cinema_day.cinema_dates", params)("cinemas", 5))
+
+    assert history({"city_name": "Warszawa"}) == [8, 8, 8]
+    assert history({"city": "krakow"}) == [12, 12, 12]
+    assert history({}) == []  # a run without a city has no history among the cities' runs

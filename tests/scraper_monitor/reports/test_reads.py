@@ -230,4 +230,26 @@ def test_recent_counts_newest_first(conn: psycopg.Connection, pg_dsn: str) -> No
     )
     save(conn, make_summary(run_id="other", started_at=T0 + timedelta(days=9), counts={"other": 1}))
     save(conn, make_summary(run_id="f", task_id="other_task", counts={"found": 99}))
-    assert history.recent_counts(conn, "cinema_city", "cinema_day.cinema_dates", "found", 3) == [40, 30, 20]
+    assert history.recent_counts(conn, "cinema_city", "cinema_day.cinema_dates", "found", 3, city=None) == [
+        40,
+        30,
+        20,
+    ]
+
+
+def test_recent_counts_are_the_citys_own(conn: psycopg.Connection) -> None:
+    """The below-median rule compares a city's run with that city's runs: Warsaw's 8 cinemas are no
+    drop from Kraków's 12, and runs without a city (other DAGs, rows from before cities) stay apart."""
+    for day in range(3):
+        started = T0 + timedelta(days=day)
+        save(conn, make_summary(run_id=f"k{day}", city="Kraków", started_at=started, counts={"found": 12}))
+        save(conn, make_summary(run_id=f"w{day}", city="warszawa", started_at=started, counts={"found": 8}))
+    save(conn, make_summary(run_id="none", started_at=T0, counts={"found": 99}))
+
+    def recent(city: str | None) -> list[int]:
+        return history.recent_counts(conn, "cinema_city", "cinema_day.cinema_dates", "found", 5, city=city)
+
+    assert recent("krakow") == [12, 12, 12]
+    assert recent("warszawa") == [8, 8, 8]
+    assert recent(None) == [99]
+    assert recent("gdansk") == []

@@ -371,14 +371,14 @@ def test_a_stalled_backend_costs_the_write_its_deadline_then_the_summary_is_spoo
 
 def test_a_stalled_backend_costs_the_history_lookup_its_deadline(store_dsn: str, tmp_path: Path) -> None:
     writer = SummaryWriter(store_dsn, tmp_path / "spool.jsonl", history_deadline_s=0.5)
-    assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5) == []
+    assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5, city=None) == []
     with stalled_backends(store_dsn):
         started = time.monotonic()
-        assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5) == []
+        assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5, city=None) == []
         assert time.monotonic() - started < 2
     # The next lookup does not wait on the abandoned connection.
     assert writer.write(make_summary()) == "stored"
-    assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5) == [48]
+    assert writer.history("cinema_city", "cinema_day.cinema_dates", "showtimes_found", 5, city=None) == [48]
 
 
 def test_writer_spools_bad_data_instead_of_raising(store_dsn: str, tmp_path: Path) -> None:

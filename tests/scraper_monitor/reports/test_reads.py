@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from scraper_monitor.reports import base, errors, executions, history, overview, silent, trends
 from scraper_monitor.state import FAILED, RETRYING, SKIPPED, SUCCESS, UPSTREAM_FAILED
@@ -253,3 +254,33 @@ def test_recent_counts_are_the_citys_own(conn: psycopg.Connection) -> None:
     assert recent("warszawa") == [8, 8, 8]
     assert recent(None) == [99]
     assert recent("gdansk") == []
+
+
+@pytest.mark.parametrize("city", ["krakow", None])
+def test_the_history_lookup_reads_its_index_newest_first_instead_of_every_try_of_the_dag(
+    conn: psycopg.Connection, city: str | None
+) -> None:
+    """Read on the write path of every summary, under a deadline: without migration 0012's index it
+    walked every try of the DAG and sorted them (5 s cold on the 10-million-execution store, so the
+    below-median rule quietly judged without history)."""
+    # 40,000 tries of one DAG: 4 tasks x 5 cities (and none) x 4 states, most of them with counts.
+    conn.execute(
+        """
+        INSERT INTO task_executions (dag_id, run_id, task_id, map_index, try_number, scraper, state,
+                                     started_at, recorded_at, city, counts)
+        SELECT 'cinema_city', 'r' || n, (ARRAY['sync', 'cinema_day.cinema_dates', 'cinema_day.showtimes',
+                'movie_details'])[n %% 4 + 1], -1, 1, 'cinema_city',
+               (ARRAY['success', 'success', 'failed', 'skipped'])[n / 4 %% 4 + 1],
+               %(t0)s + n * interval '1 minute', %(t0)s + n * interval '1 minute',
+               (ARRAY['krakow', 'warszawa', 'gdansk', 'poznan', 'wroclaw', NULL])[n / 16 %% 6 + 1],
+               CASE WHEN n %% 5 <> 0 THEN jsonb_build_object('found', n) ELSE '{}'::jsonb END
+        FROM generate_series(1, 40000) AS n
+        """,
+        {"t0": T0},
+    )
+    conn.execute("ANALYZE task_executions")
+    args = ("cinema_city", "cinema_day.cinema_dates", "found", 3)
+    assert len(history.recent_counts(conn, *args, city=city)) == 3
+    query, params = history.lookup(*args, city)
+    plan = "\n".join(row["QUERY PLAN"] for row in conn.execute(sql.SQL("EXPLAIN ") + query, params))
+    assert "ix_task_executions_history" in plan and "Sort" not in plan, plan

@@ -17,6 +17,8 @@ from local_stack.paths import Paths
 from local_stack.pgserver import EmbeddedPostgres
 
 DATABASES = ("airflow", "scraper_monitor", "scraped_events")
+#: A server of the user's instead of the embedded one (`make demo PG_DSN=...`).
+EXTERNAL_SERVER_ENV = "PG_DSN"
 #: A monitor store elsewhere (an existing one, e.g. the benchmark's 10-million-execution store): the
 #: stack migrates it to head and records into it instead of its own `scraper_monitor` database.
 MONITOR_DSN_ENV = "MONITOR_DSN"
@@ -44,7 +46,7 @@ def sqlalchemy_url(dsn: str, driver: str = "psycopg2") -> str:
 
 def server_dsn(paths: Paths, *, start: bool = True) -> str:
     """DSN of the server's `postgres` database, starting the embedded server if needed."""
-    if external := os.environ.get("PG_DSN"):
+    if external := os.environ.get(EXTERNAL_SERVER_ENV):
         return external
     server = EmbeddedPostgres(paths.pgdata)
     if start:
@@ -66,5 +68,5 @@ def ensure_databases(dsn: str) -> None:
 
 
 def stop_embedded(paths: Paths) -> None:
-    if not os.environ.get("PG_DSN"):
+    if not os.environ.get(EXTERNAL_SERVER_ENV):
         EmbeddedPostgres(paths.pgdata).stop()

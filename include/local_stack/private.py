@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from local_stack.database import EXTERNAL_SERVER_ENV, MONITOR_DSN_ENV
 from local_stack.paths import project_root
 from local_stack.processes import simulator_day
 from local_stack.workers import LOCAL
@@ -50,8 +51,14 @@ class PrivateStack:
 
 
 def _clean_environment() -> dict[str, str]:
-    # The caller may be configured for something else (tests: dag.test()); the stack sees none of it.
-    return {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SCRAPER_"))}
+    # The caller may be configured for something else (tests: dag.test(); a user's `make demo` on an
+    # external server, PG_DSN / MONITOR_DSN): the stack sees none of it, so a test's stack never
+    # creates its databases on, or records into, someone's real PostgreSQL. ``extra_env`` may say so.
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW", "SCRAPER_")) and k not in (EXTERNAL_SERVER_ENV, MONITOR_DSN_ENV)
+    }
 
 
 @contextmanager

@@ -39,3 +39,20 @@ def test_monitor_dsn_puts_the_monitor_store_elsewhere_and_airflow_stays_on_the_s
     env = settings.stack_env(paths, SERVER)
     assert env["SCRAPER_MONITOR_DSN"] == elsewhere
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg2://stack@db.example:5432/airflow"
+
+
+def test_a_private_stack_never_inherits_the_callers_servers_or_airflow_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A user's `make demo PG_DSN=...` (or MONITOR_DSN) exported in the shell must not send a test's
+    or a benchmark's private stack to their real PostgreSQL; the stack's own extra_env may."""
+    from local_stack.private import _clean_environment
+
+    monkeypatch.setenv("PG_DSN", "host=prod.example dbname=postgres")
+    monkeypatch.setenv(MONITOR_DSN_ENV, "host=prod.example dbname=scraper_monitor")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    monkeypatch.setenv("SCRAPER_MONITOR_DSN", "host=prod.example dbname=scraper_monitor")
+    monkeypatch.setenv("TZ", "UTC")
+    env = _clean_environment()
+    assert not {"PG_DSN", MONITOR_DSN_ENV, "AIRFLOW__CORE__EXECUTOR", "SCRAPER_MONITOR_DSN"} & set(env)
+    assert env["TZ"] == "UTC"

@@ -11,13 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.configuration import conf
-from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
 from scraper_monitor import settings
 from scraper_monitor.alerts.slack_message import SlackMessage, deadline_miss_message
 
 SLACK_CONN_ID = "slack_scraper_alerts"
+# The Slack hook is imported where a message is sent, not here: every chain DAG file imports this
+# module (for its deadline), and the hook brings aiohttp and slack_sdk, 0.2 s of imports that every
+# task process and every parse by the dag-processor would pay for a message most of them never send.
 # [callbacks] callback_execution_timeout is off by default: without a timeout of its own, a hung Slack
 # would keep the callback (and its triggerer slot) waiting indefinitely.
 DEADLINE_SLACK_TIMEOUT_S = 10
@@ -31,6 +33,8 @@ class SlackHookSender:
         self.timeout_seconds = timeout_seconds
 
     def __call__(self, message: SlackMessage) -> None:
+        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
         hook = SlackWebhookHook(slack_webhook_conn_id=self.conn_id, timeout=self.timeout_seconds)
         hook.send(text=message.text, blocks=message.blocks)
 
@@ -66,6 +70,8 @@ async def notify_deadline_miss(context: dict[str, Any], slack_conn_id: str = SLA
     ``context`` is the simplified deadline context: ``{"dag_run": <DAGRunResponse as JSON>,
     "deadline": {"id": ..., "deadline_time": ...}}``.
     """
+    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
     message = deadline_message_from_context(context, base_url=airflow_base_url())
     hook = SlackWebhookHook(slack_webhook_conn_id=slack_conn_id, timeout=DEADLINE_SLACK_TIMEOUT_S)
     await hook.async_send(text=message.text, blocks=message.blocks)

@@ -1,7 +1,8 @@
 """The DAGs: they import cleanly without connecting anywhere, every task carries the monitor's
-callbacks, and both chains run end to end under real Airflow (`dag.test()`) against the real
-simulator, reporting exactly what the scenario predicts - in Airflow's task states and in the
-monitor store."""
+callbacks, and the chains run under real Airflow (`dag.test()`) against the real simulator, reporting
+exactly what the scenario predicts - in Airflow's task states and in the monitor store. The demo
+scenario's whole week runs under the real scheduler instead (tests/local_stack/test_e2e.py): the
+session's shared stack runs it anyway, while the other tests run."""
 
 from __future__ import annotations
 
@@ -158,109 +159,6 @@ def test_the_maintenance_schedule_comes_from_the_environment_and_none_means_only
     dag = DagBag(dag_folder=str(ROOT / "dags" / "scraper_monitor_maintenance.py")).get_dag(MAINTENANCE)
     assert getattr(dag.timetable, "expression", None) == cron
     assert dag.timetable.can_be_scheduled is (cron is not None)
-
-
-# What the demo scenario injects into each chain's unit task, and the category each must get.
-INJECTED_FAULTS = {
-    "cinema_city": {
-        ("network_error", "http_5xx"),  # a 503 that recovers, and one cinema-day that never does
-        ("network_error", "rate_limited"),  # 429 with Retry-After
-        ("data_quality_error", "invalid_json"),  # truncated JSON
-    },
-    "kino_krakow": {
-        ("data_quality_error", "csrf_token_invalid"),  # set_day refuses the token (422)
-        ("data_quality_error", "selector_missing"),  # the day page lost table.repert
-    },
-}
-UNIT_TASK = {"cinema_city": "cinema_day.cinema_dates", "kino_krakow": "day.day_pages"}
-
-
-@pytest.mark.parametrize("dag_id", CHAIN_DAGS)
-def test_chain_runs_end_to_end_as_the_demo_scenario_predicts(
-    dag_id, dagbag, sitesim_factory, point_chains_at
-):
-    sim = sitesim_factory("demo", anchor_date=SCRAPE_DATE.date())
-    dsn = point_chains_at(sim)
-
-    run = dagbag.get_dag(dag_id).test(logical_date=SCRAPE_DATE)
-
-    observed = observe(task_instance_dicts(run), dsn, dag_id, run.run_id)
-    predicted = sim.scenario.predict(dag_id, days_ahead=7, client_attempts=2, task_tries=3)
-    verdict = judge(dag_id, observed, predicted)
-    assert verdict.ok, verdict.line()
-    # A failed unit fails the run (its showtime batch never ran); the demo has one per chain.
-    assert run.state == "failed"
-
-    with psycopg.connect(dsn) as conn:
-        errors = set(
-            conn.execute(
-                "SELECT error_category, error_type FROM task_executions "
-                "WHERE task_id = %s AND state IN ('failed', 'retrying')",
-                (UNIT_TASK[dag_id],),
-            ).fetchall()
-        )
-        skipped = conn.execute(
-            "SELECT skip_reason, silent FROM task_executions WHERE task_id = %s AND state = 'skipped'",
-            (UNIT_TASK[dag_id],),
-        ).fetchall()
-        silent_reasons = [
-            r
-            for (r,) in conn.execute(
-                "SELECT silent_reason FROM task_executions WHERE task_id = %s AND silent",
-                (UNIT_TASK[dag_id],),
-            )
-        ]
-        # Each stored showtime's item outcome says its version (Cinema City); Kino Krakow has none.
-        versions = dict(
-            conn.execute(
-                "SELECT i.reason LIKE 'version:%%', count(*) FROM item_outcomes i "
-                "JOIN task_executions e ON e.id = i.execution_id WHERE e.dag_id = %s AND e.run_id = %s "
-                "AND i.entity_type = 'showtime' AND i.outcome = 'created' GROUP BY 1",
-                (dag_id, run.run_id),
-            ).fetchall()
-        )
-        films = conn.execute(
-            "SELECT i.outcome, i.reason, i.film_title, i.match_confidence, i.match_method, i.tmdb_id"
-            " FROM item_outcomes i JOIN task_executions e ON e.id = i.execution_id"
-            " WHERE e.dag_id = %s AND e.run_id = %s AND i.entity_type = 'film'",
-            (dag_id, run.run_id),
-        ).fetchall()
-        cities = {
-            city
-            for (city,) in conn.execute(
-                "SELECT DISTINCT city FROM task_executions WHERE dag_id = %s AND run_id = %s",
-                (dag_id, run.run_id),
-            )
-        }
-    # Every summary carries the city of the run's params: Cinema City's default city_name "Kraków" and
-    # Kino Krakow's default city "krakow" are one key.
-    assert cities == {"krakow"}
-    assert versions == {True if dag_id == "cinema_city" else None: predicted["showtimes_created"]}
-    # Every film's match quality is in the store: matched at 0.70 and up with the candidate's id and how
-    # it was found; not matched below, with the best candidate when TMDB had one.
-    matched = [f for f in films if f[0] == "created"]
-    assert (
-        len(matched) == predicted["films_matched"]
-        and len(films) - len(matched) == predicted["films_not_matched"]
-    )
-    assert all(f[2] and f[3] >= 0.70 and f[4] and f[5] for f in matched)
-    assert all(
-        f[1] and f[2] and f[3] < 0.70 and (f[4] is None) == (f[1] == "tmdb_no_results")
-        for f in films
-        if f[0] != "created"
-    )
-    methods = {f[2]: f[4] for f in matched}
-    # Franz Kafka is on page 2 (its year-filtered search finds nothing); Cinema City's "Eternity.
-    # Wybieram ciebie" is found by its split-off original title, Kino Krakow's by its own.
-    assert methods["Franz Kafka"].endswith("_exact+any_year+page2")
-    assert methods["Eternity. Wybieram ciebie" if dag_id == "cinema_city" else "Wybieram ciebie"] == (
-        "split_exact" if dag_id == "cinema_city" else "original_exact"
-    )
-    assert errors == INJECTED_FAULTS[dag_id]
-    # The legitimately empty day skipped itself, with its reason, and is not a silent failure.
-    assert len(skipped) == 1 and skipped[0][0] and skipped[0][1] is False
-    assert len(silent_reasons) == predicted["units_silent"]
-    assert all("showtimes = 0" in reason for reason in silent_reasons)
 
 
 def test_kino_krakow_flags_a_film_whose_film_page_disagrees_with_the_day_pages(dagbag, sitesim_factory):

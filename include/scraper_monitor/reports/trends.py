@@ -24,7 +24,6 @@ from scraper_monitor.store.rows import TrendRow
 
 DAY_CHOICES = (7, 30, 90)
 WEEK = 7
-WORK_MEM = "16MB"
 
 
 class TrendDay(BaseModel):
@@ -232,25 +231,21 @@ def daily_rows(
     check_range("days", days, 1, MAX_DAYS)
     city = ExecutionFilter(scraper=scraper, city=city).city  # validates the name and the city
     last = today or datetime.now(UTC).date()
-    # The cities of a scraper-day are summed per category first: one key per category for the
-    # object below (jsonb_object_agg keeps only the last value of a repeated key).
+    # One group per scraper-day, read in the primary key's order (day, scraper, ...): no sort and no
+    # second grouping. Its categories come as two parallel arrays, a category once per city, summed
+    # into one object by _trend_row. Summing cities per category in SQL first, then building a JSON
+    # object per scraper-day, took 59 ms of the 90-day request at 10 M executions; this, 9 ms.
     query = """
         SELECT day, scraper,
                sum(executions)::int, sum(success)::int, sum(failed)::int, sum(retrying)::int,
                sum(skipped)::int, sum(upstream_failed)::int, sum(silent)::int, sum(duration_ms_sum)::bigint,
-               coalesce(jsonb_object_agg(error_category, errors) FILTER (WHERE errors > 0), '{}')
-        FROM (
-            SELECT day, scraper, error_category, sum(executions) AS executions, sum(success) AS success,
-                   sum(failed) AS failed, sum(retrying) AS retrying, sum(skipped) AS skipped,
-                   sum(upstream_failed) AS upstream_failed, sum(silent) AS silent,
-                   sum(duration_ms_sum) AS duration_ms_sum, sum(failed + retrying)::int AS errors
-            FROM scraper_daily
-            WHERE day BETWEEN %(first)s AND %(last)s
-              AND (%(scraper)s::text IS NULL OR scraper = %(scraper)s)
-              AND (%(city)s::text IS NULL OR city = %(city)s)
-              AND (%(visible)s::text[] IS NULL OR scraper = ANY(%(visible)s))
-            GROUP BY day, scraper, error_category
-        ) per_category
+               array_agg(error_category) FILTER (WHERE failed + retrying > 0),
+               array_agg(failed + retrying) FILTER (WHERE failed + retrying > 0)
+        FROM scraper_daily
+        WHERE day BETWEEN %(first)s AND %(last)s
+          AND (%(scraper)s::text IS NULL OR scraper = %(scraper)s)
+          AND (%(city)s::text IS NULL OR city = %(city)s)
+          AND (%(visible)s::text[] IS NULL OR scraper = ANY(%(visible)s))
         GROUP BY day, scraper
         ORDER BY day, scraper
     """
@@ -261,14 +256,15 @@ def daily_rows(
         "city": city,
         "visible": sorted(visible) if visible is not None else None,
     }
-    # Positional rows (the columns above are in TrendRow's field order). The scraper-day groups carry a
-    # JSON object each: at 90 days (1,800 groups, 12,600 category rows) the default 4 MB work_mem made
-    # the grouping spill to disk and take half again as long (docs/BENCHMARKS.md, panels).
-    with conn.transaction(), conn.cursor(row_factory=args_row(_trend_row)) as cur:
-        cur.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    # Positional rows (the columns above are in TrendRow's field order), in binary: the arrays cost
+    # no text parsing.
+    with conn.cursor(row_factory=args_row(_trend_row), binary=True) as cur:
         return cur.execute(query, params).fetchall()
 
 
 def _trend_row(*columns: Any) -> TrendRow:
-    success, failed = columns[3], columns[4]
-    return TrendRow(*columns, success_rate=success_rate(success, failed))
+    *counts, categories, errors = columns
+    by_category: dict[str, int] = {}
+    for category, n in zip(categories or (), errors or (), strict=True):
+        by_category[category] = by_category.get(category, 0) + n
+    return TrendRow(*counts, errors=by_category, success_rate=success_rate(counts[3], counts[4]))

@@ -11,9 +11,11 @@ whose own summary was lost, once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
@@ -23,13 +25,19 @@ from psycopg.rows import dict_row
 from local_stack import processes, workers
 from local_stack.paths import Paths
 from local_stack.private import free_port
+from local_stack.scenario_runs import add_sites
 from scraper_monitor.reconcile import try_label
+from scraper_monitor.recording import SITES_KEY
+from sitesim import SiteSimulator
+from sitesim.faults import FaultRule
+from sitesim.scenario import load
 from tests.airflow_env import ROOT
 from tests.fixtures.stack import HEARTBEAT_TIMEOUT_S, Stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
 DAG_ID = "cinema_city"
+CINEMA_DAY = "cinema_day.cinema_dates"
 WORKER_1, WORKER_2 = workers.WORKERS
 FINAL = {"success", "failed"}
 #: Three days instead of seven: still two dozen task instances to spread and a chain to kill a worker
@@ -37,11 +45,31 @@ FINAL = {"success", "failed"}
 CONF = {"days_ahead": 3}
 
 
-def _run_chain(stack: Stack, day: datetime) -> str:
+#: How long the drill's simulator takes to answer each Cinema City programme request.
+SLOW_S = 2.0
+
+
+def _run_chain(stack: Stack, day: datetime, conf: dict | None = None) -> str:
     api = stack.api()
-    run_id = api.trigger(DAG_ID, day.isoformat(), conf=CONF)
+    run_id = api.trigger(DAG_ID, day.isoformat(), conf=CONF | (conf or {}))
     api.unpause(DAG_ID)
     return run_id
+
+
+@pytest.fixture
+def slow_programmes(celery_stack: Stack) -> Iterator[str]:
+    """The demo scenario on a simulator of its own whose programme answers take ``SLOW_S`` each (under
+    the client's timeout), reached through a set of site connections; its name, for a run's conf. A
+    cinema-day task then spends nearly all its time waiting for its one request, so one seen running
+    on a worker is still running when the worker is killed an instant later: with answers in
+    milliseconds, it could finish in between and leave the drill no lost try to check."""
+    demo = load("demo")
+    slow = FaultRule(
+        name="slow programmes", site="cinema_city", kind="delay", path="*/film-events/*", seconds=SLOW_S
+    )
+    scenario = dataclasses.replace(demo, name="slow-programmes", faults=(*demo.faults, slow))
+    with SiteSimulator(scenario, anchor_date=celery_stack.simulator_day()) as simulator:
+        yield add_sites(celery_stack.api(), scenario, simulator.base_url)
 
 
 def _wait_finished(stack: Stack, run_id: str, timeout_s: float) -> dict:
@@ -99,7 +127,7 @@ def _worker_2_paths(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Paths:
 
 
 def test_a_worker_lost_for_good_mid_chain_loses_no_summary_after_repair(
-    celery_stack: Stack, clean_run, monkeypatch: pytest.MonkeyPatch
+    celery_stack: Stack, clean_run, slow_programmes: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = _worker_2_paths(celery_stack, monkeypatch)
     api = celery_stack.api()
@@ -110,7 +138,7 @@ def test_a_worker_lost_for_good_mid_chain_loses_no_summary_after_repair(
     processes.start_worker(paths, WORKER_2, celery_stack.env | {"SCRAPER_MONITOR_DSN": unreachable})
     wait_for(lambda: workers.ready(paths, WORKER_2), 90, "worker 2 to restart")
 
-    run_id = _run_chain(celery_stack, datetime.now(UTC).replace(microsecond=0))
+    run_id = _run_chain(celery_stack, datetime.now(UTC).replace(microsecond=0), {SITES_KEY: slow_programmes})
     spool = WORKER_2.spool(paths)
 
     def spooled_of_the_run() -> set[str]:
@@ -119,8 +147,13 @@ def test_a_worker_lost_for_good_mid_chain_loses_no_summary_after_repair(
         return {_label(e) for e in entries if (e["dag_id"], e["run_id"]) == (DAG_ID, run_id)}
 
     def mid_chain() -> bool:
+        # A cinema-day running there: one waiting for its slow programme, not one about to end.
         tis = api.task_instances(DAG_ID, run_id)
-        running_there = [t for t in tis if t["hostname"] == WORKER_2.address and t["state"] == "running"]
+        running_there = [
+            t
+            for t in tis
+            if t["hostname"] == WORKER_2.address and t["state"] == "running" and t["task_id"] == CINEMA_DAY
+        ]
         return bool(running_there) and bool(spooled_of_the_run())
 
     wait_for(mid_chain, 300, "worker 2 to spool a summary and run another task")

@@ -165,19 +165,24 @@ def save(conn: psycopg.Connection, summary: ExecutionSummary) -> int | None:
         cur.execute("DELETE FROM item_outcomes WHERE execution_id = %s", (execution_id,))
         scraper = _text(summary.scraper, NAME_MAX_CHARS)
         for start in range(0, len(summary.items), ITEM_BATCH):
+            # Each batch's rows are bounded before its COPY starts: the statement timeout then covers
+            # sending them, not this loop too (on a busy worker the loop alone took the 300 ms a
+            # test allows a batch).
+            rows = [
+                (
+                    execution_id,
+                    scraper,
+                    _text(item.entity_type, 100),
+                    _text(item.external_id, EXTERNAL_ID_MAX_CHARS),
+                    item.outcome,
+                    _text(item.category, 100),
+                    _text(item.reason, REASON_MAX_CHARS),
+                    items_at,
+                    *_match(item.match),
+                )
+                for item in summary.items[start : start + ITEM_BATCH]
+            ]
             with cur.copy(_COPY_ITEMS) as copy:
-                for item in summary.items[start : start + ITEM_BATCH]:
-                    copy.write_row(
-                        (
-                            execution_id,
-                            scraper,
-                            _text(item.entity_type, 100),
-                            _text(item.external_id, EXTERNAL_ID_MAX_CHARS),
-                            item.outcome,
-                            _text(item.category, 100),
-                            _text(item.reason, REASON_MAX_CHARS),
-                            items_at,
-                            *_match(item.match),
-                        )
-                    )
+                for row in rows:
+                    copy.write_row(row)
     return execution_id
